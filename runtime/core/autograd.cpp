@@ -1,0 +1,346 @@
+// The dynamic tape: recording, the reverse sweep, Param, Tape, gradcheck.
+#include "core/autograd.h"
+
+#include <knet/autograd.h>
+#include <knet/ops/elementwise.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <sstream>
+#include <unordered_map>
+
+namespace knet::detail {
+
+thread_local int t_recording = 0;
+
+namespace {
+
+std::atomic<uint64_t> g_next_tape_id{1};
+
+struct Node {
+  const char *op;
+  std::vector<int64_t> in; // slots, -1 for untracked inputs
+  std::vector<Shape> in_shapes;
+  std::vector<int64_t> out; // slots
+  std::vector<Shape> out_shapes;
+  std::vector<DType> out_dtypes;
+  Device device;
+  std::shared_ptr<BackwardFn> backward;
+};
+
+} // namespace
+
+struct TapeImpl {
+  uint64_t id = g_next_tape_id++;
+  std::vector<Node> nodes;
+  int64_t nslots = 0;
+  std::vector<std::shared_ptr<ParamImpl>> params;
+  std::vector<int64_t> param_slots;
+  std::vector<Tensor> param_grads; // after the sweep
+  Tensor value;
+};
+
+namespace {
+
+// Tapes recording on this thread, innermost last.
+thread_local std::vector<TapeImpl *> t_active;
+
+bool is_active(uint64_t id) {
+  for (TapeImpl *t : t_active)
+    if (t->id == id)
+      return true;
+  return false;
+}
+
+int64_t find_slot(const TensorImpl &impl, uint64_t id) {
+  for (const TapeRef &r : impl.tracks)
+    if (r.tape_id == id)
+      return r.slot;
+  return -1;
+}
+
+void add_track(TensorImpl &impl, uint64_t id, int64_t slot) {
+  // Entries of tapes that stopped recording are dropped here, so a
+  // parameter reused across many steps keeps a short list.
+  std::erase_if(impl.tracks, [&](const TapeRef &r) {
+    return r.tape_id == id || !is_active(r.tape_id);
+  });
+  impl.tracks.push_back({id, slot});
+}
+
+// The slot of `t` on tape T: a recorded value, or a Param seen for the first
+// time (which gets a slot now); -1 when T does not track t.
+int64_t slot_on(TapeImpl &T, const Tensor &t) {
+  if (!t.defined())
+    return -1;
+  TensorImpl &impl = *t.impl();
+  int64_t s = find_slot(impl, T.id);
+  if (s >= 0)
+    return s;
+  std::shared_ptr<ParamImpl> p = impl.param.lock();
+  if (!p || p->value.impl() != &impl)
+    return -1;
+  s = T.nslots++;
+  T.params.push_back(p);
+  T.param_slots.push_back(s);
+  add_track(impl, T.id, s);
+  return s;
+}
+
+} // namespace
+
+void record(const char *op, const std::vector<Tensor> &inputs,
+            const std::vector<Tensor> &outputs, BackwardFn backward) {
+  std::shared_ptr<BackwardFn> shared;
+  for (TapeImpl *T : t_active) {
+    std::vector<int64_t> in(inputs.size());
+    bool any = false;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      in[i] = slot_on(*T, inputs[i]);
+      any |= in[i] >= 0;
+    }
+    if (!any)
+      continue;
+    if (!shared)
+      shared = std::make_shared<BackwardFn>(std::move(backward));
+    Node n;
+    n.op = op;
+    n.in = std::move(in);
+    for (const Tensor &x : inputs)
+      n.in_shapes.push_back(x.defined() ? x.shape() : Shape{});
+    for (const Tensor &y : outputs) {
+      int64_t s = T->nslots++;
+      n.out.push_back(s);
+      n.out_shapes.push_back(y.shape());
+      n.out_dtypes.push_back(y.dtype());
+      n.device = y.device();
+      add_track(*y.impl(), T->id, s);
+    }
+    n.backward = shared;
+    T->nodes.push_back(std::move(n));
+  }
+}
+
+bool is_tracked(const Tensor &t) {
+  if (!t.defined() || t_active.empty())
+    return false;
+  for (const TapeRef &r : t.impl()->tracks)
+    if (is_active(r.tape_id))
+      return true;
+  return false;
+}
+
+void check_writable(const Tensor &t, const char *op) {
+  if (t_active.empty() || !t.defined())
+    return;
+  if (is_tracked(t))
+    fail(op, ": cannot overwrite a tensor ", shape_str(t.shape()),
+         " that the tape recorded (arrays may not be changed in place in "
+         "differentiated code)");
+  for (TapeImpl *T : t_active)
+    for (const auto &p : T->params)
+      if (p->value.defined() && p->value.shares_storage(t))
+        fail(op, ": cannot overwrite the value of Param '", p->name, "' ",
+             shape_str(p->value.shape()), " while a tape records");
+}
+
+TapeScope::TapeScope() : tape_(std::make_shared<TapeImpl>()) {
+  t_active.push_back(tape_.get());
+  ++t_recording;
+}
+
+TapeScope::~TapeScope() {
+  if (active_) {
+    std::erase(t_active, tape_.get());
+    --t_recording;
+  }
+}
+
+std::shared_ptr<TapeImpl> TapeScope::finish(const Tensor &loss) {
+  std::erase(t_active, tape_.get());
+  --t_recording;
+  active_ = false;
+  TapeImpl &T = *tape_;
+  if (!loss.defined())
+    fail("diff: the function returned an undefined tensor");
+  if (loss.numel() != 1)
+    fail("diff: the function must return a scalar loss, got shape ",
+         shape_str(loss.shape()));
+  if (!is_floating(loss.dtype()))
+    fail("diff: the loss has dtype ", dtype_name(loss.dtype()),
+         ", expected a floating dtype");
+  T.value = loss;
+  T.param_grads.assign(T.params.size(), Tensor());
+  int64_t ls = find_slot(*loss.impl(), T.id);
+  if (ls < 0) {
+    T.nodes.clear();
+    return tape_;
+  }
+  std::vector<Tensor> g(T.nslots);
+  g[ls] = ones_like(loss);
+  for (size_t k = T.nodes.size(); k-- > 0;) {
+    Node &n = T.nodes[k];
+    bool any = false;
+    for (int64_t o : n.out)
+      any |= g[o].defined();
+    if (!any) {
+      n.backward.reset();
+      continue;
+    }
+    Grads dy(n.out.size());
+    for (size_t j = 0; j < n.out.size(); ++j) {
+      dy[j] = g[n.out[j]].defined()
+                  ? g[n.out[j]]
+                  : Tensor::zeros(n.out_shapes[j], n.out_dtypes[j], n.device);
+      g[n.out[j]] = Tensor();
+    }
+    Needs need(n.in.size());
+    for (size_t i = 0; i < n.in.size(); ++i)
+      need[i] = n.in[i] >= 0;
+    Grads dx = (*n.backward)(dy, need);
+    n.backward.reset(); // frees what the forward saved for this node
+    for (size_t i = 0; i < n.in.size() && i < dx.size(); ++i) {
+      if (n.in[i] < 0 || !dx[i].defined())
+        continue;
+      if (dx[i].shape() != n.in_shapes[i])
+        fail("internal error: the gradient of ", n.op, " input ", i,
+             " has shape ", shape_str(dx[i].shape()), ", expected ",
+             shape_str(n.in_shapes[i]));
+      Tensor &acc = g[n.in[i]];
+      acc = acc.defined() ? acc + dx[i] : dx[i];
+    }
+  }
+  for (size_t i = 0; i < T.params.size(); ++i)
+    T.param_grads[i] = g[T.param_slots[i]];
+  T.nodes.clear();
+  return tape_;
+}
+
+Tape diff_on_tape(const std::function<Tensor()> &f) {
+  TapeScope scope;
+  Tensor loss = f();
+  return Tape(scope.finish(loss));
+}
+
+namespace {
+std::unordered_map<const void *, const void *> &registry() {
+  static auto *r = new std::unordered_map<const void *, const void *>();
+  return *r;
+}
+} // namespace
+
+const void *find_compiled(const void *fn) {
+  auto it = registry().find(fn);
+  return it == registry().end() ? nullptr : it->second;
+}
+
+GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
+                               double tol, int max_per_param) {
+  Tape tape = diff_on_tape(f);
+  GradcheckResult r;
+  if (max_per_param <= 0)
+    max_per_param = 64;
+  for (const Param &p : tape.params()) {
+    Tensor &v = const_cast<Param &>(p).value();
+    const bool f64 = v.dtype() == DType::f64;
+    const double h = eps > 0 ? eps : (f64 ? 1e-6 : 1e-3);
+    const double t = tol > 0 ? tol : (f64 ? 1e-6 : 1e-2);
+    Tensor analytic = tape.grad(p);
+    std::vector<double> ga = analytic.defined()
+                                 ? analytic.to_vector<double>()
+                                 : std::vector<double>(v.numel(), 0.0);
+    const int64_t n = v.numel();
+    const int64_t step = std::max<int64_t>(1, n / max_per_param);
+    Tensor flat = v.reshape({n});
+    for (int64_t i = 0; i < n; i += step) {
+      Tensor e = flat.slice(0, i, i + 1);
+      double x0 = e.item<double>();
+      fill_(e, x0 + h);
+      double fp = f().item<double>();
+      fill_(e, x0 - h);
+      double fm = f().item<double>();
+      fill_(e, x0);
+      double num = (fp - fm) / (2 * h);
+      double abs_err = std::abs(ga[i] - num);
+      double rel_err = abs_err / std::max(1.0, std::abs(num));
+      if (abs_err > r.max_abs_error)
+        r.max_abs_error = abs_err;
+      if (rel_err > r.max_rel_error) {
+        r.max_rel_error = rel_err;
+        std::ostringstream s;
+        s << "param '" << p.name() << "' " << shape_str(v.shape())
+          << " element " << i << ": analytic " << ga[i] << " numeric " << num;
+        r.worst = s.str();
+      }
+      if (rel_err > t)
+        r.ok = false;
+    }
+  }
+  return r;
+}
+
+} // namespace knet::detail
+
+namespace knet {
+
+using namespace detail;
+
+Param::Param(Tensor value, std::string name)
+    : impl_(std::make_shared<ParamImpl>()) {
+  if (!value.defined())
+    fail("Param: undefined value");
+  impl_->value = std::move(value);
+  impl_->name = std::move(name);
+  impl_->tag();
+}
+
+const Tensor &Param::value() const {
+  if (!impl_)
+    fail("Param: undefined parameter");
+  impl_->tag();
+  return impl_->value;
+}
+
+Tensor &Param::value() {
+  if (!impl_)
+    fail("Param: undefined parameter");
+  impl_->tag();
+  return impl_->value;
+}
+
+const std::string &Param::name() const {
+  static const std::string none;
+  return impl_ ? impl_->name : none;
+}
+
+Param param(Shape shape, Init init, DType dtype) {
+  return Param(init(shape, dtype));
+}
+
+Param param0(Shape shape, DType dtype) {
+  return Param(Tensor::zeros(std::move(shape), dtype, Device{}));
+}
+
+Tensor Tape::value() const { return impl_ ? impl_->value : Tensor(); }
+
+Tensor Tape::grad(const Param &p) const {
+  if (!impl_ || !p.defined())
+    return Tensor();
+  for (size_t i = 0; i < impl_->params.size(); ++i)
+    if (impl_->params[i].get() == p.impl())
+      return impl_->param_grads[i];
+  return Tensor();
+}
+
+std::vector<Param> Tape::params() const {
+  std::vector<Param> out;
+  if (!impl_)
+    return out;
+  for (size_t i = 0; i < impl_->params.size(); ++i)
+    if (impl_->param_grads[i].defined())
+      out.emplace_back(impl_->params[i]);
+  return out;
+}
+
+} // namespace knet

@@ -1,0 +1,150 @@
+// Devices, dtypes and shape helpers.
+#include "core/dispatch.h"
+#include "core/tensor_impl.h"
+
+#include <cstdlib>
+#include <string>
+
+namespace knet {
+
+const char *dtype_name(DType t) {
+  switch (t) {
+  case DType::f32:
+    return "f32";
+  case DType::f64:
+    return "f64";
+  case DType::f16:
+    return "f16";
+  case DType::bf16:
+    return "bf16";
+  case DType::i32:
+    return "i32";
+  case DType::i64:
+    return "i64";
+  case DType::u8:
+    return "u8";
+  case DType::b8:
+    return "b8";
+  }
+  return "?";
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+  case DType::f64:
+  case DType::i64:
+    return 8;
+  case DType::f32:
+  case DType::i32:
+    return 4;
+  case DType::f16:
+  case DType::bf16:
+    return 2;
+  case DType::u8:
+  case DType::b8:
+    return 1;
+  }
+  return 1;
+}
+
+std::string device_str(Device d) {
+  if (d.kind == Device::cpu)
+    return "cpu";
+  return "cuda:" + std::to_string(d.index);
+}
+
+bool cuda_available() { return false; }
+
+Device default_device() {
+  const char *env = std::getenv("KNET_DEVICE");
+  if (!env || !*env)
+    return cuda_available() ? Device{Device::cuda, 0} : Device{};
+  std::string s(env);
+  if (s == "cpu")
+    return Device{};
+  if (s.rfind("cuda", 0) == 0) {
+    int index = 0;
+    if (s.size() > 4) {
+      if (s[4] != ':' || s.size() == 5)
+        detail::fail("KNET_DEVICE=", s, ": expected cpu, cuda or cuda:N");
+      try {
+        index = std::stoi(s.substr(5));
+      } catch (...) {
+        detail::fail("KNET_DEVICE=", s, ": expected cpu, cuda or cuda:N");
+      }
+    }
+    if (!cuda_available())
+      detail::fail("KNET_DEVICE=", s,
+                   ": no usable CUDA device (no GPU or no CUDA backend)");
+    return Device{Device::cuda, index};
+  }
+  detail::fail("KNET_DEVICE=", s, ": expected cpu, cuda or cuda:N");
+}
+
+std::string shape_str(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int normalize_dim(int dim, int rank, const char *op) {
+  int d = dim < 0 ? dim + rank : dim;
+  if (d < 0 || d >= rank)
+    detail::fail(op, ": dimension ", dim, " out of range for rank ", rank);
+  return d;
+}
+
+namespace detail {
+
+int64_t shape_numel(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape &shape) {
+  Shape st(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (x != y && x != 1 && y != 1)
+      fail(op, ": shapes ", shape_str(a), " and ", shape_str(b),
+           " cannot broadcast");
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+void check_cpu(const Tensor &t, const char *op) {
+  if (!t.defined())
+    fail(op, ": undefined tensor");
+  if (t.device().kind != Device::cpu)
+    fail(op, ": tensor on ", device_str(t.device()),
+         " but this kernel runs on the CPU");
+}
+
+void check_same_dtype(const Tensor &a, const Tensor &b, const char *op) {
+  if (a.dtype() != b.dtype())
+    fail(op, ": dtype mismatch: ", dtype_name(a.dtype()), " ",
+         shape_str(a.shape()), " vs ", dtype_name(b.dtype()), " ",
+         shape_str(b.shape()));
+}
+
+} // namespace detail
+} // namespace knet

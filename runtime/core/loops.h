@@ -1,0 +1,116 @@
+// The one strided-broadcast loop driver for all CPU elementwise work
+// (ATen's TensorIterator idea): operands are broadcast to a common shape,
+// dimensions are coalesced, and the innermost dimension runs as a tight loop
+// that the compiler vectorizes when every operand is contiguous along it.
+#pragma once
+
+#include "core/parallel.h"
+#include "core/tensor_impl.h"
+
+#include <array>
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+namespace knet::detail {
+
+constexpr int kMaxLoopDims = 16;
+
+struct LoopPlan {
+  int ndim = 0;                     // >= 1 after planning
+  int nops = 0;                     // operands, the output first
+  int64_t sizes[kMaxLoopDims];      // outer ... inner
+  int64_t strides[8][kMaxLoopDims]; // bytes, per operand
+  char *base[8];
+  int64_t numel = 0;
+};
+
+// Plans a loop over `shape` for operands ops[0..n) (ops[0] is written), each
+// broadcast to `shape`; throws naming `op` when one does not broadcast.
+LoopPlan plan_loop(const Shape &shape, const Tensor *const *ops, int n,
+                   const char *op);
+
+template <class Out, class... In, class F, size_t... I>
+inline void map_row(F &f, char *const *p, const int64_t *s, int64_t n,
+                    std::index_sequence<I...>) {
+  Out *o = reinterpret_cast<Out *>(p[0]);
+  bool contiguous = s[0] == static_cast<int64_t>(sizeof(Out)) &&
+                    ((s[I + 1] == static_cast<int64_t>(sizeof(In))) && ...);
+  if (contiguous) {
+    std::tuple<const In *...> ip{reinterpret_cast<const In *>(p[I + 1])...};
+    for (int64_t j = 0; j < n; ++j)
+      o[j] = static_cast<Out>(f(std::get<I>(ip)[j]...));
+  } else {
+    for (int64_t j = 0; j < n; ++j)
+      *reinterpret_cast<Out *>(p[0] + j * s[0]) = static_cast<Out>(
+          f(*reinterpret_cast<const In *>(p[I + 1] + j * s[I + 1])...));
+  }
+}
+
+// Runs row(ptrs, n) over the plan's innermost rows, splitting the work across
+// threads. `ptrs` holds one pointer per operand at the row's start.
+template <class Row> void run_plan(const LoopPlan &L, int64_t cost, Row &&row) {
+  const int nd = L.ndim, nops = L.nops;
+  const int64_t inner = L.sizes[nd - 1];
+  const int64_t outer = inner == 0 ? 0 : L.numel / inner;
+  if (L.numel == 0)
+    return;
+  if (outer == 1) {
+    parallel_for(inner, cost, [&](int64_t b, int64_t e) {
+      char *p[8];
+      for (int k = 0; k < nops; ++k)
+        p[k] = L.base[k] + b * L.strides[k][nd - 1];
+      row(p, e - b);
+    });
+    return;
+  }
+  parallel_for(outer, inner * cost, [&](int64_t b, int64_t e) {
+    int64_t idx[kMaxLoopDims];
+    char *p[8];
+    // Multi-index of row b over the outer dims.
+    int64_t r = b;
+    for (int d = nd - 2; d >= 0; --d) {
+      idx[d] = r % L.sizes[d];
+      r /= L.sizes[d];
+    }
+    for (int k = 0; k < nops; ++k) {
+      p[k] = L.base[k];
+      for (int d = 0; d < nd - 1; ++d)
+        p[k] += idx[d] * L.strides[k][d];
+    }
+    for (int64_t i = b; i < e; ++i) {
+      row(p, inner);
+      // Advance the outer multi-index by one.
+      for (int d = nd - 2; d >= 0; --d) {
+        if (++idx[d] < L.sizes[d]) {
+          for (int k = 0; k < nops; ++k)
+            p[k] += L.strides[k][d];
+          break;
+        }
+        for (int k = 0; k < nops; ++k)
+          p[k] -= (L.sizes[d] - 1) * L.strides[k][d];
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+// out[i] = f(ins[i]...) with broadcasting, over out's shape. The element
+// types are given explicitly: cpu_map<float, float, float>(out, f, a, b).
+template <class Out, class... In, class F, class... Ts>
+void cpu_map(const Tensor &out, F f, const char *op, const Ts &...ins) {
+  static_assert(sizeof...(In) == sizeof...(Ts));
+  constexpr int N = 1 + sizeof...(In);
+  static_assert(N <= 8, "at most 7 inputs");
+  const Tensor *ops[N] = {&out, &ins...};
+  LoopPlan L = plan_loop(out.shape(), ops, N, op);
+  const int nd = L.ndim;
+  int64_t s[N];
+  for (int k = 0; k < N; ++k)
+    s[k] = L.strides[k][nd - 1];
+  run_plan(L, 1, [&](char *const *p, int64_t n) {
+    map_row<Out, In...>(f, p, s, n, std::index_sequence_for<In...>{});
+  });
+}
+
+} // namespace knet::detail

@@ -1,0 +1,31 @@
+// Batch normalization.
+#pragma once
+
+#include <knet/tensor.h>
+
+#include <optional>
+
+namespace knet {
+
+// Running statistics, created on first use with the channel count of x.
+struct Moments {
+  Tensor mean;
+  Tensor var;
+};
+
+struct BatchnormOptions {
+  // Use batch statistics and update the moments; unset: when a tape records
+  // or knet::training() is set.
+  std::optional<bool> training;
+  double eps = 1e-5;
+  double momentum = 0.1;
+};
+
+// x is [N, C] or [N, C, H, W]; params is [2C]: scale then shift (Knet's
+// bnparams layout).
+Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
+                 BatchnormOptions o = {});
+// A [2C] parameter vector: scale 1, shift 0.
+Tensor bnparams(int64_t channels, DType dtype = DType::f32);
+
+} // namespace knet

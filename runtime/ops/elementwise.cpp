@@ -1,0 +1,357 @@
+// Binary arithmetic, comparisons, where, pow/maximum/minimum and the in-place
+// updates, each with its tape rule beside its kernel.
+#include "core/elementwise.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/ops/reduce.h>
+
+#include <cmath>
+
+namespace knet {
+
+using namespace detail;
+
+namespace detail {
+void no_derivative(const char *op, const std::vector<Tensor> &inputs) {
+  if (!recording())
+    return;
+  for (const Tensor &x : inputs)
+    if (is_tracked(x))
+      fail(op, ": no derivative is defined for this op (a higher-order "
+               "gradient through it is not supported)");
+}
+} // namespace detail
+
+namespace {
+
+// y = f(a, b) over any numeric dtype (arithmetic on integers too).
+template <class F>
+Tensor arith(const Tensor &a, const Tensor &b, const char *op, F f) {
+  check_cpu(a, op);
+  check_cpu(b, op);
+  check_same_dtype(a, b, op);
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op),
+                           a.dtype(), a.device());
+  dispatch_numeric(a.dtype(), op, [&]<class T>() {
+    cpu_map<T, T, T>(
+        y, [f](T u, T v) { return static_cast<T>(f(u, v)); }, op, a, b);
+  });
+  return y;
+}
+
+// y = f(a, s) with the scalar converted to a's dtype.
+template <class F>
+Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
+  check_cpu(a, op);
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
+  dispatch_numeric(a.dtype(), op, [&]<class T>() {
+    T c = static_cast<T>(s);
+    cpu_map<T, T>(
+        y, [f, c](T u) { return static_cast<T>(f(u, c)); }, op, a);
+  });
+  return y;
+}
+
+template <class F>
+Tensor compare(const Tensor &a, const Tensor &b, const char *op, F f) {
+  check_cpu(a, op);
+  check_cpu(b, op);
+  check_same_dtype(a, b, op);
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op),
+                           DType::b8, a.device());
+  dispatch_all(a.dtype(), op,
+               [&]<class T>() { cpu_map<bool, T, T>(y, f, op, a, b); });
+  return y;
+}
+
+template <class F>
+Tensor compare_scalar(const Tensor &a, double s, const char *op, F f) {
+  check_cpu(a, op);
+  Tensor y = Tensor::empty(a.shape(), DType::b8, a.device());
+  dispatch_all(a.dtype(), op, [&]<class T>() {
+    cpu_map<bool, T>(
+        y, [f, s](T u) { return f(static_cast<double>(u), s); }, op, a);
+  });
+  return y;
+}
+
+} // namespace
+
+Tensor operator+(const Tensor &a, const Tensor &b) {
+  Tensor y = arith(a, b, "add", [](auto u, auto v) { return u + v; });
+  if (recording())
+    record("add", {a, b}, {y},
+           [sa = a.shape(), sb = b.shape()](const Grads &dy, const Needs &n) {
+             return Grads{n[0] ? sum_to(dy[0], sa) : Tensor(),
+                          n[1] ? sum_to(dy[0], sb) : Tensor()};
+           });
+  return y;
+}
+
+Tensor operator-(const Tensor &a, const Tensor &b) {
+  Tensor y = arith(a, b, "sub", [](auto u, auto v) { return u - v; });
+  if (recording())
+    record("sub", {a, b}, {y},
+           [sa = a.shape(), sb = b.shape()](const Grads &dy, const Needs &n) {
+             return Grads{n[0] ? sum_to(dy[0], sa) : Tensor(),
+                          n[1] ? sum_to(-dy[0], sb) : Tensor()};
+           });
+  return y;
+}
+
+Tensor operator*(const Tensor &a, const Tensor &b) {
+  Tensor y = arith(a, b, "mul", [](auto u, auto v) { return u * v; });
+  if (recording())
+    record("mul", {a, b}, {y}, [a, b](const Grads &dy, const Needs &n) {
+      return Grads{n[0] ? sum_to(dy[0] * b, a.shape()) : Tensor(),
+                   n[1] ? sum_to(dy[0] * a, b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor operator/(const Tensor &a, const Tensor &b) {
+  Tensor y = arith(a, b, "div", [](auto u, auto v) { return u / v; });
+  if (recording())
+    record("div", {a, b}, {y}, [a, b, y](const Grads &dy, const Needs &n) {
+      return Grads{n[0] ? sum_to(dy[0] / b, a.shape()) : Tensor(),
+                   n[1] ? sum_to(-(dy[0] * y / b), b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor operator+(const Tensor &a, double s) {
+  Tensor y = arith_scalar(a, s, "add", [](auto u, auto v) { return u + v; });
+  if (recording())
+    record("add", {a}, {y},
+           [](const Grads &dy, const Needs &) { return Grads{dy[0]}; });
+  return y;
+}
+
+Tensor operator-(const Tensor &a, double s) { return a + (-s); }
+
+Tensor operator*(const Tensor &a, double s) {
+  Tensor y = arith_scalar(a, s, "mul", [](auto u, auto v) { return u * v; });
+  if (recording())
+    record("mul", {a}, {y},
+           [s](const Grads &dy, const Needs &) { return Grads{dy[0] * s}; });
+  return y;
+}
+
+Tensor operator/(const Tensor &a, double s) {
+  Tensor y = arith_scalar(a, s, "div", [](auto u, auto v) { return u / v; });
+  if (recording())
+    record("div", {a}, {y},
+           [s](const Grads &dy, const Needs &) { return Grads{dy[0] / s}; });
+  return y;
+}
+
+Tensor operator+(double s, const Tensor &b) { return b + s; }
+Tensor operator*(double s, const Tensor &b) { return b * s; }
+
+Tensor operator-(double s, const Tensor &b) {
+  Tensor y = arith_scalar(b, s, "rsub", [](auto u, auto v) { return v - u; });
+  if (recording())
+    record("rsub", {b}, {y},
+           [](const Grads &dy, const Needs &) { return Grads{-dy[0]}; });
+  return y;
+}
+
+Tensor operator/(double s, const Tensor &b) {
+  Tensor y = arith_scalar(b, s, "rdiv", [](auto u, auto v) { return v / u; });
+  if (recording())
+    record("rdiv", {b}, {y}, [b, y](const Grads &dy, const Needs &) {
+      return Grads{-(dy[0] * y / b)};
+    });
+  return y;
+}
+
+Tensor operator-(const Tensor &a) {
+  check_cpu(a, "neg");
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
+  dispatch_numeric(a.dtype(), "neg", [&]<class T>() {
+    cpu_map<T, T>(
+        y, [](T u) { return static_cast<T>(-u); }, "neg", a);
+  });
+  if (recording())
+    record("neg", {a}, {y},
+           [](const Grads &dy, const Needs &) { return Grads{-dy[0]}; });
+  return y;
+}
+
+Tensor pow(const Tensor &a, const Tensor &b) {
+  Tensor y =
+      map_float2(a, b, "pow", [](auto u, auto v) { return std::pow(u, v); });
+  if (recording())
+    record("pow", {a, b}, {y}, [a, b, y](const Grads &dy, const Needs &n) {
+      return Grads{n[0] ? sum_to(dy[0] * b * pow(a, b - 1.0), a.shape())
+                        : Tensor(),
+                   n[1] ? sum_to(dy[0] * y * log(a), b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor pow(const Tensor &a, double s) {
+  Tensor y = map_float(a, "pow", [s](auto u) {
+    return std::pow(u, static_cast<decltype(u)>(s));
+  });
+  if (recording())
+    record("pow", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
+      return Grads{dy[0] * s * pow(a, s - 1)};
+    });
+  return y;
+}
+
+Tensor pow(double s, const Tensor &b) {
+  Tensor y = map_float(b, "pow", [s](auto u) {
+    return std::pow(static_cast<decltype(u)>(s), u);
+  });
+  if (recording())
+    record("pow", {b}, {y}, [s, y](const Grads &dy, const Needs &) {
+      return Grads{dy[0] * y * std::log(s)};
+    });
+  return y;
+}
+
+Tensor maximum(const Tensor &a, const Tensor &b) {
+  Tensor y =
+      arith(a, b, "maximum", [](auto u, auto v) { return u >= v ? u : v; });
+  if (recording())
+    record("maximum", {a, b}, {y}, [a, b](const Grads &dy, const Needs &n) {
+      Tensor c = a >= b, z = zeros_like(dy[0]);
+      return Grads{n[0] ? sum_to(where(c, dy[0], z), a.shape()) : Tensor(),
+                   n[1] ? sum_to(where(c, z, dy[0]), b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor minimum(const Tensor &a, const Tensor &b) {
+  Tensor y =
+      arith(a, b, "minimum", [](auto u, auto v) { return u <= v ? u : v; });
+  if (recording())
+    record("minimum", {a, b}, {y}, [a, b](const Grads &dy, const Needs &n) {
+      Tensor c = a <= b, z = zeros_like(dy[0]);
+      return Grads{n[0] ? sum_to(where(c, dy[0], z), a.shape()) : Tensor(),
+                   n[1] ? sum_to(where(c, z, dy[0]), b.shape()) : Tensor()};
+    });
+  return y;
+}
+
+Tensor maximum(const Tensor &a, double s) {
+  Tensor y = arith_scalar(a, s, "maximum",
+                          [](auto u, auto v) { return u >= v ? u : v; });
+  if (recording())
+    record("maximum", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
+      return Grads{where(a >= s, dy[0], zeros_like(dy[0]))};
+    });
+  return y;
+}
+
+Tensor minimum(const Tensor &a, double s) {
+  Tensor y = arith_scalar(a, s, "minimum",
+                          [](auto u, auto v) { return u <= v ? u : v; });
+  if (recording())
+    record("minimum", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
+      return Grads{where(a <= s, dy[0], zeros_like(dy[0]))};
+    });
+  return y;
+}
+
+#define KNET_COMPARE(OP, NAME)                                                 \
+  Tensor operator OP(const Tensor &a, const Tensor &b) {                       \
+    return compare(a, b, NAME, [](auto u, auto v) { return u OP v; });         \
+  }                                                                            \
+  Tensor operator OP(const Tensor &a, double s) {                              \
+    return compare_scalar(a, s, NAME,                                          \
+                          [](double u, double v) { return u OP v; });          \
+  }
+KNET_COMPARE(==, "eq")
+KNET_COMPARE(!=, "ne")
+KNET_COMPARE(<, "lt")
+KNET_COMPARE(<=, "le")
+KNET_COMPARE(>, "gt")
+KNET_COMPARE(>=, "ge")
+#undef KNET_COMPARE
+
+Tensor where(const Tensor &c, const Tensor &a, const Tensor &b) {
+  check_cpu(c, "where");
+  check_cpu(a, "where");
+  check_cpu(b, "where");
+  check_same_dtype(a, b, "where");
+  Tensor cb = c.dtype() == DType::b8 ? c : (c != 0.0);
+  Shape shape = broadcast_shapes(
+      broadcast_shapes(cb.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor y = Tensor::empty(shape, a.dtype(), a.device());
+  dispatch_all(a.dtype(), "where", [&]<class T>() {
+    cpu_map<T, bool, T, T>(
+        y, [](bool k, T u, T v) { return k ? u : v; }, "where", cb, a, b);
+  });
+  if (recording())
+    record(
+        "where", {cb, a, b}, {y},
+        [cb, sa = a.shape(), sb = b.shape()](const Grads &dy, const Needs &n) {
+          Tensor z = zeros_like(dy[0]);
+          return Grads{Tensor(),
+                       n[1] ? sum_to(where(cb, dy[0], z), sa) : Tensor(),
+                       n[2] ? sum_to(where(cb, z, dy[0]), sb) : Tensor()};
+        });
+  return y;
+}
+
+Tensor zeros_like(const Tensor &x) {
+  return Tensor::zeros(x.shape(), x.dtype(), x.device());
+}
+
+Tensor ones_like(const Tensor &x) {
+  return Tensor::ones(x.shape(), x.dtype(), x.device());
+}
+
+void copy_(Tensor &dst, const Tensor &src) {
+  check_writable(dst, "copy_");
+  check_cpu(dst, "copy_");
+  check_cpu(src, "copy_");
+  dispatch_all(dst.dtype(), "copy_", [&]<class U>() {
+    dispatch_all(src.dtype(), "copy_", [&]<class T>() {
+      cpu_map<U, T>(
+          dst, [](T v) { return static_cast<U>(v); }, "copy_", src);
+    });
+  });
+  ++dst.impl()->storage->version;
+}
+
+void fill_(Tensor &dst, double value) {
+  check_writable(dst, "fill_");
+  check_cpu(dst, "fill_");
+  dispatch_all(dst.dtype(), "fill_", [&]<class T>() {
+    T v = static_cast<T>(value);
+    cpu_map<T>(
+        dst, [v]() { return v; }, "fill_");
+  });
+  ++dst.impl()->storage->version;
+}
+
+void add_(Tensor &dst, const Tensor &src, double alpha) {
+  check_writable(dst, "add_");
+  check_cpu(dst, "add_");
+  check_cpu(src, "add_");
+  check_same_dtype(dst, src, "add_");
+  dispatch_numeric(dst.dtype(), "add_", [&]<class T>() {
+    T a = static_cast<T>(alpha);
+    cpu_map<T, T, T>(
+        dst, [a](T u, T v) { return static_cast<T>(u + a * v); }, "add_", dst,
+        src);
+  });
+  ++dst.impl()->storage->version;
+}
+
+void mul_(Tensor &dst, double s) {
+  check_writable(dst, "mul_");
+  check_cpu(dst, "mul_");
+  dispatch_numeric(dst.dtype(), "mul_", [&]<class T>() {
+    T a = static_cast<T>(s);
+    cpu_map<T, T>(
+        dst, [a](T u) { return static_cast<T>(u * a); }, "mul_", dst);
+  });
+  ++dst.impl()->storage->version;
+}
+
+} // namespace knet

@@ -1,0 +1,400 @@
+// Reductions (sum, mean, max, min, argmax), logsumexp, softmax, logsoftmax
+// and sum_to, with their tape rules.
+#include "core/elementwise.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/ops/reduce.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+// Accumulator type: sums of f32 run in f64.
+template <class T>
+using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+struct ReducePlan {
+  std::vector<bool> reduced; // per input dim
+  Shape out_shape;           // without the reduced dims
+  Shape keep_shape;          // with size-1 reduced dims
+  int64_t rows = 1, cols = 1;
+  bool outer = false; // reduced dims are a prefix: x is [cols, rows]
+  Tensor x;           // contiguous; [rows, cols] unless `outer`
+};
+
+ReducePlan plan_reduce(const Tensor &x, const Dims &dims, const char *op) {
+  check_cpu(x, op);
+  const int r = x.rank();
+  ReducePlan p;
+  p.reduced.assign(r, dims.empty());
+  for (int d : dims) {
+    int n = normalize_dim(d, r, op);
+    if (p.reduced[n])
+      fail(op, ": dimension ", d, " given twice");
+    p.reduced[n] = true;
+  }
+  Shape kept_order, red_order;
+  for (int d = 0; d < r; ++d) {
+    if (p.reduced[d]) {
+      p.keep_shape.push_back(1);
+      red_order.push_back(d);
+      p.cols *= x.shape()[d];
+    } else {
+      p.keep_shape.push_back(x.shape()[d]);
+      p.out_shape.push_back(x.shape()[d]);
+      kept_order.push_back(d);
+      p.rows *= x.shape()[d];
+    }
+  }
+  // Reduced dims all before kept dims on a contiguous tensor: sum columns.
+  bool prefix = !red_order.empty() && !kept_order.empty() &&
+                red_order.back() < kept_order.front();
+  if (prefix && x.is_contiguous()) {
+    p.outer = true;
+    p.x = x;
+    return p;
+  }
+  Shape order = kept_order;
+  order.insert(order.end(), red_order.begin(), red_order.end());
+  // The permutation is internal: no tape involvement.
+  Tensor v = make_view(x, x.shape(), x.strides(), x.offset());
+  Shape shape(r), strides(r);
+  for (int i = 0; i < r; ++i) {
+    shape[i] = x.shape()[order[i]];
+    strides[i] = x.strides()[order[i]];
+  }
+  v = make_view(x, shape, strides, x.offset());
+  if (v.is_contiguous()) {
+    p.x = v;
+  } else {
+    Tensor c = Tensor::empty(shape, x.dtype(), x.device());
+    dispatch_all(x.dtype(), op, [&]<class T>() {
+      cpu_map<T, T>(
+          c, [](T u) { return u; }, op, v);
+    });
+    p.x = c;
+  }
+  return p;
+}
+
+// out[i] = fold over row i (or column i when p.outer) of p.x.
+template <class T, class A, class Step, class Fin>
+void reduce_plan(const ReducePlan &p, T *out, A init, Step step, Fin fin) {
+  const T *x = p.x.data<T>();
+  const int64_t R = p.rows, C = p.cols;
+  if (p.outer) {
+    // x is [C, R]: accumulate rows of x into R accumulators.
+    parallel_for(R, C, [&](int64_t b, int64_t e) {
+      std::vector<A> acc(e - b, init);
+      for (int64_t c = 0; c < C; ++c) {
+        const T *row = x + c * R;
+        for (int64_t i = b; i < e; ++i)
+          acc[i - b] = step(acc[i - b], row[i]);
+      }
+      for (int64_t i = b; i < e; ++i)
+        out[i] = static_cast<T>(fin(acc[i - b]));
+    });
+    return;
+  }
+  if (R == 1 && C >= 2 * kParallelGrain) {
+    int nt = num_threads();
+    std::vector<A> partial(nt, init);
+    std::vector<int64_t> counts(nt, 0);
+    parallel_for(nt, kParallelGrain, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        int64_t lo = C * t / nt, hi = C * (t + 1) / nt;
+        A a = init;
+        for (int64_t j = lo; j < hi; ++j)
+          a = step(a, x[j]);
+        partial[t] = a;
+      }
+    });
+    A a = init;
+    for (int t = 0; t < nt; ++t)
+      a = step(a, partial[t]); // step also merges accumulators
+    out[0] = static_cast<T>(fin(a));
+    return;
+  }
+  parallel_for(R, C, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T *row = x + i * C;
+      A a = init;
+      for (int64_t j = 0; j < C; ++j)
+        a = step(a, row[j]);
+      out[i] = static_cast<T>(fin(a));
+    }
+  });
+}
+
+Shape result_shape(const ReducePlan &p, bool keepdim) {
+  return keepdim ? p.keep_shape : p.out_shape;
+}
+
+// The gradient of a reduction, broadcast back over x: dy reshaped to the
+// keepdim shape and expanded.
+Tensor expand_back(const Tensor &dy, const Shape &keep, const Shape &xs) {
+  return dy.reshape(keep).expand(xs);
+}
+
+Tensor sum_impl(const Tensor &x, const Dims &dims, bool keepdim) {
+  ReducePlan p = plan_reduce(x, dims, "sum");
+  Tensor y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+  dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
+    using A = Acc<T>;
+    reduce_plan<T>(
+        p, y.data<T>(), A(0), [](A a, A v) { return a + v; },
+        [](A a) { return a; });
+  });
+  if (recording())
+    record(
+        "sum", {x}, {y},
+        [keep = p.keep_shape, xs = x.shape()](const Grads &dy, const Needs &) {
+          return Grads{expand_back(dy[0], keep, xs)};
+        });
+  return y;
+}
+
+template <bool IsMax>
+Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
+  const char *op = IsMax ? "max" : "min";
+  if (x.numel() == 0)
+    fail(op, ": empty tensor ", shape_str(x.shape()));
+  ReducePlan p = plan_reduce(x, dims, op);
+  Tensor y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+  dispatch_numeric(x.dtype(), op, [&]<class T>() {
+    T init = IsMax ? std::numeric_limits<T>::lowest()
+                   : std::numeric_limits<T>::max();
+    reduce_plan<T>(
+        p, y.data<T>(), init,
+        [](T a, T v) { return IsMax ? (v > a ? v : a) : (v < a ? v : a); },
+        [](T a) { return a; });
+  });
+  if (recording())
+    record(op, {x}, {y},
+           [x, y, keep = p.keep_shape, dims](const Grads &dy, const Needs &) {
+             // Ties share the gradient equally.
+             Tensor mask = (x == y.reshape(keep)).to(x.dtype());
+             Tensor count = sum(mask, dims, true);
+             return Grads{mask * expand_back(dy[0], keep, x.shape()) / count};
+           });
+  return y;
+}
+
+} // namespace
+
+Tensor sum(const Tensor &x) { return sum_impl(x, {}, false); }
+Tensor sum(const Tensor &x, Dims dims, bool keepdim) {
+  return sum_impl(x, dims, keepdim);
+}
+
+Tensor mean(const Tensor &x) { return mean(x, {}, false); }
+Tensor mean(const Tensor &x, Dims dims, bool keepdim) {
+  if (!is_floating(x.dtype()))
+    fail("mean: expected a floating dtype, got ", dtype_name(x.dtype()));
+  Tensor s = sum_impl(x, dims, keepdim);
+  int64_t n = s.numel() == 0 ? 0 : x.numel() / s.numel();
+  return s / static_cast<double>(n);
+}
+
+Tensor max(const Tensor &x) { return extremum<true>(x, {}, false); }
+Tensor max(const Tensor &x, Dims dims, bool keepdim) {
+  return extremum<true>(x, dims, keepdim);
+}
+Tensor min(const Tensor &x) { return extremum<false>(x, {}, false); }
+Tensor min(const Tensor &x, Dims dims, bool keepdim) {
+  return extremum<false>(x, dims, keepdim);
+}
+
+Tensor argmax(const Tensor &x, int dim, bool keepdim) {
+  if (x.numel() == 0)
+    fail("argmax: empty tensor ", shape_str(x.shape()));
+  ReducePlan p = plan_reduce(x, {dim}, "argmax");
+  if (p.outer) { // argmax needs rows: make the reduced dim innermost
+    Tensor t = x.transpose(dim, -1).contiguous();
+    Tensor r = argmax(t, -1, keepdim);
+    return keepdim ? r.transpose(dim, -1).contiguous() : r;
+  }
+  Tensor y = Tensor::empty(result_shape(p, keepdim), DType::i64, x.device());
+  dispatch_numeric(x.dtype(), "argmax", [&]<class T>() {
+    const T *px = p.x.data<T>();
+    int64_t *py = y.data<int64_t>();
+    const int64_t C = p.cols;
+    parallel_for(p.rows, C, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const T *row = px + i * C;
+        int64_t best = 0;
+        for (int64_t j = 1; j < C; ++j)
+          if (row[j] > row[best])
+            best = j;
+        py[i] = best;
+      }
+    });
+  });
+  return y;
+}
+
+namespace {
+
+// Row-wise kernels over the last dimension of a contiguous tensor.
+enum class RowOp { logsumexp, softmax, logsoftmax };
+
+template <class T>
+void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
+  parallel_for(R, C * 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T *xr = x + i * C;
+      T m = std::numeric_limits<T>::lowest();
+      for (int64_t j = 0; j < C; ++j)
+        m = xr[j] > m ? xr[j] : m;
+      if (!std::isfinite(m))
+        m = 0;
+      Acc<T> s = 0;
+      for (int64_t j = 0; j < C; ++j)
+        s += std::exp(xr[j] - m);
+      T lse = m + static_cast<T>(std::log(s));
+      if (op == RowOp::logsumexp) {
+        y[i] = lse;
+      } else if (op == RowOp::softmax) {
+        T *yr = y + i * C;
+        for (int64_t j = 0; j < C; ++j)
+          yr[j] = std::exp(xr[j] - lse);
+      } else {
+        T *yr = y + i * C;
+        for (int64_t j = 0; j < C; ++j)
+          yr[j] = xr[j] - lse;
+      }
+    }
+  });
+}
+
+// Applies a row op along `dim` of x; the result has x's shape (or x's shape
+// with dim removed/kept as 1 for logsumexp).
+Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
+  check_cpu(x, name);
+  const int d = normalize_dim(dim, x.rank(), name);
+  if (x.shape()[d] == 0)
+    fail(name, ": dimension ", dim, " of ", shape_str(x.shape()), " is empty");
+  // Move dim last (no tape: an internal layout change).
+  const int r = x.rank();
+  Shape order(r);
+  for (int i = 0, k = 0; i < r; ++i)
+    if (i != d)
+      order[k++] = i;
+  order[r - 1] = d;
+  Shape ps(r), pst(r);
+  for (int i = 0; i < r; ++i) {
+    ps[i] = x.shape()[order[i]];
+    pst[i] = x.strides()[order[i]];
+  }
+  Tensor xp = make_view(x, ps, pst, x.offset());
+  if (!xp.is_contiguous()) {
+    Tensor c = Tensor::empty(ps, x.dtype(), x.device());
+    dispatch_float(x.dtype(), name, [&]<class T>() {
+      cpu_map<T, T>(
+          c, [](T u) { return u; }, name, xp);
+    });
+    xp = c;
+  }
+  const int64_t C = ps[r - 1], R = C ? xp.numel() / C : 0;
+  Shape yshape = ps;
+  if (op == RowOp::logsumexp)
+    yshape.pop_back();
+  Tensor yp = Tensor::empty(yshape, x.dtype(), x.device());
+  dispatch_float(x.dtype(), name, [&]<class T>() {
+    row_kernel<T>(op, xp.data<T>(), yp.data<T>(), R, C);
+  });
+  if (op == RowOp::logsumexp)
+    return yp; // [x.shape without d]
+  // Back to x's dimension order, contiguous.
+  Shape inv(r);
+  for (int i = 0; i < r; ++i)
+    inv[order[i]] = i;
+  Shape ys(r), yst(r);
+  for (int i = 0; i < r; ++i) {
+    ys[i] = yshape[inv[i]];
+    yst[i] = yp.strides()[inv[i]];
+  }
+  Tensor yv = make_view(yp, ys, yst, 0);
+  if (yv.is_contiguous())
+    return yv;
+  Tensor out = Tensor::empty(ys, x.dtype(), x.device());
+  dispatch_float(x.dtype(), name, [&]<class T>() {
+    cpu_map<T, T>(
+        out, [](T u) { return u; }, name, yv);
+  });
+  return out;
+}
+
+} // namespace
+
+Tensor logsumexp(const Tensor &x, int dim, bool keepdim) {
+  Tensor y = along_dim(x, dim, RowOp::logsumexp, "logsumexp");
+  const int d = normalize_dim(dim, x.rank(), "logsumexp");
+  Shape keep = x.shape();
+  keep[d] = 1;
+  if (keepdim)
+    y = make_view(y, keep, contiguous_strides(keep), 0);
+  if (recording())
+    record("logsumexp", {x}, {y}, [x, y, keep](const Grads &dy, const Needs &) {
+      return Grads{dy[0].reshape(keep) * exp(x - y.reshape(keep))};
+    });
+  return y;
+}
+
+Tensor softmax(const Tensor &x, int dim) {
+  Tensor y = along_dim(x, dim, RowOp::softmax, "softmax");
+  if (recording())
+    record("softmax", {x}, {y}, [y, dim](const Grads &dy, const Needs &) {
+      return Grads{softmax_back(dy[0], y, dim)};
+    });
+  return y;
+}
+
+Tensor logsoftmax(const Tensor &x, int dim) {
+  Tensor y = along_dim(x, dim, RowOp::logsoftmax, "logsoftmax");
+  if (recording())
+    record("logsoftmax", {x}, {y}, [y, dim](const Grads &dy, const Needs &) {
+      return Grads{logsoftmax_back(dy[0], y, dim)};
+    });
+  return y;
+}
+
+// Written with differentiable ops, so their own gradients come for free.
+Tensor softmax_back(const Tensor &dy, const Tensor &y, int dim) {
+  return y * (dy - sum(dy * y, {dim}, true));
+}
+
+Tensor logsoftmax_back(const Tensor &dy, const Tensor &y, int dim) {
+  return dy - exp(y) * sum(dy, {dim}, true);
+}
+
+Tensor sum_to(const Tensor &x, const Shape &shape) {
+  if (x.shape() == shape)
+    return x;
+  const int r = x.rank(), n = static_cast<int>(shape.size());
+  if (n > r)
+    fail("sum_to: cannot reduce ", shape_str(x.shape()), " to ",
+         shape_str(shape));
+  Dims dims;
+  for (int i = 0; i < r; ++i) {
+    int s = i - (r - n);
+    if (s < 0) {
+      dims.push_back(i);
+    } else if (shape[s] == 1 && x.shape()[i] != 1) {
+      dims.push_back(i);
+    } else if (shape[s] != x.shape()[i]) {
+      fail("sum_to: cannot reduce ", shape_str(x.shape()), " to ",
+           shape_str(shape));
+    }
+  }
+  Tensor s = dims.empty() ? x : sum(x, dims, true);
+  return s.reshape(shape);
+}
+
+} // namespace knet

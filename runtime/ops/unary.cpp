@@ -1,0 +1,312 @@
+// Unary math and activations with their backward kernels and tape rules.
+// Each forward and backward kernel is one scalar body on the loop driver.
+#include "core/elementwise.h"
+
+#include <knet/ops/elementwise.h>
+
+#include <cmath>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluLambda = 1.0507009873554804934193349852946;
+constexpr double kGeluC = 0.7978845608028654; // sqrt(2/pi)
+constexpr double kGeluK = 0.044715;
+
+template <class T> T sigm_scalar(T x) {
+  // Stable for large |x|.
+  if (x >= 0)
+    return T(1) / (T(1) + std::exp(-x));
+  T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+// Records y = op(x) whose gradient is back(dy, saved).
+template <class Back>
+void record_unary(const char *op, const Tensor &x, const Tensor &y, Back back) {
+  if (recording())
+    record(op, {x}, {y}, [back](const Grads &dy, const Needs &) {
+      return Grads{back(dy[0])};
+    });
+}
+
+} // namespace
+
+Tensor exp(const Tensor &x) {
+  Tensor y = map_float(x, "exp", [](auto v) { return std::exp(v); });
+  record_unary("exp", x, y, [y](const Tensor &dy) { return dy * y; });
+  return y;
+}
+
+Tensor log(const Tensor &x) {
+  Tensor y = map_float(x, "log", [](auto v) { return std::log(v); });
+  record_unary("log", x, y, [x](const Tensor &dy) { return dy / x; });
+  return y;
+}
+
+Tensor log1p(const Tensor &x) {
+  Tensor y = map_float(x, "log1p", [](auto v) { return std::log1p(v); });
+  record_unary("log1p", x, y, [x](const Tensor &dy) { return dy / (x + 1.0); });
+  return y;
+}
+
+Tensor sqrt(const Tensor &x) {
+  Tensor y = map_float(x, "sqrt", [](auto v) { return std::sqrt(v); });
+  record_unary("sqrt", x, y, [y](const Tensor &dy) { return dy * 0.5 / y; });
+  return y;
+}
+
+Tensor rsqrt(const Tensor &x) {
+  Tensor y = map_float(x, "rsqrt",
+                       [](auto v) { return decltype(v)(1) / std::sqrt(v); });
+  record_unary("rsqrt", x, y,
+               [y](const Tensor &dy) { return dy * (-0.5) * y * y * y; });
+  return y;
+}
+
+Tensor abs(const Tensor &x) {
+  Tensor y = map_float(x, "abs", [](auto v) { return std::abs(v); });
+  record_unary("abs", x, y, [x](const Tensor &dy) { return dy * sign(x); });
+  return y;
+}
+
+Tensor sign(const Tensor &x) {
+  Tensor y = map_float(x, "sign", [](auto v) {
+    using T = decltype(v);
+    return v > 0 ? T(1) : (v < 0 ? T(-1) : T(0));
+  });
+  no_derivative("sign", {x});
+  return y;
+}
+
+Tensor sin(const Tensor &x) {
+  Tensor y = map_float(x, "sin", [](auto v) { return std::sin(v); });
+  record_unary("sin", x, y, [x](const Tensor &dy) { return dy * cos(x); });
+  return y;
+}
+
+Tensor cos(const Tensor &x) {
+  Tensor y = map_float(x, "cos", [](auto v) { return std::cos(v); });
+  record_unary("cos", x, y, [x](const Tensor &dy) { return -(dy * sin(x)); });
+  return y;
+}
+
+Tensor tanh(const Tensor &x) {
+  Tensor y = map_float(x, "tanh", [](auto v) { return std::tanh(v); });
+  record_unary("tanh", x, y,
+               [y](const Tensor &dy) { return tanh_back(dy, y); });
+  return y;
+}
+
+Tensor tanh_back(const Tensor &dy, const Tensor &y) {
+  Tensor dx = map_float2(dy, y, "tanh_back",
+                         [](auto g, auto t) { return g * (1 - t * t); });
+  if (recording())
+    record("tanh_back", {dy, y}, {dx},
+           [dy, y](const Grads &gg, const Needs &n) {
+             return Grads{n[0] ? tanh_back(gg[0], y) : Tensor(),
+                          n[1] ? gg[0] * dy * y * (-2.0) : Tensor()};
+           });
+  return dx;
+}
+
+Tensor sigm(const Tensor &x) {
+  Tensor y = map_float(x, "sigm", [](auto v) { return sigm_scalar(v); });
+  record_unary("sigm", x, y,
+               [y](const Tensor &dy) { return sigm_back(dy, y); });
+  return y;
+}
+
+Tensor sigm_back(const Tensor &dy, const Tensor &y) {
+  Tensor dx = map_float2(dy, y, "sigm_back",
+                         [](auto g, auto s) { return g * s * (1 - s); });
+  if (recording())
+    record("sigm_back", {dy, y}, {dx},
+           [dy, y](const Grads &gg, const Needs &n) {
+             return Grads{n[0] ? sigm_back(gg[0], y) : Tensor(),
+                          n[1] ? gg[0] * dy * (1.0 - 2.0 * y) : Tensor()};
+           });
+  return dx;
+}
+
+Tensor relu(const Tensor &x) {
+  Tensor y =
+      map_float(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  record_unary("relu", x, y,
+               [y](const Tensor &dy) { return relu_back(dy, y); });
+  return y;
+}
+
+Tensor relu_back(const Tensor &dy, const Tensor &y) {
+  Tensor dx = map_float2(dy, y, "relu_back", [](auto g, auto v) {
+    return v > 0 ? g : decltype(g)(0);
+  });
+  // d/dy is zero almost everywhere: only dy gets a gradient.
+  if (recording())
+    record("relu_back", {dy, y}, {dx}, [y](const Grads &gg, const Needs &n) {
+      return Grads{n[0] ? relu_back(gg[0], y) : Tensor(), Tensor()};
+    });
+  return dx;
+}
+
+Tensor elu(const Tensor &x) {
+  Tensor y =
+      map_float(x, "elu", [](auto v) { return v > 0 ? v : std::expm1(v); });
+  record_unary("elu", x, y, [x](const Tensor &dy) { return elu_back(dy, x); });
+  return y;
+}
+
+Tensor elu_back(const Tensor &dy, const Tensor &x) {
+  Tensor dx = map_float2(dy, x, "elu_back", [](auto g, auto v) {
+    return v > 0 ? g : g * std::exp(v);
+  });
+  if (recording())
+    record("elu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
+      Tensor d2 =
+          n[1] ? map_float2(dy, x, "elu_back2",
+                            [](auto g, auto v) {
+                              return v > 0 ? decltype(g)(0) : g * std::exp(v);
+                            })
+               : Tensor();
+      if (n[1])
+        no_derivative("elu_back2", {dy, x});
+      return Grads{n[0] ? elu_back(gg[0], x) : Tensor(),
+                   n[1] ? gg[0] * d2 : Tensor()};
+    });
+  return dx;
+}
+
+Tensor selu(const Tensor &x) {
+  Tensor y = map_float(x, "selu", [](auto v) {
+    using T = decltype(v);
+    return T(kSeluLambda) * (v > 0 ? v : T(kSeluAlpha) * std::expm1(v));
+  });
+  record_unary("selu", x, y,
+               [x](const Tensor &dy) { return selu_back(dy, x); });
+  return y;
+}
+
+Tensor selu_back(const Tensor &dy, const Tensor &x) {
+  Tensor dx = map_float2(dy, x, "selu_back", [](auto g, auto v) {
+    using T = decltype(g);
+    return g * T(kSeluLambda) * (v > 0 ? T(1) : T(kSeluAlpha) * std::exp(v));
+  });
+  if (recording())
+    record(
+        "selu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
+          Tensor d2 =
+              n[1] ? map_float2(dy, x, "selu_back2",
+                                [](auto g, auto v) {
+                                  using T = decltype(g);
+                                  return v > 0
+                                             ? T(0)
+                                             : g * T(kSeluLambda * kSeluAlpha) *
+                                                   std::exp(v);
+                                })
+                   : Tensor();
+          if (n[1])
+            no_derivative("selu_back2", {dy, x});
+          return Grads{n[0] ? selu_back(gg[0], x) : Tensor(),
+                       n[1] ? gg[0] * d2 : Tensor()};
+        });
+  return dx;
+}
+
+Tensor gelu(const Tensor &x) {
+  Tensor y = map_float(x, "gelu", [](auto v) {
+    using T = decltype(v);
+    T u = T(kGeluC) * (v + T(kGeluK) * v * v * v);
+    return T(0.5) * v * (T(1) + std::tanh(u));
+  });
+  record_unary("gelu", x, y,
+               [x](const Tensor &dy) { return gelu_back(dy, x); });
+  return y;
+}
+
+Tensor gelu_back(const Tensor &dy, const Tensor &x) {
+  Tensor dx = map_float2(dy, x, "gelu_back", [](auto g, auto v) {
+    using T = decltype(g);
+    T u = T(kGeluC) * (v + T(kGeluK) * v * v * v);
+    T du = T(kGeluC) * (T(1) + T(3 * kGeluK) * v * v);
+    T t = std::tanh(u);
+    return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
+  });
+  if (recording())
+    record("gelu_back", {dy, x}, {dx},
+           [dy, x](const Grads &gg, const Needs &n) {
+             Tensor d2;
+             if (n[1]) {
+               no_derivative("gelu_back2", {dy, x});
+               d2 = map_float2(dy, x, "gelu_back2", [](auto g, auto v) {
+                 using T = decltype(g);
+                 T u = T(kGeluC) * (v + T(kGeluK) * v * v * v);
+                 T du = T(kGeluC) * (T(1) + T(3 * kGeluK) * v * v);
+                 T ddu = T(kGeluC) * T(6 * kGeluK) * v;
+                 T t = std::tanh(u);
+                 return g * (T(1) - t * t) *
+                        (du - v * t * du * du + T(0.5) * v * ddu);
+               });
+             }
+             return Grads{n[0] ? gelu_back(gg[0], x) : Tensor(),
+                          n[1] ? gg[0] * d2 : Tensor()};
+           });
+  return dx;
+}
+
+Tensor softplus(const Tensor &x) {
+  Tensor y = map_float(x, "softplus", [](auto v) {
+    using T = decltype(v);
+    return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+  });
+  record_unary("softplus", x, y,
+               [x](const Tensor &dy) { return softplus_back(dy, x); });
+  return y;
+}
+
+Tensor softplus_back(const Tensor &dy, const Tensor &x) {
+  Tensor dx = map_float2(dy, x, "softplus_back",
+                         [](auto g, auto v) { return g * sigm_scalar(v); });
+  if (recording())
+    record("softplus_back", {dy, x}, {dx},
+           [dy, x](const Grads &gg, const Needs &n) {
+             Tensor s = n[1] ? sigm(x) : Tensor();
+             return Grads{n[0] ? softplus_back(gg[0], x) : Tensor(),
+                          n[1] ? gg[0] * dy * s * (1.0 - s) : Tensor()};
+           });
+  return dx;
+}
+
+Tensor swish(const Tensor &x) {
+  Tensor y = map_float(x, "swish", [](auto v) { return v * sigm_scalar(v); });
+  record_unary("swish", x, y,
+               [x](const Tensor &dy) { return swish_back(dy, x); });
+  return y;
+}
+
+Tensor swish_back(const Tensor &dy, const Tensor &x) {
+  Tensor dx = map_float2(dy, x, "swish_back", [](auto g, auto v) {
+    auto s = sigm_scalar(v);
+    return g * (s + v * s * (1 - s));
+  });
+  if (recording())
+    record("swish_back", {dy, x}, {dx},
+           [dy, x](const Grads &gg, const Needs &n) {
+             Tensor d2;
+             if (n[1]) {
+               no_derivative("swish_back2", {dy, x});
+               d2 = map_float2(dy, x, "swish_back2", [](auto g, auto v) {
+                 auto s = sigm_scalar(v);
+                 return g * s * (1 - s) * (2 + v * (1 - 2 * s));
+               });
+             }
+             return Grads{n[0] ? swish_back(gg[0], x) : Tensor(),
+                          n[1] ? gg[0] * d2 : Tensor()};
+           });
+  return dx;
+}
+
+} // namespace knet

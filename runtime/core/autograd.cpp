@@ -134,15 +134,15 @@ bool is_tracked(const Tensor &t) {
 void check_writable(const Tensor &t, const char *op) {
   if (t_active.empty() || !t.defined())
     return;
-  if (is_tracked(t))
-    fail(op, ": cannot overwrite a tensor ", shape_str(t.shape()),
-         " that the tape recorded (arrays may not be changed in place in "
-         "differentiated code)");
   for (TapeImpl *T : t_active)
     for (const auto &p : T->params)
       if (p->value.defined() && p->value.shares_storage(t))
         fail(op, ": cannot overwrite the value of Param '", p->name, "' ",
              shape_str(p->value.shape()), " while a tape records");
+  if (is_tracked(t))
+    fail(op, ": cannot overwrite a tensor ", shape_str(t.shape()),
+         " that the tape recorded (arrays may not be changed in place in "
+         "differentiated code)");
 }
 
 TapeScope::TapeScope() : tape_(std::make_shared<TapeImpl>()) {
@@ -211,8 +211,22 @@ std::shared_ptr<TapeImpl> TapeScope::finish(const Tensor &loss) {
       acc = acc.defined() ? acc + dx[i] : dx[i];
     }
   }
-  for (size_t i = 0; i < T.params.size(); ++i)
-    T.param_grads[i] = g[T.param_slots[i]];
+  // Gradients handed to users are dense (a broadcast gradient may be an
+  // expanded view with zero strides), and each owns its storage (add's
+  // rule passes one gradient to both operands), so that scaling one in
+  // place (clip_global_norm) never changes another.
+  std::vector<const Storage *> seen;
+  for (size_t i = 0; i < T.params.size(); ++i) {
+    Tensor gi = g[T.param_slots[i]];
+    if (!gi.defined())
+      continue;
+    gi = gi.contiguous();
+    const Storage *st = gi.impl()->storage.get();
+    if (std::find(seen.begin(), seen.end(), st) != seen.end())
+      gi = gi.clone();
+    seen.push_back(gi.impl()->storage.get());
+    T.param_grads[i] = gi;
+  }
   T.nodes.clear();
   return tape_;
 }
@@ -243,6 +257,8 @@ GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
     max_per_param = 64;
   for (const Param &p : tape.params()) {
     Tensor &v = const_cast<Param &>(p).value();
+    if (!v.is_contiguous())
+      fail("gradcheck: Param '", p.name(), "' has a non-contiguous value");
     const bool f64 = v.dtype() == DType::f64;
     const double h = eps > 0 ? eps : (f64 ? 1e-6 : 1e-3);
     const double t = tol > 0 ? tol : (f64 ? 1e-6 : 1e-2);

@@ -306,7 +306,15 @@ Param::Param(Tensor value, std::string name)
     : impl_(std::make_shared<ParamImpl>()) {
   if (!value.defined())
     fail("Param: undefined value");
-  impl_->value = std::move(value);
+  // The Param gets its own handle on the storage, so the tensor it was made
+  // from keeps its identity: a value that an outer tape tracks (or another
+  // Param's value) stays tracked, and the new Param is an alias of it there.
+  Tensor alias =
+      make_view(value, value.shape(), value.strides(), value.offset());
+  if (recording())
+    record("param", {value}, {alias},
+           [](const Grads &dy, const Needs &) { return Grads{dy[0]}; });
+  impl_->value = std::move(alias);
   impl_->name = std::move(name);
   impl_->tag();
 }

@@ -109,7 +109,25 @@ Tensor operator*(const Tensor &a, const Tensor &b) {
   return y;
 }
 
+namespace {
+// Integer division by zero is undefined behaviour in C++: refuse it.
+void check_int_divisor(const Tensor &b, const char *op) {
+  if (is_floating(b.dtype()) || b.dtype() == DType::b8)
+    return;
+  bool zero = dispatch_numeric(b.dtype(), op, [&]<class T>() {
+    for (T v : b.to_vector<T>())
+      if (v == 0)
+        return true;
+    return false;
+  });
+  if (zero)
+    fail(op, ": integer division by zero (divisor ", dtype_name(b.dtype()), " ",
+         shape_str(b.shape()), ")");
+}
+} // namespace
+
 Tensor operator/(const Tensor &a, const Tensor &b) {
+  check_int_divisor(b, "div");
   Tensor y = arith(a, b, "div", [](auto u, auto v) { return u / v; });
   if (recording())
     record("div", {a, b}, {y}, [a, b, y](const Grads &dy, const Needs &n) {
@@ -138,6 +156,9 @@ Tensor operator*(const Tensor &a, double s) {
 }
 
 Tensor operator/(const Tensor &a, double s) {
+  if (!is_floating(a.dtype()) && static_cast<int64_t>(s) == 0)
+    fail("div: integer division by zero (", dtype_name(a.dtype()), " ",
+         shape_str(a.shape()), " / ", s, ")");
   Tensor y = arith_scalar(a, s, "div", [](auto u, auto v) { return u / v; });
   if (recording())
     record("div", {a}, {y},
@@ -157,6 +178,7 @@ Tensor operator-(double s, const Tensor &b) {
 }
 
 Tensor operator/(double s, const Tensor &b) {
+  check_int_divisor(b, "rdiv");
   Tensor y = arith_scalar(b, s, "rdiv", [](auto u, auto v) { return v / u; });
   if (recording())
     record("rdiv", {b}, {y}, [b, y](const Grads &dy, const Needs &) {

@@ -216,9 +216,11 @@ Tensor argmax(const Tensor &x, int dim, bool keepdim) {
     fail("argmax: empty tensor ", shape_str(x.shape()));
   ReducePlan p = plan_reduce(x, {dim}, "argmax");
   if (p.outer) { // argmax needs rows: make the reduced dim innermost
+    // (Kept as size 1 and moved back: without keepdim on rank >= 3 the
+    // other dims would come out in transposed order.)
     Tensor t = x.transpose(dim, -1).contiguous();
-    Tensor r = argmax(t, -1, keepdim);
-    return keepdim ? r.transpose(dim, -1).contiguous() : r;
+    Tensor r = argmax(t, -1, true).transpose(dim, -1).contiguous();
+    return keepdim ? r : r.squeeze(dim);
   }
   Tensor y = Tensor::empty(result_shape(p, keepdim), DType::i64, x.device());
   dispatch_numeric(x.dtype(), "argmax", [&]<class T>() {
@@ -257,17 +259,19 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
       Acc<T> s = 0;
       for (int64_t j = 0; j < C; ++j)
         s += std::exp(xr[j] - m);
-      T lse = m + static_cast<T>(std::log(s));
+      // (x - m) - log(s), not x - (m + log(s)): for large |x| the rounding
+      // of m + log(s) would cost up to an ulp of m (1e-5 relative in f32).
+      const T logs = static_cast<T>(std::log(s));
       if (op == RowOp::logsumexp) {
-        y[i] = lse;
+        y[i] = m + logs;
       } else if (op == RowOp::softmax) {
         T *yr = y + i * C;
         for (int64_t j = 0; j < C; ++j)
-          yr[j] = std::exp(xr[j] - lse);
+          yr[j] = std::exp((xr[j] - m) - logs);
       } else {
         T *yr = y + i * C;
         for (int64_t j = 0; j < C; ++j)
-          yr[j] = xr[j] - lse;
+          yr[j] = (xr[j] - m) - logs;
       }
     }
   });

@@ -79,7 +79,8 @@ Tensor sign(const Tensor &x) {
     using T = decltype(v);
     return v > 0 ? T(1) : (v < 0 ? T(-1) : T(0));
   });
-  no_derivative("sign", {x});
+  // Zero almost everywhere: the tape gets no gradient through sign (so the
+  // second derivative of abs is 0, as it should be away from 0).
   return y;
 }
 

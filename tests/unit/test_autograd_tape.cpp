@@ -313,3 +313,20 @@ TEST(Tape, ViewsCarryGradients) {
   EXPECT_NEAR(g[2], -std::sin(pv[2]), 1e-12);
   EXPECT_DOUBLE_EQ(g[3], 0.0);
 }
+
+TEST(Tape, ParamMadeFromTrackedValueKeepsOuterIdentity) {
+  // value_and_grad inside diff: the inner positional Param wraps a value the
+  // outer tape tracks; second-order gradients must still reach the outer one.
+  Param x(rand_f64({3}, -1, 1, 41), "x");
+  Tape outer = diff([&] {
+    auto [v, g] =
+        value_and_grad([](const Tensor &t) { return sum(sin(t)); }, x.value());
+    return sum(g);
+  });
+  ASSERT_TRUE(outer.grad(x).defined());
+  EXPECT_TRUE(all_close(outer.grad(x), -sin(x.value()), 1e-12));
+  // Outside any tape, a Param shares the tensor's storage.
+  Tensor t = rand_f64({2});
+  Param p(t);
+  EXPECT_TRUE(p.value().shares_storage(t));
+}

@@ -216,3 +216,25 @@ TEST(Elementwise, InPlaceUpdates) {
   copy_(a, Tensor::from<float>({7, 8}, {2}));
   EXPECT_TRUE(all_close(a, Tensor::from<float>({7, 8, 7, 8}, {2, 2})));
 }
+
+TEST(Elementwise, IntegerDivisionByZeroIsAnError) {
+  Tensor a = Tensor::from<int64_t>({4, 6}, {2});
+  Tensor z = Tensor::from<int64_t>({2, 0}, {2});
+  EXPECT_THROW((void)(a / z), Error);
+  EXPECT_THROW((void)(a / 0.0), Error);
+  EXPECT_THROW((void)(1.0 / z), Error);
+  EXPECT_EQ((a / Tensor::from<int64_t>({2, 3}, {2})).to_vector<int64_t>(),
+            (std::vector<int64_t>{2, 2}));
+  // Floating division by zero is IEEE: inf.
+  EXPECT_TRUE(std::isinf((Tensor::ones({1}) / 0.0).item<float>()));
+}
+
+TEST(ElementwiseGrad, SecondDerivativeOfAbsIsZero) {
+  Param x(rand_f64({3}, 0.5, 1.5), "x");
+  Tape outer = diff([&] {
+    Tape inner = diff([&] { return sum(abs(x.value() * -1.0)); });
+    return sum(inner.grad(x) * x.value());
+  });
+  // d/dx sum(sign(-x)*-1 * x) = sum(1) => ones; the sign part adds zero.
+  EXPECT_TRUE(all_close(outer.grad(x), Tensor::ones({3}, DType::f64)));
+}

@@ -1,9 +1,12 @@
 // knet: everything a model needs.
 #pragma once
 
+#include <knet/autograd.h>
+#include <knet/data.h>
 #include <knet/device.h>
 #include <knet/dtype.h>
 #include <knet/error.h>
+#include <knet/io.h>
 #include <knet/memory.h>
 #include <knet/ops/conv.h>
 #include <knet/ops/elementwise.h>
@@ -14,6 +17,7 @@
 #include <knet/ops/reduce.h>
 #include <knet/ops/shape.h>
 #include <knet/tensor.h>
+#include <knet/train.h>
 
 // Marks a function for knetc. Clang sees an annotation; other compilers see
 // nothing and the function runs on the tape.

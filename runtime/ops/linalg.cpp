@@ -1,0 +1,280 @@
+// Matrix products: matmul (2-D and batched with broadcast batch dims) and
+// linear, with their tape rules. f32 runs on oneDNN's dnnl_sgemm, f64 on
+// OpenBLAS's cblas_dgemm. Operands whose last two dims are a row-major or a
+// column-major matrix (a transposed view) go to BLAS without a copy, with the
+// transpose flag set; batch dims are walked through their strides, so sliced
+// and broadcast batches need no copy either.
+#include "core/autograd.h"
+#include "core/dispatch.h"
+#include "core/loops.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/ops/linalg.h>
+#include <knet/ops/reduce.h>
+
+#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+// A copy in row-major order that the tape does not see (the op records
+// itself with its original inputs).
+Tensor plain_copy(const Tensor &x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_float(x.dtype(), "matmul", [&]<class T>() {
+    cpu_map<T, T>(
+        y, [](T v) { return v; }, "matmul", x);
+  });
+  return y;
+}
+
+// How BLAS reads the matrix in an operand's last two dims.
+struct MatView {
+  bool trans = false; // stored column-major: pass 'T'
+  int64_t ld = 1;
+};
+
+// Whether the [rows, cols] matrix with element strides (sr, sc) is one BLAS
+// can read directly, and how.
+bool blas_view(int64_t rows, int64_t cols, int64_t sr, int64_t sc, MatView &v) {
+  // A size-1 dim's stride is never used: normalize it.
+  if (cols == 1)
+    sc = 1;
+  if (rows == 1)
+    sr = std::max<int64_t>(cols, 1);
+  if (sc == 1 && sr >= std::max<int64_t>(cols, 1)) {
+    v = {false, sr};
+    return true;
+  }
+  if (rows == 1 && cols > 1 && sc >= 1) {
+    // A single row with a non-unit stride: read it as a column-major
+    // [1, cols] matrix, i.e. a transposed [cols, 1] one.
+    v = {true, sc};
+    return true;
+  }
+  if (sr == 1 && sc >= std::max<int64_t>(rows, 1)) {
+    v = {true, sc};
+    return true;
+  }
+  return false;
+}
+
+// An operand prepared for the batched gemm: its data, how its matrices are
+// read, and the element stride of each output batch dim (0 where broadcast).
+struct Operand {
+  Tensor t; // the tensor whose data is read (maybe a copy)
+  MatView view;
+  Shape batch_strides; // aligned with the output batch dims
+};
+
+Operand prepare(const Tensor &x, const Shape &out_batch) {
+  const int r = x.rank();
+  const int64_t rows = x.shape()[r - 2], cols = x.shape()[r - 1];
+  Operand o;
+  o.t = x;
+  if (!blas_view(rows, cols, x.strides()[r - 2], x.strides()[r - 1], o.view)) {
+    o.t = plain_copy(x);
+    blas_view(rows, cols, o.t.strides()[r - 2], o.t.strides()[r - 1], o.view);
+  }
+  const int nb = static_cast<int>(out_batch.size());
+  const int xb = r - 2;
+  o.batch_strides.assign(nb, 0);
+  for (int i = 0; i < xb; ++i) {
+    int d = nb - xb + i;
+    if (x.shape()[i] != 1)
+      o.batch_strides[d] = o.t.strides()[i];
+  }
+  return o;
+}
+
+void check_int(int64_t v, const Tensor &a, const Tensor &b, const char *op) {
+  if (v > INT_MAX)
+    fail(op, ": matrix too large for BLAS: ", shape_str(a.shape()), " x ",
+         shape_str(b.shape()));
+}
+
+struct Checked {
+  Shape batch; // broadcast batch dims of the output
+  int64_t m, k, n;
+};
+
+Checked check_matmul(const Tensor &a, const Tensor &b, const char *op) {
+  if (!a.defined() || !b.defined())
+    fail(op, ": undefined tensor");
+  check_cpu(a, op);
+  check_cpu(b, op);
+  if (a.rank() < 2 || b.rank() < 2)
+    fail(op,
+         ": operands must have rank >= 2 (reshape a vector to [1,k] or "
+         "[k,1]), got ",
+         shape_str(a.shape()), " x ", shape_str(b.shape()));
+  if (a.dtype() != b.dtype())
+    fail(op, ": dtype mismatch: ", dtype_name(a.dtype()), " ",
+         shape_str(a.shape()), " x ", dtype_name(b.dtype()), " ",
+         shape_str(b.shape()));
+  if (a.dtype() != DType::f32 && a.dtype() != DType::f64)
+    fail(op, ": expected f32 or f64, got ", dtype_name(a.dtype()), " ",
+         shape_str(a.shape()), " x ", shape_str(b.shape()));
+  Checked c;
+  c.m = a.size(-2);
+  c.k = a.size(-1);
+  c.n = b.size(-1);
+  if (b.size(-2) != c.k)
+    fail(op, ": inner dimensions differ: ", shape_str(a.shape()), " x ",
+         shape_str(b.shape()));
+  Shape ab(a.shape().begin(), a.shape().end() - 2);
+  Shape bb(b.shape().begin(), b.shape().end() - 2);
+  const size_t nb = std::max(ab.size(), bb.size());
+  c.batch.assign(nb, 1);
+  for (size_t i = 0; i < nb; ++i) {
+    int64_t x = i + ab.size() >= nb ? ab[i + ab.size() - nb] : 1;
+    int64_t y = i + bb.size() >= nb ? bb[i + bb.size() - nb] : 1;
+    if (x != y && x != 1 && y != 1)
+      fail(op, ": batch dimensions do not broadcast: ", shape_str(a.shape()),
+           " x ", shape_str(b.shape()));
+    c.batch[i] = x == 1 ? y : x;
+  }
+  check_int(c.m, a, b, op);
+  check_int(c.k, a, b, op);
+  check_int(c.n, a, b, op);
+  return c;
+}
+
+// y[batch] = a[batch] . b[batch] + beta * y[batch]; y is contiguous
+// [batch..., m, n].
+void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
+                  double beta, const char *op) {
+  if (y.numel() == 0)
+    return;
+  if (c.k == 0) {
+    if (beta == 0)
+      dispatch_float(y.dtype(), op, [&]<class T>() {
+        std::fill(y.data<T>(), y.data<T>() + y.numel(), T(0));
+      });
+    return;
+  }
+  Operand A = prepare(a, c.batch), B = prepare(b, c.batch);
+  int64_t count = shape_numel(c.batch);
+  const int nb = static_cast<int>(c.batch.size());
+  const int64_t mn = c.m * c.n;
+  const int64_t lda = std::max<int64_t>(A.view.ld, 1);
+  const int64_t ldb = std::max<int64_t>(B.view.ld, 1);
+  check_int(lda, a, b, op);
+  check_int(ldb, a, b, op);
+  Shape idx(nb, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    if (y.dtype() == DType::f32) {
+      const float *pa = A.t.data<float>() + oa;
+      const float *pb = B.t.data<float>() + ob;
+      float *py = y.data<float>() + i * mn;
+      dnnl_status_t s = dnnl_sgemm(
+          A.view.trans ? 'T' : 'N', B.view.trans ? 'T' : 'N', c.m, c.n, c.k,
+          1.0f, pa, lda, pb, ldb, static_cast<float>(beta), py, c.n);
+      if (s != dnnl_success)
+        fail(op, ": dnnl_sgemm failed (status ", static_cast<int>(s), ") on ",
+             shape_str(a.shape()), " x ", shape_str(b.shape()));
+    } else {
+      const double *pa = A.t.data<double>() + oa;
+      const double *pb = B.t.data<double>() + ob;
+      double *py = y.data<double>() + i * mn;
+      cblas_dgemm(CblasRowMajor, A.view.trans ? CblasTrans : CblasNoTrans,
+                  B.view.trans ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(c.m), static_cast<int>(c.n),
+                  static_cast<int>(c.k), 1.0, pa, static_cast<int>(lda), pb,
+                  static_cast<int>(ldb), beta, py, static_cast<int>(c.n));
+    }
+    // Advance the batch multi-index.
+    for (int d = nb - 1; d >= 0; --d) {
+      oa += A.batch_strides[d];
+      ob += B.batch_strides[d];
+      if (++idx[d] < c.batch[d])
+        break;
+      oa -= idx[d] * A.batch_strides[d];
+      ob -= idx[d] * B.batch_strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+Shape out_shape(const Checked &c) {
+  Shape s = c.batch;
+  s.push_back(c.m);
+  s.push_back(c.n);
+  return s;
+}
+
+} // namespace
+
+Tensor matmul(const Tensor &a, const Tensor &b) {
+  Checked c = check_matmul(a, b, "matmul");
+  Tensor y = Tensor::empty(out_shape(c), a.dtype(), a.device());
+  gemm_batched(a, b, c, y, 0.0, "matmul");
+  if (recording())
+    record("matmul", {a, b}, {y}, [a, b](const Grads &dy, const Needs &n) {
+      return Grads{n[0] ? sum_to(matmul(dy[0], b.transpose(-2, -1)), a.shape())
+                        : Tensor(),
+                   n[1] ? sum_to(matmul(a.transpose(-2, -1), dy[0]), b.shape())
+                        : Tensor()};
+    });
+  return y;
+}
+
+Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
+  const char *op = "linear";
+  if (!x.defined() || !w.defined())
+    fail(op, ": undefined tensor");
+  if (x.rank() < 2 || w.rank() != 2)
+    fail(op, ": expected x [N, in] (or [..., N, in]) and w [out, in], got x ",
+         shape_str(x.shape()), " w ", shape_str(w.shape()));
+  if (x.size(-1) != w.size(1))
+    fail(op, ": x has ", x.size(-1), " features but w expects ", w.size(1),
+         ": x ", shape_str(x.shape()), " w ", shape_str(w.shape()));
+  if (b.defined()) {
+    check_cpu(b, op);
+    if (b.rank() != 1 || b.size(0) != w.size(0))
+      fail(op, ": bias must be [", w.size(0), "] for w ", shape_str(w.shape()),
+           ", got ", shape_str(b.shape()));
+    if (b.dtype() != w.dtype())
+      fail(op, ": dtype mismatch: w ", dtype_name(w.dtype()), " ",
+           shape_str(w.shape()), " vs b ", dtype_name(b.dtype()), " ",
+           shape_str(b.shape()));
+  }
+  Tensor wt = w.transpose(0, 1);
+  Tensor y;
+  {
+    // The forward: the bias broadcast into y, then y += x . w^T in one gemm.
+    Checked c = check_matmul(x, wt, op);
+    y = Tensor::empty(out_shape(c), x.dtype(), x.device());
+    if (b.defined())
+      dispatch_float(y.dtype(), op, [&]<class T>() {
+        cpu_map<T, T>(
+            y, [](T v) { return v; }, op, b);
+      });
+    gemm_batched(x, wt, c, y, b.defined() ? 1.0 : 0.0, op);
+  }
+  if (recording()) {
+    std::vector<Tensor> in{x, w};
+    if (b.defined())
+      in.push_back(b);
+    record("linear", in, {y}, [x, w, b](const Grads &dy, const Needs &n) {
+      const Tensor &g = dy[0];
+      Grads r{n[0] ? matmul(g, w) : Tensor(),
+              n[1] ? sum_to(matmul(g.transpose(-2, -1), x), w.shape())
+                   : Tensor()};
+      if (b.defined())
+        r.push_back(n[2] ? sum_to(g, b.shape()) : Tensor());
+      return r;
+    });
+  }
+  return y;
+}
+
+} // namespace knet

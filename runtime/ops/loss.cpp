@@ -1,0 +1,244 @@
+// Losses and metrics: nll (with logsoftmax inside), accuracy, bce and
+// logistic, each computed in one stable pass with its tape rule beside it.
+#include "core/elementwise.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/ops/loss.h>
+#include <knet/ops/reduce.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+// Checks scores [N,C] (floating) and labels i64 [N] (every id < C); returns
+// the labels as a contiguous vector.
+std::vector<int64_t> check_class_inputs(const Tensor &scores,
+                                        const Tensor &labels, const char *op) {
+  check_cpu(scores, op);
+  check_cpu(labels, op);
+  if (scores.rank() != 2)
+    fail(op, ": scores must be [N,C], got ", shape_str(scores.shape()));
+  if (!is_floating(scores.dtype()))
+    fail(op, ": scores must have a floating dtype, got ",
+         dtype_name(scores.dtype()));
+  if (labels.dtype() != DType::i64)
+    fail(op, ": labels must have dtype i64, got ", dtype_name(labels.dtype()),
+         " ", shape_str(labels.shape()));
+  if (labels.rank() != 1 || labels.shape()[0] != scores.shape()[0])
+    fail(op, ": labels ", shape_str(labels.shape()), " do not match scores ",
+         shape_str(scores.shape()), " (expected [", scores.shape()[0], "])");
+  std::vector<int64_t> ids = labels.to_vector<int64_t>();
+  const int64_t C = scores.shape()[1];
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] >= C)
+      fail(op, ": label ", ids[i], " at row ", i, " out of range for ", C,
+           " classes (scores ", shape_str(scores.shape()), ")");
+  return ids;
+}
+
+// logsumexp of row i of a strided [N,C] matrix.
+template <class T>
+double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1) {
+  const T *r = x + i * s0;
+  double m = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < C; ++j)
+    m = std::max(m, static_cast<double>(r[j * s1]));
+  if (!std::isfinite(m))
+    m = 0;
+  double s = 0;
+  for (int64_t j = 0; j < C; ++j)
+    s += std::exp(static_cast<double>(r[j * s1]) - m);
+  return m + std::log(s);
+}
+
+// The gradient of nll w.r.t. scores for a scalar upstream gradient `dy`:
+// (softmax - onehot) * dy / count on counted rows, zero on skipped ones.
+// Without an outer tape it is one fused pass; with one it is written with
+// differentiable ops so that higher-order gradients flow.
+Tensor nll_back(const Tensor &dy, const Tensor &scores,
+                const std::vector<int64_t> &ids, double scale) {
+  const int64_t N = scores.shape()[0], C = scores.shape()[1];
+  if (recording()) {
+    std::vector<double> rowmask(N), onehot(N * C, 0.0);
+    for (int64_t i = 0; i < N; ++i) {
+      rowmask[i] = ids[i] >= 0 ? 1.0 : 0.0;
+      if (ids[i] >= 0)
+        onehot[i * C + ids[i]] = 1.0;
+    }
+    DType t = scores.dtype();
+    Tensor rm = Tensor::from(rowmask, {N, 1}).to(t);
+    Tensor oh = Tensor::from(onehot, {N, C}).to(t);
+    return (softmax(scores, 1) * rm - oh) * (dy * scale);
+  }
+  Tensor g = Tensor::empty({N, C}, scores.dtype(), scores.device());
+  const double k = dy.item<double>() * scale;
+  const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];
+  dispatch_float(scores.dtype(), "nll", [&]<class T>() {
+    const T *x = scores.data<T>();
+    T *o = g.data<T>();
+    parallel_for(N, C * 4, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        T *orow = o + i * C;
+        if (ids[i] < 0) {
+          std::fill(orow, orow + C, T(0));
+          continue;
+        }
+        const double lse = row_lse(x, i, C, s0, s1);
+        const T *r = x + i * s0;
+        for (int64_t j = 0; j < C; ++j)
+          orow[j] = static_cast<T>(
+              k * (std::exp(static_cast<double>(r[j * s1]) - lse) -
+                   (j == ids[i] ? 1.0 : 0.0)));
+      }
+    });
+  });
+  return g;
+}
+
+// Elementwise loss terms summed in one pass over same-shaped x and p (both
+// of x's floating dtype, any strides): sum f(x, p) in double.
+template <class F>
+double sum_pairs(const Tensor &x, const Tensor &p, const char *op, F f) {
+  Tensor terms = Tensor::empty(x.shape(), DType::f64, x.device());
+  dispatch_float(x.dtype(), op, [&]<class T>() {
+    cpu_map<double, T, T>(
+        terms,
+        [f](T u, T v) {
+          return f(static_cast<double>(u), static_cast<double>(v));
+        },
+        op, x, p);
+  });
+  const double *t = terms.data<double>();
+  double s = 0;
+  for (int64_t i = 0, n = terms.numel(); i < n; ++i)
+    s += t[i];
+  return s;
+}
+
+// Checks a binary loss's inputs; returns the labels in x's dtype (integer or
+// b8 labels are converted and carry no gradient).
+Tensor check_binary(const Tensor &x, const Tensor &p, const char *op) {
+  check_cpu(x, op);
+  check_cpu(p, op);
+  if (!is_floating(x.dtype()))
+    fail(op, ": scores must have a floating dtype, got ",
+         dtype_name(x.dtype()));
+  if (x.shape() != p.shape())
+    fail(op, ": scores ", shape_str(x.shape()), " and labels ",
+         shape_str(p.shape()), " differ in shape");
+  if (is_floating(p.dtype())) {
+    check_same_dtype(x, p, op);
+    return p;
+  }
+  return p.to(x.dtype());
+}
+
+double softplus_d(double z) {
+  return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z)));
+}
+
+} // namespace
+
+Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
+  std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll");
+  const int64_t N = scores.shape()[0], C = scores.shape()[1];
+  int64_t count = 0;
+  for (int64_t id : ids)
+    count += id >= 0;
+  if (C == 0 && count > 0)
+    fail("nll: scores ", shape_str(scores.shape()), " have no classes");
+  const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];
+  double total = 0;
+  dispatch_float(scores.dtype(), "nll", [&]<class T>() {
+    const T *x = scores.data<T>();
+    std::vector<double> per_row(N, 0.0);
+    parallel_for(N, C * 2, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        if (ids[i] >= 0)
+          per_row[i] = row_lse(x, i, C, s0, s1) -
+                       static_cast<double>(x[i * s0 + ids[i] * s1]);
+    });
+    for (double v : per_row)
+      total += v;
+  });
+  // With no counted row the loss is 0 (and so is its gradient).
+  const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
+  Tensor y = Tensor::scalar(total * scale, scores.dtype());
+  if (recording())
+    record("nll", {scores, labels}, {y},
+           [scores, ids, scale](const Grads &dy, const Needs &n) {
+             return Grads{n[0] ? nll_back(dy[0], scores, ids, scale) : Tensor(),
+                          Tensor()};
+           });
+  return y;
+}
+
+double accuracy(const Tensor &scores, const Tensor &labels) {
+  std::vector<int64_t> ids = check_class_inputs(scores, labels, "accuracy");
+  const int64_t N = scores.shape()[0], C = scores.shape()[1];
+  int64_t count = 0, correct = 0;
+  for (int64_t id : ids)
+    count += id >= 0;
+  if (count == 0)
+    return 0.0;
+  const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];
+  dispatch_float(scores.dtype(), "accuracy", [&]<class T>() {
+    const T *x = scores.data<T>();
+    for (int64_t i = 0; i < N; ++i) {
+      if (ids[i] < 0)
+        continue;
+      const T *r = x + i * s0;
+      int64_t best = 0; // first wins among ties, as argmax
+      for (int64_t j = 1; j < C; ++j)
+        if (r[j * s1] > r[best * s1])
+          best = j;
+      correct += best == ids[i];
+    }
+  });
+  return static_cast<double>(correct) / static_cast<double>(count);
+}
+
+Tensor bce(const Tensor &scores, const Tensor &labels01) {
+  Tensor p = check_binary(scores, labels01, "bce");
+  const int64_t n = scores.numel();
+  // -(p log sigm(x) + (1-p) log(1-sigm(x))) = softplus(x) - p x.
+  double s = sum_pairs(scores, p, "bce", [](double x, double q) {
+    return softplus_d(x) - q * x;
+  });
+  const double inv = n > 0 ? 1.0 / n : 0.0;
+  Tensor y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  if (recording())
+    record("bce", {scores, p}, {y},
+           [scores, p, inv](const Grads &dy, const Needs &need) {
+             Tensor k = dy[0] * inv;
+             return Grads{need[0] ? (sigm(scores) - p) * k : Tensor(),
+                          need[1] ? -(scores * k) : Tensor()};
+           });
+  return y;
+}
+
+Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
+  Tensor p = check_binary(scores, labels_pm1, "logistic");
+  const int64_t n = scores.numel();
+  double s = sum_pairs(scores, p, "logistic",
+                       [](double x, double q) { return softplus_d(-q * x); });
+  const double inv = n > 0 ? 1.0 / n : 0.0;
+  Tensor y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  if (recording())
+    record("logistic", {scores, p}, {y},
+           [scores, p, inv](const Grads &dy, const Needs &need) {
+             // d/dz softplus(z) = sigm(z), z = -p x.
+             Tensor k = sigm(-(p * scores)) * (dy[0] * -inv);
+             return Grads{need[0] ? p * k : Tensor(),
+                          need[1] ? scores * k : Tensor()};
+           });
+  return y;
+}
+
+} // namespace knet

@@ -1,0 +1,286 @@
+// Batch normalization with its tape rule, and bnparams.
+//
+// Training mode normalizes with the batch statistics (a direct kernel that
+// also saves the per-channel mean and 1/std for the backward) and updates
+// the running moments; inference mode is an affine map with the running
+// moments, written with differentiable ops (the moments are constants).
+#include "core/elementwise.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/ops/norm.h>
+#include <knet/ops/random.h>
+#include <knet/ops/reduce.h>
+
+#include <cmath>
+#include <vector>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+// x viewed as [N, C, S] (S = H*W, or 1 for [N, C]).
+struct BnGeom {
+  int64_t N, C, S;
+  int64_t count() const { return N * S; } // values per channel
+};
+
+Tensor dense(const Tensor &x) {
+  if (x.is_contiguous())
+    return x;
+  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_float(x.dtype(), "batchnorm", [&]<class T>() {
+    cpu_map<T, T>(
+        c, [](T u) { return u; }, "batchnorm", x);
+  });
+  return c;
+}
+
+// The dims statistics run over, and the shape that broadcasts a [C] vector.
+Dims stat_dims(int rank) { return rank == 2 ? Dims{0} : Dims{0, 2, 3}; }
+Shape bcast_shape(int rank, int64_t C) {
+  return rank == 2 ? Shape{1, C} : Shape{1, C, 1, 1};
+}
+
+// Training forward: y = scale * (x - mean) * invstd + shift per channel;
+// fills mean, invstd and the biased variance ([C] each).
+template <class T>
+void bn_train_forward(const BnGeom &g, const T *x, const T *scale,
+                      const T *shift, double eps, T *y, T *mean, T *invstd,
+                      std::vector<double> &var) {
+  const int64_t C = g.C, S = g.S;
+  parallel_for(C, g.count() * 3, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T *p = x + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i)
+          s += p[i];
+      }
+      const double m = s / static_cast<double>(g.count());
+      double ss = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T *p = x + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) {
+          const double d = p[i] - m;
+          ss += d * d;
+        }
+      }
+      const double v = ss / static_cast<double>(g.count());
+      const double is = 1.0 / std::sqrt(v + eps);
+      mean[c] = static_cast<T>(m);
+      invstd[c] = static_cast<T>(is);
+      var[c] = v;
+      const double a = scale[c] * is, bb = shift[c] - m * a;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T *p = x + (n * C + c) * S;
+        T *q = y + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i)
+          q[i] = static_cast<T>(p[i] * a + bb);
+      }
+    }
+  });
+}
+
+// Training backward: with xhat = (x - mean) * invstd and M values per
+// channel, dshift = sum dy, dscale = sum dy*xhat,
+// dx = scale * invstd * (dy - dshift/M - xhat * dscale/M).
+template <class T>
+void bn_train_backward(const BnGeom &g, const T *dy, const T *x, const T *mean,
+                       const T *invstd, const T *scale, T *dx, T *dscale,
+                       T *dshift) {
+  const int64_t C = g.C, S = g.S;
+  const double M = static_cast<double>(g.count());
+  parallel_for(C, g.count() * 3, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const double m = mean[c], is = invstd[c];
+      double sdy = 0, sdyx = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T *gp = dy + (n * C + c) * S;
+        const T *xp = x + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i) {
+          sdy += gp[i];
+          sdyx += gp[i] * ((xp[i] - m) * is);
+        }
+      }
+      if (dshift)
+        dshift[c] = static_cast<T>(sdy);
+      if (dscale)
+        dscale[c] = static_cast<T>(sdyx);
+      if (!dx)
+        continue;
+      const double k = scale[c] * is, mdy = sdy / M, mdyx = sdyx / M;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T *gp = dy + (n * C + c) * S;
+        const T *xp = x + (n * C + c) * S;
+        T *dp = dx + (n * C + c) * S;
+        for (int64_t i = 0; i < S; ++i)
+          dp[i] = static_cast<T>(k * (gp[i] - mdy - (xp[i] - m) * is * mdyx));
+      }
+    }
+  });
+}
+
+// The same gradients written with differentiable ops, for the reverse sweep
+// under an outer tape (higher-order gradients through x and scale).
+Grads bn_train_backward_ops(const Tensor &dy, const Tensor &x,
+                            const Tensor &scale, double eps, const Needs &n) {
+  const int r = x.rank();
+  const int64_t C = x.size(1);
+  const Dims dims = stat_dims(r);
+  Tensor mu = mean(x, dims, true);
+  Tensor xc = x - mu;
+  Tensor inv = rsqrt(mean(xc * xc, dims, true) + eps);
+  Tensor xhat = xc * inv;
+  Grads out(3);
+  if (n[0]) {
+    Tensor gs = dy * scale.reshape(bcast_shape(r, C));
+    out[0] =
+        inv * (gs - mean(gs, dims, true) - xhat * mean(gs * xhat, dims, true));
+  }
+  if (n[1])
+    out[1] = sum(dy * xhat, dims);
+  if (n[2])
+    out[2] = sum(dy, dims);
+  return out;
+}
+
+// Batch-statistics normalization of x with [C] scale and shift; `var_out`
+// receives the biased batch variance for the moments update.
+Tensor bn_train(const Tensor &x, const Tensor &scale, const Tensor &shift,
+                double eps, const BnGeom &g, Tensor &batch_mean,
+                std::vector<double> &var_out) {
+  Tensor xc = dense(x), sc = dense(scale), sh = dense(shift);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mu = Tensor::empty({g.C}, x.dtype(), x.device());
+  Tensor invstd = Tensor::empty({g.C}, x.dtype(), x.device());
+  var_out.assign(g.C, 0.0);
+  dispatch_float(x.dtype(), "batchnorm", [&]<class T>() {
+    bn_train_forward<T>(g, xc.data<T>(), sc.data<T>(), sh.data<T>(), eps,
+                        y.data<T>(), mu.data<T>(), invstd.data<T>(), var_out);
+  });
+  batch_mean = mu;
+  if (recording())
+    record("batchnorm", {x, scale, shift}, {y},
+           [x, scale, xc, sc, mu, invstd, eps, g](const Grads &dy,
+                                                  const Needs &n) {
+             // Under an outer tape: differentiable ops on the original
+             // (possibly tracked) inputs.
+             if (recording())
+               return bn_train_backward_ops(dy[0], x, scale, eps, n);
+             Tensor dyc = dense(dy[0]);
+             Tensor dx, dscale, dshift;
+             if (n[0])
+               dx = Tensor::empty(xc.shape(), xc.dtype(), xc.device());
+             if (n[1])
+               dscale = Tensor::empty({g.C}, xc.dtype(), xc.device());
+             if (n[2])
+               dshift = Tensor::empty({g.C}, xc.dtype(), xc.device());
+             dispatch_float(xc.dtype(), "batchnorm", [&]<class T>() {
+               bn_train_backward<T>(g, dyc.data<T>(), xc.data<T>(),
+                                    mu.data<T>(), invstd.data<T>(),
+                                    sc.data<T>(), n[0] ? dx.data<T>() : nullptr,
+                                    n[1] ? dscale.data<T>() : nullptr,
+                                    n[2] ? dshift.data<T>() : nullptr);
+             });
+             return Grads{dx, dscale, dshift};
+           });
+  return y;
+}
+
+} // namespace
+
+Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
+                 BatchnormOptions o) {
+  const char *op = "batchnorm";
+  if (!x.defined() || !params.defined())
+    fail(op, ": undefined input");
+  check_cpu(x, op);
+  check_cpu(params, op);
+  if (!is_floating(x.dtype()))
+    fail(op, ": expected a floating dtype (f32 or f64), got ",
+         dtype_name(x.dtype()));
+  if (x.rank() != 2 && x.rank() != 4)
+    fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
+         shape_str(x.shape()));
+  const int64_t C = x.size(1);
+  if (params.shape() != Shape{2 * C} || params.dtype() != x.dtype())
+    fail(op, ": params must be [2C] = ", shape_str({2 * C}), " ",
+         dtype_name(x.dtype()), " (scale then shift) for x ",
+         shape_str(x.shape()), ", got ", shape_str(params.shape()), " ",
+         dtype_name(params.dtype()));
+  if (!(o.eps > 0))
+    fail(op, ": eps must be > 0, got ", o.eps);
+  if (!(o.momentum >= 0 && o.momentum <= 1))
+    fail(op, ": momentum must be in [0, 1], got ", o.momentum);
+  if (!moments.mean.defined() && !moments.var.defined()) {
+    moments.mean = Tensor::zeros({C}, x.dtype(), x.device());
+    moments.var = Tensor::ones({C}, x.dtype(), x.device());
+  }
+  for (const Tensor *m : {&moments.mean, &moments.var})
+    if (!m->defined() || m->shape() != Shape{C} || m->dtype() != x.dtype())
+      fail(op, ": moments must be [", C, "] ", dtype_name(x.dtype()), " for x ",
+           shape_str(x.shape()), ", got mean ",
+           moments.mean.defined() ? shape_str(moments.mean.shape())
+                                  : std::string("undefined"),
+           " var ",
+           moments.var.defined() ? shape_str(moments.var.shape())
+                                 : std::string("undefined"));
+  const bool train = o.training.value_or(recording() || training());
+  const int r = x.rank();
+  // Views of params (recorded: gradients flow back into params).
+  Tensor scale = params.slice(0, 0, C), shift = params.slice(0, C, 2 * C);
+
+  if (!train) {
+    Tensor a = scale * rsqrt(moments.var + o.eps);
+    Tensor b = shift - moments.mean * a;
+    const Shape bs = bcast_shape(r, C);
+    return x * a.reshape(bs) + b.reshape(bs);
+  }
+
+  const BnGeom g{x.size(0), C, r == 4 ? x.size(2) * x.size(3) : 1};
+  if (g.count() < 2)
+    fail(op, ": training mode needs more than one value per channel, got x ",
+         shape_str(x.shape()));
+  Tensor batch_mean;
+  std::vector<double> batch_var;
+  Tensor y = bn_train(x, scale, shift, o.eps, g, batch_mean, batch_var);
+
+  // running = (1 - momentum) * running + momentum * batch, with the unbiased
+  // batch variance (as PyTorch). New tensors: never written in place.
+  const double mo = o.momentum;
+  const double unbias =
+      static_cast<double>(g.count()) / static_cast<double>(g.count() - 1);
+  Tensor rm = dense(moments.mean), rv = dense(moments.var);
+  Tensor nm = Tensor::empty({C}, x.dtype(), x.device());
+  Tensor nv = Tensor::empty({C}, x.dtype(), x.device());
+  dispatch_float(x.dtype(), op, [&]<class T>() {
+    const T *pm = rm.data<T>(), *pv = rv.data<T>(), *bm = batch_mean.data<T>();
+    T *qm = nm.data<T>(), *qv = nv.data<T>();
+    for (int64_t c = 0; c < C; ++c) {
+      qm[c] = static_cast<T>((1 - mo) * pm[c] + mo * bm[c]);
+      qv[c] = static_cast<T>((1 - mo) * pv[c] + mo * batch_var[c] * unbias);
+    }
+  });
+  moments.mean = nm;
+  moments.var = nv;
+  return y;
+}
+
+Tensor bnparams(int64_t channels, DType dtype) {
+  if (channels < 0)
+    fail("bnparams: negative channel count ", channels);
+  if (!is_floating(dtype))
+    fail("bnparams: expected a floating dtype (f32 or f64), got ",
+         dtype_name(dtype));
+  Tensor p = Tensor::zeros({2 * channels}, dtype, Device{});
+  dispatch_float(dtype, "bnparams", [&]<class T>() {
+    T *d = p.data<T>();
+    for (int64_t c = 0; c < channels; ++c)
+      d[c] = T(1);
+  });
+  return p;
+}
+
+} // namespace knet

@@ -1,0 +1,375 @@
+// Pooling over NCHW tensors (pool, pool_back, unpool) with their tape rules.
+// f32 runs on oneDNN's pooling primitives (forward; average backward), f64
+// and max backward on direct loops. Max pooling ignores padding; average
+// pooling divides by the whole window area, padding included (Knet's and
+// cuDNN's default mode).
+#include "core/elementwise.h"
+
+#include <knet/ops/conv.h>
+#include <knet/ops/elementwise.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <limits>
+
+namespace knet {
+
+using namespace detail;
+
+namespace {
+
+struct PoolGeom {
+  int64_t N, C, H, W, OH, OW;
+  int64_t k, s, p;
+};
+
+// Checks the options and the input (a rank-4 floating CPU tensor) and
+// derives the output size: 1 + (H + 2p - k) / s, as cuDNN.
+PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
+  if (!x.defined())
+    fail(op, ": undefined input");
+  check_cpu(x, op);
+  if (!is_floating(x.dtype()))
+    fail(op, ": expected a floating dtype (f32 or f64), got ",
+         dtype_name(x.dtype()));
+  if (x.rank() != 4)
+    fail(op, ": expected an NCHW tensor of rank 4, got ", shape_str(x.shape()));
+  const int64_t s = o.stride == 0 ? o.window : o.stride;
+  if (o.window < 1 || s < 1 || o.padding < 0)
+    fail(op, ": invalid options window=", o.window, " stride=", o.stride,
+         " padding=", o.padding,
+         " (need window >= 1, stride >= 0, padding "
+         ">= 0) for input ",
+         shape_str(x.shape()));
+  if (o.padding >= o.window)
+    fail(op, ": padding ", o.padding, " must be smaller than the window ",
+         o.window, " (input ", shape_str(x.shape()), ")");
+  PoolGeom g{x.size(0), x.size(1), x.size(2), x.size(3), 0,
+             0,         o.window,  s,         o.padding};
+  if (g.H + 2 * g.p < g.k || g.W + 2 * g.p < g.k)
+    fail(op, ": window ", g.k, " with padding ", g.p,
+         " is larger than the input ", shape_str(x.shape()));
+  g.OH = 1 + (g.H + 2 * g.p - g.k) / g.s;
+  g.OW = 1 + (g.W + 2 * g.p - g.k) / g.s;
+  return g;
+}
+
+Shape out_shape(const PoolGeom &g) { return {g.N, g.C, g.OH, g.OW}; }
+
+// A contiguous copy of x when it is a strided view (not recorded: internal).
+Tensor dense(const Tensor &x) {
+  if (x.is_contiguous())
+    return x;
+  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_all(x.dtype(), "pool", [&]<class T>() {
+    cpu_map<T, T>(
+        c, [](T u) { return u; }, "pool", x);
+  });
+  return c;
+}
+
+// ---- oneDNN (f32) ----
+
+dnnl::engine &cpu_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+struct DnnlPool {
+  dnnl::memory::desc src, dst;
+  dnnl::memory::dims strides, kernel, pad;
+  dnnl::algorithm alg;
+};
+
+DnnlPool dnnl_pool(const PoolGeom &g, PoolMode mode) {
+  using md = dnnl::memory::desc;
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  return {md({g.N, g.C, g.H, g.W}, dt::f32, tag::nchw),
+          md({g.N, g.C, g.OH, g.OW}, dt::f32, tag::nchw),
+          {g.s, g.s},
+          {g.k, g.k},
+          {g.p, g.p},
+          mode == PoolMode::max ? dnnl::algorithm::pooling_max
+                                : dnnl::algorithm::pooling_avg_include_padding};
+}
+
+void dnnl_forward(const PoolGeom &g, PoolMode mode, const float *x, float *y) {
+  try {
+    DnnlPool d = dnnl_pool(g, mode);
+    dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, d.alg,
+                                     d.src, d.dst, d.strides, d.kernel, d.pad,
+                                     d.pad);
+    dnnl::pooling_forward::primitive_desc pd(desc, cpu_engine());
+    dnnl::memory src(d.src, cpu_engine(), const_cast<float *>(x));
+    dnnl::memory dst(d.dst, cpu_engine(), y);
+    dnnl::stream strm(cpu_engine());
+    dnnl::pooling_forward(pd).execute(
+        strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    strm.wait();
+  } catch (const dnnl::error &e) {
+    fail("pool: oneDNN failed (", e.what(), ") for input [", g.N, ",", g.C, ",",
+         g.H, ",", g.W, "] window=", g.k, " stride=", g.s, " padding=", g.p);
+  }
+}
+
+// Average pooling backward (no workspace needed).
+void dnnl_avg_backward(const PoolGeom &g, const float *dy, float *dx) {
+  try {
+    DnnlPool d = dnnl_pool(g, PoolMode::avg);
+    dnnl::pooling_forward::desc fdesc(dnnl::prop_kind::forward_training, d.alg,
+                                      d.src, d.dst, d.strides, d.kernel, d.pad,
+                                      d.pad);
+    dnnl::pooling_forward::primitive_desc fpd(fdesc, cpu_engine());
+    dnnl::pooling_backward::desc bdesc(d.alg, d.src, d.dst, d.strides, d.kernel,
+                                       d.pad, d.pad);
+    dnnl::pooling_backward::primitive_desc bpd(bdesc, cpu_engine(), fpd);
+    dnnl::memory ddst(d.dst, cpu_engine(), const_cast<float *>(dy));
+    dnnl::memory dsrc(d.src, cpu_engine(), dx);
+    dnnl::stream strm(cpu_engine());
+    dnnl::pooling_backward(bpd).execute(
+        strm, {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}});
+    strm.wait();
+  } catch (const dnnl::error &e) {
+    fail("pool_back: oneDNN failed (", e.what(), ") for input [", g.N, ",", g.C,
+         ",", g.H, ",", g.W, "] window=", g.k, " stride=", g.s,
+         " padding=", g.p);
+  }
+}
+
+// ---- direct loops ----
+
+// Calls f(oh, ow, h0, h1, w0, w1) for each output position of one plane,
+// with [h0, h1) x [w0, w1) the window clipped to the input.
+template <class F> void for_windows(const PoolGeom &g, F f) {
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const int64_t hs = oh * g.s - g.p;
+    const int64_t h0 = std::max<int64_t>(hs, 0),
+                  h1 = std::min<int64_t>(hs + g.k, g.H);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      const int64_t ws = ow * g.s - g.p;
+      const int64_t w0 = std::max<int64_t>(ws, 0),
+                    w1 = std::min<int64_t>(ws + g.k, g.W);
+      f(oh, ow, h0, h1, w0, w1);
+    }
+  }
+}
+
+// The index (h * W + w) of the first largest element of a clipped window.
+template <class T>
+int64_t window_argmax(const T *xp, const PoolGeom &g, int64_t h0, int64_t h1,
+                      int64_t w0, int64_t w1) {
+  int64_t best = h0 * g.W + w0;
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w)
+      if (xp[h * g.W + w] > xp[best])
+        best = h * g.W + w;
+  return best;
+}
+
+template <class T>
+void loop_forward(const PoolGeom &g, PoolMode mode, const T *x, T *y) {
+  const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  const double area = static_cast<double>(g.k * g.k);
+  parallel_for(g.N * g.C, out_plane * g.k * g.k, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T *xp = x + nc * in_plane;
+      T *yp = y + nc * out_plane;
+      for_windows(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1,
+                         int64_t w0, int64_t w1) {
+        T &out = yp[oh * g.OW + ow];
+        if (mode == PoolMode::max) {
+          out = xp[window_argmax(xp, g, h0, h1, w0, w1)];
+        } else {
+          double s = 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w)
+              s += xp[h * g.W + w];
+          out = static_cast<T>(s / area);
+        }
+      });
+    }
+  });
+}
+
+// dx (zeroed here) += scatter of dy: to each window's first argmax (max), or
+// dy * factor spread over each window (avg; factor 1/area for pool_back, 1
+// for unpool).
+template <class T>
+void loop_backward(const PoolGeom &g, PoolMode mode, const T *dy, const T *x,
+                   T *dx, double factor) {
+  const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  parallel_for(g.N * g.C, out_plane * g.k * g.k, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T *gp = dy + nc * out_plane;
+      T *dp = dx + nc * in_plane;
+      std::fill(dp, dp + in_plane, T(0));
+      const T *xp = mode == PoolMode::max ? x + nc * in_plane : nullptr;
+      for_windows(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1,
+                         int64_t w0, int64_t w1) {
+        const T v = gp[oh * g.OW + ow];
+        if (mode == PoolMode::max) {
+          dp[window_argmax(xp, g, h0, h1, w0, w1)] += v;
+        } else {
+          const T sv = static_cast<T>(v * factor);
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w)
+              dp[h * g.W + w] += sv;
+        }
+      });
+    }
+  });
+}
+
+// out[n,c,oh,ow] = dx[n,c, first argmax of x's window]: the adjoint of max
+// pool_back in dy (a gather).
+template <class T>
+void loop_gather(const PoolGeom &g, const T *dx, const T *x, T *out) {
+  const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  parallel_for(g.N * g.C, out_plane * g.k * g.k, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T *xp = x + nc * in_plane;
+      const T *dp = dx + nc * in_plane;
+      T *op = out + nc * out_plane;
+      for_windows(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1,
+                         int64_t w0, int64_t w1) {
+        op[oh * g.OW + ow] = dp[window_argmax(xp, g, h0, h1, w0, w1)];
+      });
+    }
+  });
+}
+
+void check_like(const Tensor &t, const Shape &shape, DType dtype,
+                const char *what, const char *op, const Tensor &x) {
+  if (!t.defined())
+    fail(op, ": undefined ", what);
+  check_cpu(t, op);
+  if (t.shape() != shape || t.dtype() != dtype)
+    fail(op, ": ", what, " has shape ", shape_str(t.shape()), " ",
+         dtype_name(t.dtype()), ", expected ", shape_str(shape), " ",
+         dtype_name(dtype), " for input ", shape_str(x.shape()));
+}
+
+Tensor max_gather(const Tensor &dx, const Tensor &x, const PoolOptions &o);
+
+} // namespace
+
+Tensor pool(const Tensor &x, PoolOptions o) {
+  PoolGeom g = geometry(x, o, "pool");
+  Tensor y = Tensor::empty(out_shape(g), x.dtype(), x.device());
+  if (y.numel() > 0) {
+    Tensor xc = dense(x);
+    dispatch_float(x.dtype(), "pool", [&]<class T>() {
+      if constexpr (std::is_same_v<T, float>)
+        dnnl_forward(g, o.mode, xc.data<float>(), y.data<float>());
+      else
+        loop_forward<T>(g, o.mode, xc.data<T>(), y.data<T>());
+    });
+  }
+  if (recording())
+    record("pool", {x}, {y}, [x, y, o](const Grads &dy, const Needs &) {
+      return Grads{pool_back(dy[0], y, x, o)};
+    });
+  return y;
+}
+
+Tensor pool_back(const Tensor &dy, const Tensor &y, const Tensor &x,
+                 PoolOptions o) {
+  PoolGeom g = geometry(x, o, "pool_back");
+  const Shape ys = out_shape(g);
+  check_like(y, ys, x.dtype(), "y", "pool_back", x);
+  check_like(dy, ys, x.dtype(), "dy", "pool_back", x);
+  Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (dx.numel() > 0) {
+    Tensor dyc = dense(dy);
+    Tensor xc = o.mode == PoolMode::max ? dense(x) : x;
+    dispatch_float(x.dtype(), "pool_back", [&]<class T>() {
+      if constexpr (std::is_same_v<T, float>) {
+        if (o.mode == PoolMode::avg) {
+          dnnl_avg_backward(g, dyc.data<float>(), dx.data<float>());
+          return;
+        }
+      }
+      loop_backward<T>(g, o.mode, dyc.data<T>(),
+                       o.mode == PoolMode::max ? xc.data<T>() : nullptr,
+                       dx.data<T>(), 1.0 / static_cast<double>(g.k * g.k));
+    });
+  }
+  // Linear in dy; piecewise constant in x and y (max: the argmax positions),
+  // independent of them (avg): their gradients are zero.
+  if (recording())
+    record("pool_back", {dy, y, x}, {dx},
+           [x, o](const Grads &gg, const Needs &n) {
+             Tensor ddy;
+             if (n[0])
+               ddy = o.mode == PoolMode::max ? max_gather(gg[0], x, o)
+                                             : pool(gg[0], o);
+             return Grads{ddy, Tensor(), Tensor()};
+           });
+  return dx;
+}
+
+namespace {
+
+Tensor max_gather(const Tensor &dx, const Tensor &x, const PoolOptions &o) {
+  PoolGeom g = geometry(x, o, "pool_back");
+  Tensor out = Tensor::empty(out_shape(g), x.dtype(), x.device());
+  if (out.numel() > 0) {
+    Tensor dxc = dense(dx), xc = dense(x);
+    dispatch_float(x.dtype(), "pool_back", [&]<class T>() {
+      loop_gather<T>(g, dxc.data<T>(), xc.data<T>(), out.data<T>());
+    });
+  }
+  // Linear in dx; its adjoint is max pool_back again (y is only checked for
+  // its shape there, so the incoming gradient stands in for it).
+  if (recording())
+    record("pool_back_max_gather", {dx, x}, {out},
+           [x, o](const Grads &gg, const Needs &n) {
+             return Grads{n[0] ? pool_back(gg[0], gg[0], x, o) : Tensor(),
+                          Tensor()};
+           });
+  return out;
+}
+
+} // namespace
+
+Tensor unpool(const Tensor &x, PoolOptions o) {
+  const char *op = "unpool";
+  if (!x.defined())
+    fail(op, ": undefined input");
+  if (x.rank() != 4)
+    fail(op, ": expected an NCHW tensor of rank 4, got ", shape_str(x.shape()));
+  const int64_t s = o.stride == 0 ? o.window : o.stride;
+  if (o.window < 1 || s < 1 || o.padding < 0 || o.padding >= o.window)
+    fail(op, ": invalid options window=", o.window, " stride=", o.stride,
+         " padding=", o.padding, " for input ", shape_str(x.shape()));
+  // The output is the input of the average pooling whose output is x.
+  const int64_t H = (x.size(2) - 1) * s + o.window - 2 * o.padding;
+  const int64_t W = (x.size(3) - 1) * s + o.window - 2 * o.padding;
+  if (x.size(2) < 1 || x.size(3) < 1 || H < 1 || W < 1)
+    fail(op, ": input ", shape_str(x.shape()), " with window=", o.window,
+         " stride=", s, " padding=", o.padding, " gives an empty output");
+  PoolOptions po = o;
+  po.mode = PoolMode::avg;
+  Tensor y = Tensor::empty({x.size(0), x.size(1), H, W}, x.dtype(), x.device());
+  PoolGeom g = geometry(y, po, op);
+  if (g.OH != x.size(2) || g.OW != x.size(3))
+    fail(op, ": internal error: shape mismatch for input ",
+         shape_str(x.shape()));
+  if (y.numel() > 0) {
+    Tensor xc = dense(x);
+    dispatch_float(x.dtype(), op, [&]<class T>() {
+      loop_backward<T>(g, PoolMode::avg, xc.data<T>(), nullptr, y.data<T>(),
+                       1.0);
+    });
+  }
+  // The adjoint: the sum over each block, i.e. average pooling times the area.
+  if (recording())
+    record("unpool", {x}, {y}, [po, g](const Grads &dy, const Needs &) {
+      return Grads{pool(dy[0], po) * static_cast<double>(g.k * g.k)};
+    });
+  return y;
+}
+
+} // namespace knet

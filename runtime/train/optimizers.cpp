@@ -1,0 +1,274 @@
+// Optimizers (Knet's Train20 update rules), per-Param state, gradient
+// clipping.
+#include "core/autograd.h"
+#include "core/dispatch.h"
+#include "core/parallel.h"
+#include "core/tensor_impl.h"
+
+#include <knet/ops/elementwise.h>
+#include <knet/train.h>
+
+#include <cmath>
+
+namespace knet {
+
+namespace detail {
+
+OptState::OptState(const OptState &other) {
+  for (const auto &[key, s] : other.slots_) {
+    if (s.owner.expired())
+      continue;
+    OptSlot c;
+    c.owner = s.owner;
+    c.t = s.t;
+    for (const Tensor &b : s.buffers)
+      c.buffers.push_back(b.clone());
+    slots_.emplace(key, std::move(c));
+  }
+}
+
+OptState &OptState::operator=(const OptState &other) {
+  if (this != &other) {
+    OptState copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+OptSlot &OptState::slot(const Param &p, int nbuf, const char *op) {
+  const ParamImpl *key = p.impl();
+  const Tensor &w = p.value();
+  auto it = slots_.find(key);
+  if (it != slots_.end() && it->second.owner.lock().get() != key) {
+    slots_.erase(it); // a dead Param whose address was reused
+    it = slots_.end();
+  }
+  if (it == slots_.end()) {
+    // Drop the state of Params that died since.
+    std::erase_if(slots_,
+                  [](const auto &kv) { return kv.second.owner.expired(); });
+    OptSlot s;
+    s.owner = const_cast<ParamImpl *>(key)->weak_from_this();
+    for (int i = 0; i < nbuf; ++i)
+      s.buffers.push_back(Tensor::zeros(w.shape(), w.dtype(), w.device()));
+    it = slots_.emplace(key, std::move(s)).first;
+  }
+  OptSlot &s = it->second;
+  if (static_cast<int>(s.buffers.size()) != nbuf)
+    fail(op, ": internal error: state has ", s.buffers.size(),
+         " buffers, expected ", nbuf);
+  for (const Tensor &b : s.buffers)
+    if (b.shape() != w.shape() || b.dtype() != w.dtype())
+      fail(op, ": the value of Param '", p.name(), "' changed from ",
+           shape_str(b.shape()), " ", dtype_name(b.dtype()), " to ",
+           shape_str(w.shape()), " ", dtype_name(w.dtype()),
+           " since its optimizer state was created (clear the state or use "
+           "a fresh optimizer)");
+  return s;
+}
+
+const OptSlot *OptState::find(const Param &p) const {
+  auto it = slots_.find(p.impl());
+  if (it == slots_.end() || it->second.owner.lock().get() != p.impl())
+    return nullptr;
+  return &it->second;
+}
+
+size_t OptState::size() const {
+  size_t n = 0;
+  for (const auto &kv : slots_)
+    n += !kv.second.owner.expired();
+  return n;
+}
+
+namespace {
+
+// Sum of squares of a CPU float tensor, accumulated in double.
+double sumsq(const Tensor &t, const char *op) {
+  check_cpu(t, op);
+  Tensor c = t.contiguous();
+  return dispatch_float(c.dtype(), op, [&]<class T>() {
+    const T *p = c.data<T>();
+    double s = 0;
+    for (int64_t i = 0, n = c.numel(); i < n; ++i)
+      s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
+    return s;
+  });
+}
+
+// The shared body of every optimizer: checks, gclip, lazy state, and one
+// elementwise pass over the value. kernel(w, g, s) updates the value w and
+// the NBUF state values s[] of one element in double, g already clipped.
+template <int NBUF, class Kernel>
+void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
+                  OptState *state, Kernel kernel) {
+  if (!p.defined())
+    fail(op, ": undefined Param");
+  if (!grad.defined())
+    return;
+  Tensor &w = p.value();
+  if (grad.shape() != w.shape())
+    fail(op, ": the gradient of Param '", p.name(), "' has shape ",
+         shape_str(grad.shape()), ", expected ", shape_str(w.shape()));
+  if (!is_floating(w.dtype()))
+    fail(op, ": Param '", p.name(), "' has dtype ", dtype_name(w.dtype()),
+         ", expected a floating dtype");
+  if (!is_floating(grad.dtype()))
+    fail(op, ": the gradient of Param '", p.name(), "' has dtype ",
+         dtype_name(grad.dtype()), ", expected a floating dtype");
+  if (!(gclip >= 0))
+    fail(op, ": gclip must be >= 0 (0 turns clipping off), got ", gclip);
+  check_cpu(w, op);
+  check_cpu(grad, op);
+  check_writable(w, op);
+
+  Tensor g = grad.to(w.dtype()).contiguous();
+  double scale = 1;
+  if (gclip > 0) {
+    double norm = std::sqrt(sumsq(g, op));
+    if (norm > gclip)
+      scale = gclip / norm;
+  }
+  OptSlot *slot = nullptr;
+  if constexpr (NBUF > 0) {
+    slot = &state->slot(p, NBUF, op);
+    ++slot->t;
+  }
+  // Work on a contiguous copy when the value is a strided view.
+  const bool direct = w.is_contiguous();
+  Tensor work = direct ? w : w.contiguous();
+  const int64_t n = w.numel();
+  dispatch_float(w.dtype(), op, [&]<class T>() {
+    T *wp = work.data<T>();
+    const T *gp = g.data<T>();
+    T *bp[NBUF > 0 ? NBUF : 1] = {};
+    if constexpr (NBUF > 0)
+      for (int k = 0; k < NBUF; ++k)
+        bp[k] = slot->buffers[k].template data<T>();
+    parallel_for(n, 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        double wi = wp[i];
+        double gi = static_cast<double>(gp[i]) * scale;
+        double s[NBUF > 0 ? NBUF : 1];
+        for (int k = 0; k < NBUF; ++k)
+          s[k] = bp[k][i];
+        kernel(wi, gi, s);
+        wp[i] = static_cast<T>(wi);
+        for (int k = 0; k < NBUF; ++k)
+          bp[k][i] = static_cast<T>(s[k]);
+      }
+    });
+  });
+  if (direct)
+    ++w.impl()->storage->version;
+  else
+    copy_(w, work);
+}
+
+} // namespace
+} // namespace detail
+
+using detail::apply_update;
+
+void SGD::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr;
+  apply_update<0>("SGD", p, grad, gclip, nullptr,
+                  [=](double &w, double g, double *) { w -= lr * g; });
+}
+
+void Momentum::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, gamma = this->gamma;
+  apply_update<1>("Momentum", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &v = s[0];
+                    v = gamma * v - lr * g;
+                    w += v;
+                  });
+}
+
+void Nesterov::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, gamma = this->gamma;
+  apply_update<1>("Nesterov", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &v = s[0];
+                    v *= gamma;
+                    w -= v;
+                    v -= lr * g;
+                    w += (1 + gamma) * v;
+                  });
+}
+
+void Adagrad::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, eps = this->eps;
+  apply_update<1>("Adagrad", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &G = s[0];
+                    G += g * g;
+                    w -= lr * g / std::sqrt(G + eps);
+                  });
+}
+
+void Rmsprop::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, rho = this->rho, eps = this->eps;
+  apply_update<1>("Rmsprop", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &G = s[0];
+                    G = rho * G + (1 - rho) * g * g;
+                    w -= lr * g / std::sqrt(G + eps);
+                  });
+}
+
+void Adadelta::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, rho = this->rho, eps = this->eps;
+  apply_update<2>("Adadelta", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &G = s[0], &D = s[1];
+                    G = rho * G + (1 - rho) * g * g;
+                    double u = g * std::sqrt(D + eps) / std::sqrt(G + eps);
+                    D = rho * D + (1 - rho) * u * u;
+                    w -= lr * u;
+                  });
+}
+
+void Adam::update(Param &p, const Tensor &grad) {
+  const double lr = this->lr, b1 = beta1, b2 = beta2, eps = this->eps;
+  // The bias corrections depend on this Param's step count, known once its
+  // state exists: peek at it (apply_update increments t before the pass).
+  const detail::OptSlot *s0 = state.find(p);
+  const double t = static_cast<double>((s0 ? s0->t : 0) + 1);
+  const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+  apply_update<2>("Adam", p, grad, gclip, &state,
+                  [=](double &w, double g, double *s) {
+                    double &m = s[0], &v = s[1];
+                    m = b1 * m + (1 - b1) * g;
+                    v = b2 * v + (1 - b2) * g * g;
+                    w -= lr * (m / c1) / (std::sqrt(v / c2) + eps);
+                  });
+}
+
+void update(const Tape &tape, AnyOptimizer &opt) {
+  std::visit([&](auto &o) { update(tape, o); }, opt);
+}
+
+double clip_global_norm(const Tape &tape, double max_norm) {
+  if (!(max_norm > 0))
+    detail::fail("clip_global_norm: max_norm must be > 0, got ", max_norm);
+  std::vector<Tensor> grads;
+  double ss = 0;
+  for (const Param &p : tape.params()) {
+    Tensor g = tape.grad(p);
+    if (!g.defined())
+      continue;
+    ss += detail::sumsq(g, "clip_global_norm");
+    grads.push_back(g);
+  }
+  const double norm = std::sqrt(ss);
+  if (std::isfinite(norm) && norm > max_norm) {
+    const double s = max_norm / norm;
+    for (Tensor &g : grads)
+      mul_(g, s); // the tape's own gradient storage
+  }
+  return norm;
+}
+
+} // namespace knet

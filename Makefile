@@ -23,7 +23,7 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	@$(BUILD)/bin/knet-demo
+	@$(BUILD)/bin/mnist_mlp
 
 clean:
 	@rm -rf $(BUILD)

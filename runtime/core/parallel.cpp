@@ -1,6 +1,8 @@
 // Thread count for the CPU kernels.
 #include "core/parallel.h"
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <thread>
 
@@ -15,9 +17,14 @@ int initial_threads() {
   unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;
 }
-int g_threads = initial_threads();
+// oneDNN runs on the same OpenMP runtime: one setting governs both.
+int apply(int n) {
+  omp_set_num_threads(n);
+  return n;
+}
+int g_threads = apply(initial_threads());
 } // namespace
 
 int num_threads() { return g_threads; }
-void set_num_threads(int n) { g_threads = n > 0 ? n : 1; }
+void set_num_threads(int n) { g_threads = apply(n > 0 ? n : 1); }
 } // namespace knet

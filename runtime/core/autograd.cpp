@@ -1,6 +1,8 @@
 // The dynamic tape: recording, the reverse sweep, Param, Tape, gradcheck.
 #include "core/autograd.h"
 
+#include <knet/compiled.h>
+
 #include <knet/autograd.h>
 #include <knet/ops/elementwise.h>
 
@@ -131,6 +133,15 @@ bool is_tracked(const Tensor &t) {
   return false;
 }
 
+void no_derivative(const char *op, const std::vector<Tensor> &inputs) {
+  if (!recording())
+    return;
+  for (const Tensor &x : inputs)
+    if (is_tracked(x))
+      fail(op, ": no derivative is defined for this op (a higher-order "
+               "gradient through it is not supported)");
+}
+
 void check_writable(const Tensor &t, const char *op) {
   if (t_active.empty() || !t.defined())
     return;
@@ -143,6 +154,16 @@ void check_writable(const Tensor &t, const char *op) {
     fail(op, ": cannot overwrite a tensor ", shape_str(t.shape()),
          " that the tape recorded (arrays may not be changed in place in "
          "differentiated code)");
+}
+
+RecordingPause::RecordingPause() : depth_(t_recording) {
+  paused_.swap(t_active);
+  t_recording = 0;
+}
+
+RecordingPause::~RecordingPause() {
+  t_active.swap(paused_);
+  t_recording = depth_;
 }
 
 TapeScope::TapeScope() : tape_(std::make_shared<TapeImpl>()) {
@@ -238,15 +259,53 @@ Tape diff_on_tape(const std::function<Tensor()> &f) {
 }
 
 namespace {
-std::unordered_map<const void *, const void *> &registry() {
-  static auto *r = new std::unordered_map<const void *, const void *>();
+std::unordered_map<const void *, const CompiledFunction *> &registry() {
+  static auto *r =
+      new std::unordered_map<const void *, const CompiledFunction *>();
   return *r;
 }
 } // namespace
 
-const void *find_compiled(const void *fn) {
-  auto it = registry().find(fn);
+void register_compiled(const void *user_fn, const CompiledFunction *f) {
+  registry()[user_fn] = f;
+}
+
+const CompiledFunction *find_compiled_function(const void *user_fn) {
+  auto it = registry().find(user_fn);
   return it == registry().end() ? nullptr : it->second;
+}
+
+const void *find_compiled(const void *fn) { return find_compiled_function(fn); }
+
+std::vector<Tensor> run_compiled(const CompiledFunction &f,
+                                 const std::vector<Tensor> &in) {
+  bool tracked = false;
+  if (recording())
+    for (const Tensor &x : in)
+      tracked |= is_tracked(x) || (x.defined() && !x.impl()->param.expired());
+  if (!tracked)
+    return f.forward(in);
+  auto saved = std::make_shared<std::vector<Tensor>>();
+  std::vector<Tensor> out;
+  {
+    // The compiled forward runs as one step: its ops do not record.
+    RecordingPause pause;
+    out = f.forward_save(in, *saved);
+  }
+  record(f.name, in, out, [&f, saved, in](const Grads &dy, const Needs &need) {
+    // The compiled reverse sweep is not itself recorded: a gradient
+    // of this gradient would be silently missing, so refuse it.
+    std::vector<Tensor> args = in;
+    args.insert(args.end(), dy.begin(), dy.end());
+    no_derivative(f.name, args);
+    Grads dx = f.backward(*saved, dy);
+    dx.resize(in.size());
+    for (size_t i = 0; i < dx.size(); ++i)
+      if (!need[i])
+        dx[i] = Tensor();
+    return dx;
+  });
+  return out;
 }
 
 GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,

@@ -40,6 +40,10 @@ void record(const char *op, const std::vector<Tensor> &inputs,
 // Whether any recording tape tracks `t` (a recorded value or a Param).
 bool is_tracked(const Tensor &t);
 
+// Throws if a tape would need the derivative of `op`, which has none
+// (for example a third derivative): never a silently missing gradient.
+void no_derivative(const char *op, const std::vector<Tensor> &inputs);
+
 // Throws when `t` may not be written in place: a tape is recording and `t`
 // is tracked by it (Knet forbids overwriting arrays in differentiated code).
 void check_writable(const Tensor &t, const char *op);
@@ -61,6 +65,19 @@ struct ParamImpl : std::enable_shared_from_this<ParamImpl> {
 };
 
 struct TapeImpl;
+
+// Stops every tape on this thread from recording while it lives (RAII).
+class RecordingPause {
+public:
+  RecordingPause();
+  ~RecordingPause();
+  RecordingPause(const RecordingPause &) = delete;
+  RecordingPause &operator=(const RecordingPause &) = delete;
+
+private:
+  std::vector<TapeImpl *> paused_;
+  int depth_;
+};
 
 // Starts recording a new tape on this thread (RAII).
 class TapeScope {

@@ -33,8 +33,4 @@ Tensor map_float2(const Tensor &a, const Tensor &b, const char *op, F f) {
   return y;
 }
 
-// Throws if a tape would need the derivative of `op`, which has none
-// (for example a third derivative): never a silently missing gradient.
-void no_derivative(const char *op, const std::vector<Tensor> &inputs);
-
 } // namespace knet::detail

@@ -11,17 +11,6 @@ namespace knet {
 
 using namespace detail;
 
-namespace detail {
-void no_derivative(const char *op, const std::vector<Tensor> &inputs) {
-  if (!recording())
-    return;
-  for (const Tensor &x : inputs)
-    if (is_tracked(x))
-      fail(op, ": no derivative is defined for this op (a higher-order "
-               "gradient through it is not supported)");
-}
-} // namespace detail
-
 namespace {
 
 // y = f(a, b) over any numeric dtype (arithmetic on integers too).

@@ -1,6 +1,8 @@
 // Gradients: Param, Tape, diff, value_and_grad, gradcheck (Knet's AutoGrad).
 #pragma once
 
+#include <knet/compiled.h>
+#include <knet/ops/elementwise.h>
 #include <knet/ops/random.h>
 #include <knet/tensor.h>
 
@@ -99,62 +101,69 @@ template <class T>
 constexpr bool is_scalar_arg = std::is_floating_point_v<std::decay_t<T>> ||
                                std::is_integral_v<std::decay_t<T>>;
 
-template <class T> auto as_diff_arg(T &&a, std::vector<Param> &ps) {
-  if constexpr (std::is_same_v<std::decay_t<T>, Tensor>) {
-    ps.emplace_back(a);
-    return ps.back();
-  } else {
+// A value_and_grad argument as a leaf of a compiled function.
+template <class T> Tensor as_leaf(const T &a) {
+  if constexpr (std::is_same_v<T, Tensor>)
     return a;
-  }
+  else if constexpr (std::is_same_v<T, float>)
+    return Tensor::scalar(a, DType::f32);
+  else if constexpr (std::is_floating_point_v<T>)
+    return Tensor::scalar(static_cast<double>(a), DType::f64);
+  else
+    return Tensor::scalar(static_cast<double>(a), DType::i64);
 }
 
-template <class T>
-auto positional_grad(const Tape &t, const T &a, const Param *&next) {
-  if constexpr (std::is_same_v<std::decay_t<T>, Tensor>) {
-    Tensor g = t.grad(*next++);
-    return g.defined() ? g : Tensor::zeros(a.shape(), a.dtype());
-  } else {
-    return a; // unreachable for non-compiled functions (checked below)
-  }
+// The positional gradient of argument `a` from its leaf gradient `g`:
+// a Tensor for a Tensor (zeros when it did not reach the value), the
+// argument's type for a scalar.
+template <class T> auto positional_grad(const Tensor &g, const T &a) {
+  if constexpr (std::is_same_v<T, Tensor>)
+    return g.defined() ? g : Tensor::zeros(a.shape(), a.dtype(), a.device());
+  else
+    return g.defined() ? static_cast<T>(g.template item<double>()) : T(0);
+}
+
+template <class... A, size_t... I>
+auto compiled_value_and_grad(const CompiledFunction &cf,
+                             std::index_sequence<I...>, const A &...args) {
+  std::vector<Tensor> in{as_leaf(args)...}, saved;
+  std::vector<Tensor> out = cf.forward_save(in, saved);
+  if (out.size() != 1 || out[0].numel() != 1)
+    throw Error(std::string("value_and_grad: ") + cf.name +
+                " must return one scalar");
+  std::vector<Tensor> dx = cf.backward(saved, {ones_like(out[0])});
+  dx.resize(in.size());
+  return std::tuple{out[0], positional_grad(dx[I], args)...};
 }
 } // namespace detail
 
-// Positional gradients: {value, d/darg0, d/darg1, ...} for Tensor arguments.
-// Gradients with respect to scalar arguments need a knetc-compiled f.
+// Positional gradients: {value, d/darg0, d/darg1, ...} for Tensor, double and
+// float arguments. Gradients with respect to scalar arguments need a
+// knetc-compiled f; Tensor arguments work on the tape as well.
 template <class F, class... A> auto value_and_grad(F f, A... args) {
   static_assert(((std::is_same_v<std::decay_t<A>, Tensor> ||
                   detail::is_scalar_arg<A>)&&...),
                 "value_and_grad: arguments must be Tensors or scalars");
+  const void *address = detail::function_address(f);
+  const detail::CompiledFunction *cf =
+      address ? detail::find_compiled_function(address) : nullptr;
   if constexpr ((detail::is_scalar_arg<A> || ...)) {
-    throw Error("value_and_grad: a scalar argument needs a knetc-compiled "
-                "function (mark it KNET_COMPILE and build it with knetc); "
-                "the tape differentiates Tensor arguments only");
+    if (!cf)
+      throw Error("value_and_grad: a scalar argument needs a knetc-compiled "
+                  "function (mark it KNET_COMPILE and build it with knetc); "
+                  "the tape differentiates Tensor arguments only");
+    return detail::compiled_value_and_grad(*cf, std::index_sequence_for<A...>{},
+                                           args...);
+  } else {
+    return [&]<size_t... I>(std::index_sequence<I...>) {
+      std::vector<Param> ps{Param(args)...};
+      Tape t = detail::diff_on_tape(
+          [&]() -> Tensor { return f(Tensor(ps[I].value())...); });
+      return std::tuple{t.value(),
+                        detail::positional_grad(t.grad(ps[I]), args)...};
+    }
+    (std::index_sequence_for<A...>{});
   }
-  std::vector<Param> ps;
-  ps.reserve(sizeof...(A));
-  std::vector<Tensor> values{[&] {
-    if constexpr (std::is_same_v<std::decay_t<A>, Tensor>)
-      return args;
-    else
-      return Tensor();
-  }()...};
-  for (auto &v : values)
-    if (v.defined())
-      ps.emplace_back(v);
-  Tape t = detail::diff_on_tape([&]() -> Tensor {
-    size_t i = 0;
-    auto pick = [&](auto &a) {
-      if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Tensor>)
-        return Tensor(ps[i++].value());
-      else
-        return a;
-    };
-    // A braced list evaluates left to right: ps is consumed in order.
-    std::tuple<std::decay_t<A>...> replaced{pick(args)...};
-    return std::apply(f, replaced);
-  });
-  const Param *next = ps.data();
-  return std::tuple{t.value(), detail::positional_grad(t, args, next)...};
 }
 
 struct GradcheckResult {

@@ -1,0 +1,91 @@
+// The runtime side of compiled functions: what knetc's generated code
+// registers, written here by hand for f(x, s) = sum(sin(x) * s).
+#include "test_util.h"
+
+#include <knet/compiled.h>
+
+using namespace knet;
+using knet::testing::all_close;
+using knet::testing::rand_f64;
+
+namespace {
+
+std::vector<Tensor> f_forward(const std::vector<Tensor> &in) {
+  return {sum(sin(in[0]) * in[1].item<double>())};
+}
+
+std::vector<Tensor> f_forward_save(const std::vector<Tensor> &in,
+                                   std::vector<Tensor> &saved) {
+  saved = {in[0], in[1]};
+  return f_forward(in);
+}
+
+std::vector<Tensor> f_backward(const std::vector<Tensor> &saved,
+                               const std::vector<Tensor> &dout) {
+  const Tensor &x = saved[0];
+  double s = saved[1].item<double>(), g = dout[0].item<double>();
+  return {cos(x) * (g * s), sum(sin(x)) * g};
+}
+
+const detail::CompiledFunction kF{"f", f_forward, f_forward_save, f_backward};
+
+// The user's function with its body rewritten to dispatch, as knetc does.
+Tensor f(const Tensor &x, double s) {
+  return detail::run_compiled(kF, {x, Tensor::scalar(s, DType::f64)})[0];
+}
+
+const bool kRegistered =
+    (detail::register_compiled(reinterpret_cast<const void *>(&f), &kF), true);
+
+Tensor not_compiled(const Tensor &x, double s) { return sum(sin(x) * s); }
+
+} // namespace
+
+TEST(Compiled, RegistryAndIsCompiled) {
+  EXPECT_TRUE(kRegistered);
+  EXPECT_TRUE(is_compiled(f));
+  EXPECT_TRUE(is_compiled(&f));
+  EXPECT_FALSE(is_compiled(not_compiled));
+}
+
+TEST(Compiled, ValueAndGradWithScalarArgument) {
+  Tensor x = rand_f64({4});
+  auto [v, dx, ds] = value_and_grad(f, x, 3.0);
+  static_assert(std::is_same_v<decltype(ds), double>);
+  EXPECT_NEAR(v.item<double>(), not_compiled(x, 3.0).item<double>(), 1e-12);
+  EXPECT_TRUE(all_close(dx, cos(x) * 3.0));
+  EXPECT_NEAR(ds, sum(sin(x)).item<double>(), 1e-12);
+  // The tape cannot do this for the uncompiled twin.
+  EXPECT_THROW((void)value_and_grad(not_compiled, x, 3.0), Error);
+}
+
+TEST(Compiled, CallInsideTapeIsOneNodeWithCompiledBackward) {
+  Param w(rand_f64({5}), "w");
+  // A function that stays on the tape calls the compiled one twice.
+  auto loss = [&] {
+    Tensor a = f(w.value() * 2.0, 0.5);
+    return a + f(w.value(), 1.5) * a;
+  };
+  GradcheckResult r = gradcheck(loss);
+  EXPECT_TRUE(r.ok) << r.worst;
+  Tape t = diff(loss);
+  Tensor wv = w.value();
+  Tensor a = sum(sin(wv * 2.0)) * 0.5, b = sum(sin(wv)) * 1.5;
+  Tensor expected = cos(wv * 2.0) * 2.0 * 0.5 * (1.0 + b) + cos(wv) * 1.5 * a;
+  EXPECT_TRUE(all_close(t.grad(w), expected, 1e-12));
+}
+
+TEST(Compiled, OutsideTapeOnlyForwardRuns) {
+  Tensor x = rand_f64({3});
+  EXPECT_NEAR(f(x, 2.0).item<double>(), not_compiled(x, 2.0).item<double>(),
+              1e-12);
+}
+
+TEST(Compiled, HigherOrderThroughCompiledIsAnError) {
+  Param w(rand_f64({3}), "w");
+  EXPECT_THROW((void)diff([&] {
+                 Tape inner = diff([&] { return f(w.value(), 1.0); });
+                 return sum(inner.grad(w));
+               }),
+               Error);
+}

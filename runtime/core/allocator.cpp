@@ -102,12 +102,15 @@ private:
   MemoryStats stats_;
 };
 
-Allocator *g_allocators[2] = {nullptr, nullptr};
+// The CUDA plugin's allocator, once registered.
+Allocator *g_cuda_allocator = nullptr;
 
 } // namespace
 
 void register_allocator(Device::Kind kind, Allocator *allocator) {
-  g_allocators[kind] = allocator;
+  if (kind != Device::cuda)
+    fail("register_allocator: only the CUDA allocator can be replaced");
+  g_cuda_allocator = allocator;
 }
 
 Allocator &allocator_for(Device device) {
@@ -116,10 +119,10 @@ Allocator &allocator_for(Device device) {
     static CpuAllocator *cpu = new CpuAllocator();
     return *cpu;
   }
-  if (!g_allocators[device.kind])
+  if (!g_cuda_allocator)
     fail("device ", device_str(device),
          " is not available: no CUDA backend is loaded");
-  return *g_allocators[device.kind];
+  return *g_cuda_allocator;
 }
 
 } // namespace knet::detail

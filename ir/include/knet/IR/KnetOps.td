@@ -1,0 +1,906 @@
+//===- KnetOps.td - the knet ops ---------------------------*- tablegen -*-===//
+//
+// One definition per op. Families share a class that supplies the operands,
+// the assembly format, the verifier and, for elementwise ops, the scalar body
+// (ScalarElementwiseOpInterface::buildScalar): adding an op is one `def`.
+//
+// Scalar bodies are written against ScalarBuilder (ScalarBuilder.h) as `e`,
+// with the operands' scalars bound to names (`x`; `a`, `b`; `dy`, `v`).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KNET_IR_KNETOPS_TD
+#define KNET_IR_KNETOPS_TD
+
+include "knet/IR/KnetBase.td"
+include "knet/IR/KnetInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/IR/OpBase.td"
+
+class Knet_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Knet_Dialect, mnemonic, traits>;
+
+defvar Knet_Diff = DifferentiableOpInterface;
+defvar Knet_ScalarBody = DeclareOpInterfaceMethods<ScalarElementwiseOpInterface>;
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+// y = f(x), one element at a time. `body` computes the result from `x`.
+class Knet_UnaryOp<string mnemonic, code body, Type T = Knet_FloatTensor,
+                   list<Trait> traits = [Knet_Diff]>
+    : Knet_Op<mnemonic, traits # [Pure, SameOperandsAndResultType,
+                                  Knet_ScalarBody]> {
+  let summary = "elementwise " # mnemonic;
+  let arguments = (ins T:$x);
+  let results = (outs T:$y);
+  let assemblyFormat = "$x attr-dict `:` type($y)";
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      ::mlir::Value x = scalars[0];
+      return }] # body # [{;
+    }
+  }];
+}
+
+// result = f(lhs, rhs), broadcasting. `body` computes it from `a` and `b`.
+class Knet_BinaryOp<string mnemonic, code body, Type T = Knet_NumTensor,
+                    list<Trait> traits = [Knet_Diff]>
+    : Knet_Op<mnemonic, traits # [Pure, Knet_Broadcast, Knet_ScalarBody,
+        AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = "elementwise " # mnemonic # " with broadcasting";
+  let arguments = (ins T:$lhs, T:$rhs);
+  let results = (outs T:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      ::mlir::Value a = scalars[0], b = scalars[1];
+      return }] # body # [{;
+    }
+  }];
+}
+
+// i1 result of comparing lhs and rhs, broadcasting; no gradient.
+class Knet_CompareOp<string mnemonic, string predicate>
+    : Knet_Op<mnemonic, [Pure, Knet_Broadcast, Knet_ScalarBody,
+                         AllElementTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "elementwise comparison (" # predicate # "), an i1 tensor";
+  let arguments = (ins Knet_NumTensor:$lhs, Knet_NumTensor:$rhs);
+  let results = (outs Knet_BoolTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      return e.cmp(::mlir::knet::CmpKind::}] # predicate # [{,
+                   scalars[0], scalars[1]);
+    }
+  }];
+}
+
+// A backward kernel dx = f(dy, v) where v is the forward op's input or
+// output (as the runtime's signature says); `body` uses `dy` and `v`.
+class Knet_BackwardEwOp<string mnemonic, code body>
+    : Knet_Op<mnemonic, [Pure, Knet_Broadcast, Knet_ScalarBody,
+        AllElementTypesMatch<["dy", "v", "dx"]>]> {
+  let summary = "backward kernel of " # !subst("_back", "", mnemonic);
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$v);
+  let results = (outs Knet_FloatTensor:$dx);
+  let assemblyFormat = [{
+    $dy `,` $v attr-dict `:` type($dy) `,` type($v) `->` type($dx)
+  }];
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      ::mlir::Value dy = scalars[0], v = scalars[1];
+      return }] # body # [{;
+    }
+  }];
+}
+
+def Knet_NegOp : Knet_UnaryOp<"neg", "e.neg(x)", Knet_NumTensor> {
+  let hasFolder = 1;
+}
+def Knet_AbsOp : Knet_UnaryOp<"abs", "e.abs(x)", Knet_NumTensor>;
+def Knet_SignOp : Knet_UnaryOp<"sign", "e.sign(x)", Knet_NumTensor, []>;
+def Knet_ExpOp : Knet_UnaryOp<"exp", "e.exp(x)">;
+def Knet_LogOp : Knet_UnaryOp<"log", "e.log(x)">;
+def Knet_Log1pOp : Knet_UnaryOp<"log1p", "e.log1p(x)">;
+def Knet_SqrtOp : Knet_UnaryOp<"sqrt", "e.sqrt(x)">;
+def Knet_RsqrtOp : Knet_UnaryOp<"rsqrt", "e.rsqrt(x)">;
+def Knet_SinOp : Knet_UnaryOp<"sin", "e.sin(x)">;
+def Knet_CosOp : Knet_UnaryOp<"cos", "e.cos(x)">;
+def Knet_TanhOp : Knet_UnaryOp<"tanh", "e.tanh(x)">;
+def Knet_SigmOp : Knet_UnaryOp<"sigm", "e.sigm(x)">;
+def Knet_ReluOp : Knet_UnaryOp<"relu",
+    "e.select(e.cmp(CmpKind::gt, x, e.zero(x)), x, e.zero(x))">;
+def Knet_EluOp : Knet_UnaryOp<"elu",
+    "e.select(e.cmp(CmpKind::gt, x, e.zero(x)), x, e.expm1(x))">;
+def Knet_SeluOp : Knet_UnaryOp<"selu", [{e.mul(e.c(x, kSeluLambda),
+    e.select(e.cmp(CmpKind::gt, x, e.zero(x)), x,
+             e.mul(e.c(x, kSeluAlpha), e.expm1(x))))}]>;
+def Knet_GeluOp : Knet_UnaryOp<"gelu", "e.gelu(x)">;
+def Knet_SoftplusOp : Knet_UnaryOp<"softplus", [{e.add(e.max(x, e.zero(x)),
+    e.log1p(e.exp(e.neg(e.abs(x)))))}]>;
+def Knet_SwishOp : Knet_UnaryOp<"swish", "e.mul(x, e.sigm(x))">;
+
+def Knet_AddOp : Knet_BinaryOp<"add", "e.add(a, b)"> { let hasFolder = 1; }
+def Knet_SubOp : Knet_BinaryOp<"sub", "e.sub(a, b)"> { let hasFolder = 1; }
+def Knet_MulOp : Knet_BinaryOp<"mul", "e.mul(a, b)"> { let hasFolder = 1; }
+def Knet_DivOp : Knet_BinaryOp<"div", "e.div(a, b)"> { let hasFolder = 1; }
+def Knet_PowOp : Knet_BinaryOp<"pow", "e.pow(a, b)", Knet_FloatTensor>;
+def Knet_MaximumOp : Knet_BinaryOp<"maximum", "e.max(a, b)">;
+def Knet_MinimumOp : Knet_BinaryOp<"minimum", "e.min(a, b)">;
+
+def Knet_EqOp : Knet_CompareOp<"eq", "eq">;
+def Knet_NeOp : Knet_CompareOp<"ne", "ne">;
+def Knet_LtOp : Knet_CompareOp<"lt", "lt">;
+def Knet_LeOp : Knet_CompareOp<"le", "le">;
+def Knet_GtOp : Knet_CompareOp<"gt", "gt">;
+def Knet_GeOp : Knet_CompareOp<"ge", "ge">;
+
+def Knet_WhereOp : Knet_Op<"where", [Pure, Knet_Broadcast, Knet_ScalarBody,
+    Knet_Diff, AllElementTypesMatch<["a", "b", "result"]>]> {
+  let summary = "elementwise choice: cond ? a : b, broadcasting";
+  let arguments = (ins Knet_BoolTensor:$cond, Knet_Tensor:$a, Knet_Tensor:$b);
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = [{
+    $cond `,` $a `,` $b attr-dict `:` type($cond) `,` type($a) `,` type($b)
+    `->` type($result)
+  }];
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      return e.select(scalars[0], scalars[1], scalars[2]);
+    }
+  }];
+}
+
+def Knet_ReluBackOp : Knet_BackwardEwOp<"relu_back",
+    "e.select(e.cmp(CmpKind::gt, v, e.zero(v)), dy, e.zero(dy))">;
+def Knet_SigmBackOp : Knet_BackwardEwOp<"sigm_back",
+    "e.mul(e.mul(dy, v), e.sub(e.one(v), v))">;
+def Knet_TanhBackOp : Knet_BackwardEwOp<"tanh_back",
+    "e.mul(dy, e.sub(e.one(v), e.mul(v, v)))">;
+def Knet_EluBackOp : Knet_BackwardEwOp<"elu_back",
+    "e.select(e.cmp(CmpKind::gt, v, e.zero(v)), dy, e.mul(dy, e.exp(v)))">;
+def Knet_SeluBackOp : Knet_BackwardEwOp<"selu_back", [{e.mul(
+    e.mul(dy, e.c(v, kSeluLambda)),
+    e.select(e.cmp(CmpKind::gt, v, e.zero(v)), e.one(v),
+             e.mul(e.c(v, kSeluAlpha), e.exp(v))))}]>;
+def Knet_GeluBackOp : Knet_BackwardEwOp<"gelu_back",
+    "e.mul(dy, e.geluDerivative(v))">;
+def Knet_SoftplusBackOp : Knet_BackwardEwOp<"softplus_back",
+    "e.mul(dy, e.sigm(v))">;
+def Knet_SwishBackOp : Knet_BackwardEwOp<"swish_back", [{e.mul(dy,
+    e.add(e.sigm(v), e.mul(e.mul(v, e.sigm(v)), e.sub(e.one(v), e.sigm(v)))))
+  }]>;
+
+def Knet_CastOp : Knet_Op<"cast", [Pure, SameOperandsAndResultShape,
+                                   Knet_ScalarBody, Knet_Diff]> {
+  let summary = "elementwise conversion of the element type (Tensor::to)";
+  let arguments = (ins Knet_Tensor:$x);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($y)";
+  let hasFolder = 1;
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      return e.cast(scalars[0], getElementTypeOrSelf(getType()));
+    }
+  }];
+}
+
+class Knet_FillLikeOp<string mnemonic, string value>
+    : Knet_Op<mnemonic, [Pure, SameOperandsAndResultType, Knet_ScalarBody]> {
+  let summary = "a tensor of " # value # "s with the shape and type of x";
+  let arguments = (ins Knet_Tensor:$x);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($y)";
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      return e.c(scalars[0], }] # value # [{);
+    }
+  }];
+}
+def Knet_ZerosLikeOp : Knet_FillLikeOp<"zeros_like", "0.0">;
+def Knet_OnesLikeOp : Knet_FillLikeOp<"ones_like", "1.0">;
+
+//===----------------------------------------------------------------------===//
+// Constants and scalars
+//===----------------------------------------------------------------------===//
+
+def Knet_ConstantOp : Knet_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "a constant tensor";
+  let description = [{
+    `%c = knet.constant dense<1.0> : tensor<f32>`. Scalars that C++ code
+    mixes with tensors (`x * 2.0`) become 0-d constants.
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def Knet_ScalarOp : Knet_Op<"scalar", [Pure, Knet_Diff]> {
+  let summary = "a 0-d tensor holding a scalar SSA value (Tensor::scalar)";
+  let arguments = (ins Knet_Scalar:$value);
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = "$value attr-dict `:` type($value) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Knet_ItemOp : Knet_Op<"item", [Pure, Knet_Diff]> {
+  let summary = "the single element of a tensor as a scalar (Tensor::item)";
+  let arguments = (ins Knet_Tensor:$x);
+  let results = (outs Knet_Scalar:$value);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($value)";
+  let hasVerifier = 1;
+}
+
+def Knet_SizeOp : Knet_Op<"size", [Pure]> {
+  let summary = "the size of one dimension (Tensor::size), as i64";
+  let arguments = (ins Knet_Tensor:$x, I64Attr:$dim);
+  let results = (outs I64:$size);
+  let assemblyFormat = "$x `,` $dim attr-dict `:` type($x)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Knet_NumelOp : Knet_Op<"numel", [Pure]> {
+  let summary = "the number of elements (Tensor::numel), as i64";
+  let arguments = (ins Knet_Tensor:$x);
+  let results = (outs I64:$numel);
+  let assemblyFormat = "$x attr-dict `:` type($x)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Knet_MatmulOp : Knet_Op<"matmul", [Pure, Knet_Diff,
+    AllElementTypesMatch<["a", "b", "result"]>]> {
+  let summary = "matrix product, batched over broadcast leading dims";
+  let arguments = (ins Knet_FloatTensor:$a, Knet_FloatTensor:$b);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = [{
+    $a `,` $b attr-dict `:` type($a) `,` type($b) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_LinearOp : Knet_Op<"linear", [Pure, Knet_Diff]> {
+  let summary = "x . w^T + b: x [N, in], w [out, in], b [out] (optional)";
+  let arguments = (ins Knet_FloatTensor:$x, Knet_FloatTensor:$w,
+                       Optional<Knet_FloatTensor>:$b);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $w (`,` $b^)? attr-dict `:` type($x) `,` type($w) (`,` type($b)^)?
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and softmax
+//===----------------------------------------------------------------------===//
+
+// Reduces over `dims` (negative from the end; absent: every dim), keeping
+// reduced dims as size 1 with `keepdim`.
+class Knet_ReduceOp<string mnemonic, list<Trait> traits = [Knet_Diff]>
+    : Knet_Op<mnemonic, traits # [Pure, AllElementTypesMatch<["x", "y"]>]> {
+  let summary = mnemonic # " over dims (all when absent)";
+  let arguments = (ins Knet_NumTensor:$x, OptionalAttr<DenseI64ArrayAttr>:$dims,
+                       UnitAttr:$keepdim);
+  let results = (outs Knet_NumTensor:$y);
+  let assemblyFormat = [{
+    $x (`dims` $dims^)? (`keepdim` $keepdim^)? attr-dict `:` type($x) `->`
+    type($y)
+  }];
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyReduction(*this, getX().getType(),
+          getDims().value_or(::llvm::ArrayRef<int64_t>{}), getKeepdim(),
+          getType(), /*allDimsWhenEmpty=*/true);
+    }
+  }];
+}
+def Knet_SumOp : Knet_ReduceOp<"sum">;
+def Knet_MeanOp : Knet_ReduceOp<"mean">;
+def Knet_MaxOp : Knet_ReduceOp<"max">;
+def Knet_MinOp : Knet_ReduceOp<"min">;
+
+// Reduces one dim.
+class Knet_DimReduceOp<string mnemonic, Type R, list<Trait> traits = []>
+    : Knet_Op<mnemonic, traits # [Pure]> {
+  let arguments = (ins Knet_FloatTensor:$x, I64Attr:$dim, UnitAttr:$keepdim);
+  let results = (outs R:$y);
+  let assemblyFormat = [{
+    $x `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($x) `->` type($y)
+  }];
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyReduction(*this, getX().getType(),
+          {getDimAttr().getInt()}, getKeepdim(), getType(), /*allDimsWhenEmpty=*/false);
+    }
+  }];
+}
+def Knet_ArgmaxOp : Knet_DimReduceOp<"argmax", Knet_IdTensor> {
+  let summary = "index of the largest element along dim (i64, no gradient)";
+}
+def Knet_LogsumexpOp : Knet_DimReduceOp<"logsumexp", Knet_FloatTensor,
+    [Knet_Diff, AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "log(sum(exp(x), dim)), computed stably";
+}
+
+class Knet_SoftmaxOp<string mnemonic>
+    : Knet_Op<mnemonic, [Pure, Knet_Diff, SameOperandsAndResultType]> {
+  let summary = mnemonic # " along dim";
+  let arguments = (ins Knet_FloatTensor:$x, I64Attr:$dim);
+  let results = (outs Knet_FloatTensor:$y);
+  let assemblyFormat = "$x `dim` $dim attr-dict `:` type($y)";
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyDim(*this, getX().getType(), getDimAttr().getInt());
+    }
+  }];
+}
+def Knet_SoftmaxOp : Knet_SoftmaxOp<"softmax">;
+def Knet_LogsoftmaxOp : Knet_SoftmaxOp<"logsoftmax">;
+
+class Knet_SoftmaxBackOp<string mnemonic>
+    : Knet_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "backward kernel of " # !subst("_back", "", mnemonic) #
+                " from its output y";
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$y, I64Attr:$dim);
+  let results = (outs Knet_FloatTensor:$dx);
+  let assemblyFormat = "$dy `,` $y `dim` $dim attr-dict `:` type($dx)";
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyDim(*this, getY().getType(), getDimAttr().getInt());
+    }
+  }];
+}
+def Knet_SoftmaxBackOp : Knet_SoftmaxBackOp<"softmax_back">;
+def Knet_LogsoftmaxBackOp : Knet_SoftmaxBackOp<"logsoftmax_back">;
+
+//===----------------------------------------------------------------------===//
+// Adjoint helpers: x is reshaped, summed or broadcast to the shape of `like`
+//===----------------------------------------------------------------------===//
+
+class Knet_LikeOp<string mnemonic, string what, list<Trait> traits = []>
+    : Knet_Op<mnemonic, traits # [Pure, Knet_Diff,
+        AllElementTypesMatch<["x", "like", "y"]>]> {
+  let summary = what;
+  let arguments = (ins Knet_Tensor:$x, Knet_Tensor:$like);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = [{
+    $x `like` $like attr-dict `:` type($x) `,` type($like) `->` type($y)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+def Knet_SumToOp : Knet_LikeOp<"sum_to",
+    "sums a broadcast gradient back to the shape of `like` (the operand that "
+    "was broadcast): the adjoint of broadcasting">;
+def Knet_BroadcastToOp : Knet_LikeOp<"broadcast_to",
+    "broadcasts x to the shape of `like`: the adjoint of sum_to">;
+def Knet_ReshapeLikeOp : Knet_LikeOp<"reshape_like",
+    "reshapes x to the shape of `like`: the adjoint of reshape and mat">;
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def Knet_NllOp : Knet_Op<"nll", [Pure, Knet_Diff,
+    AllElementTypesMatch<["scores", "loss"]>]> {
+  let summary = "negative log likelihood of the labelled class after "
+                "logsoftmax of the scores [N, C]; labels < 0 are skipped";
+  let arguments = (ins Knet_FloatTensor:$scores, Knet_IdTensor:$labels,
+                       DefaultValuedAttr<BoolAttr, "true">:$average);
+  let results = (outs Knet_FloatTensor:$loss);
+  let assemblyFormat = [{
+    $scores `,` $labels attr-dict `:` type($scores) `,` type($labels) `->`
+    type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_NllBackOp : Knet_Op<"nll_back", [Pure,
+    AllElementTypesMatch<["dy", "scores", "dscores"]>]> {
+  let summary = "backward kernel of nll: the gradient of the scores";
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$scores,
+                       Knet_IdTensor:$labels,
+                       DefaultValuedAttr<BoolAttr, "true">:$average);
+  let results = (outs Knet_FloatTensor:$dscores);
+  let assemblyFormat = [{
+    $dy `,` $scores `,` $labels attr-dict `:` type($dy) `,` type($scores) `,`
+    type($labels) `->` type($dscores)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_AccuracyOp : Knet_Op<"accuracy", [Pure]> {
+  let summary = "fraction of rows whose argmax is the label (no gradient)";
+  let arguments = (ins Knet_FloatTensor:$scores, Knet_IdTensor:$labels);
+  let results = (outs F64:$accuracy);
+  let assemblyFormat = [{
+    $scores `,` $labels attr-dict `:` type($scores) `,` type($labels)
+  }];
+  let hasVerifier = 1;
+}
+
+class Knet_BinaryLossOp<string mnemonic, string what>
+    : Knet_Op<mnemonic, [Pure, Knet_Diff,
+        AllElementTypesMatch<["scores", "labels", "loss"]>]> {
+  let summary = what;
+  let arguments = (ins Knet_FloatTensor:$scores, Knet_FloatTensor:$labels);
+  let results = (outs Knet_FloatTensor:$loss);
+  let assemblyFormat = [{
+    $scores `,` $labels attr-dict `:` type($scores) `,` type($labels) `->`
+    type($loss)
+  }];
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyBinaryLoss(*this, getScores().getType(),
+                                           getLabels().getType(), getType());
+    }
+  }];
+}
+def Knet_BceOp : Knet_BinaryLossOp<"bce",
+    "binary cross-entropy of raw scores against 0/1 labels, averaged">;
+def Knet_LogisticOp : Knet_BinaryLossOp<"logistic",
+    "logistic loss of raw scores against -1/+1 labels, averaged">;
+
+class Knet_BinaryLossBackOp<string mnemonic>
+    : Knet_Op<mnemonic, [Pure,
+        AllElementTypesMatch<["dy", "scores", "labels", "dscores"]>]> {
+  let summary = "backward kernel of " # !subst("_back", "", mnemonic);
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$scores,
+                       Knet_FloatTensor:$labels);
+  let results = (outs Knet_FloatTensor:$dscores);
+  let assemblyFormat = [{
+    $dy `,` $scores `,` $labels attr-dict `:` type($dy) `,` type($scores) `,`
+    type($labels) `->` type($dscores)
+  }];
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::LogicalResult $cppClass::verify() {
+      return ::mlir::knet::verifyBinaryLossBack(*this, getDy().getType(),
+          getScores().getType(), getLabels().getType(), getType());
+    }
+  }];
+}
+def Knet_BceBackOp : Knet_BinaryLossBackOp<"bce_back">;
+def Knet_LogisticBackOp : Knet_BinaryLossBackOp<"logistic_back">;
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (NCHW; weights [Cout, Cin/groups, kH, kW])
+//===----------------------------------------------------------------------===//
+
+defvar Knet_ConvFormatOptions = [{
+  (`padding` $padding^)? (`stride` $stride^)? (`dilation` $dilation^)?
+  (`groups` $groups^)?
+}];
+defvar Knet_ConvOptionArgs = (ins
+    DefaultValuedAttr<Knet_NonNegI64, "0">:$padding,
+    DefaultValuedAttr<Knet_PosI64, "1">:$stride,
+    DefaultValuedAttr<Knet_PosI64, "1">:$dilation,
+    DefaultValuedAttr<Knet_PosI64, "1">:$groups);
+
+class Knet_ConvOp<string mnemonic, dag operands, string operandFormat,
+                  list<Trait> traits = []>
+    : Knet_Op<mnemonic, traits # [Pure]> {
+  let arguments = !con(operands, Knet_ConvOptionArgs);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = !strconcat(operandFormat, " ", Knet_ConvFormatOptions,
+      " attr-dict `:` type(operands) `->` type($result)");
+  let hasVerifier = 1;
+}
+
+def Knet_Conv2dOp : Knet_ConvOp<"conv2d",
+    (ins Knet_FloatTensor:$x, Knet_FloatTensor:$w), "$x `,` $w",
+    [Knet_Diff, AllElementTypesMatch<["x", "w", "result"]>]> {
+  let summary = "2-D cross-correlation of x [N, C, H, W] with w";
+}
+def Knet_Deconv2dOp : Knet_ConvOp<"deconv2d",
+    (ins Knet_FloatTensor:$x, Knet_FloatTensor:$w), "$x `,` $w",
+    [Knet_Diff, AllElementTypesMatch<["x", "w", "result"]>]> {
+  let summary = "transposed convolution: the adjoint of conv2d with the same "
+                "options; w is [Cin, Cout/groups, kH, kW]";
+}
+def Knet_Conv2dBackDataOp : Knet_ConvOp<"conv2d_back_data",
+    (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$w, Knet_FloatTensor:$like),
+    "$dy `,` $w `like` $like",
+    [AllElementTypesMatch<["dy", "w", "like", "result"]>]> {
+  let summary = "gradient of conv2d with respect to x, of x's (like's) shape";
+}
+def Knet_Conv2dBackFilterOp : Knet_ConvOp<"conv2d_back_filter",
+    (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$x, Knet_FloatTensor:$like),
+    "$dy `,` $x `like` $like",
+    [AllElementTypesMatch<["dy", "x", "like", "result"]>]> {
+  let summary = "gradient of conv2d with respect to w, of w's (like's) shape";
+}
+
+defvar Knet_PoolOptionArgs = (ins
+    DefaultValuedAttr<Knet_PosI64, "2">:$window,
+    DefaultValuedAttr<Knet_NonNegI64, "0">:$stride,
+    DefaultValuedAttr<Knet_NonNegI64, "0">:$padding,
+    DefaultValuedAttr<Knet_PoolMode, "::mlir::knet::PoolMode::max">:$mode);
+defvar Knet_PoolFormatOptions = [{
+  (`window` $window^)? (`stride` $stride^)? (`padding` $padding^)?
+  (`mode` $mode^)?
+}];
+
+class Knet_PoolOp<string mnemonic, dag operands, string operandFormat,
+                  list<Trait> traits = []>
+    : Knet_Op<mnemonic, traits # [Pure]> {
+  let arguments = !con(operands, Knet_PoolOptionArgs);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = !strconcat(operandFormat, " ", Knet_PoolFormatOptions,
+      " attr-dict `:` type(operands) `->` type($result)");
+  let hasVerifier = 1;
+}
+def Knet_PoolOp : Knet_PoolOp<"pool", (ins Knet_FloatTensor:$x), "$x",
+    [Knet_Diff, AllElementTypesMatch<["x", "result"]>]> {
+  let summary = "max or average pooling over window x window blocks "
+                "(stride 0: the window)";
+}
+def Knet_PoolBackOp : Knet_PoolOp<"pool_back",
+    (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$y, Knet_FloatTensor:$x),
+    "$dy `,` $y `,` $x",
+    [AllElementTypesMatch<["dy", "y", "x", "result"]>]> {
+  let summary = "backward kernel of pool: the gradient of x";
+}
+def Knet_UnpoolOp : Knet_PoolOp<"unpool", (ins Knet_FloatTensor:$x), "$x",
+    [Knet_Diff, AllElementTypesMatch<["x", "result"]>]> {
+  let summary = "each element repeated over a window x window block";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and dropout
+//===----------------------------------------------------------------------===//
+
+def Knet_BatchnormOp : Knet_Op<"batchnorm", [Knet_Diff,
+    AllElementTypesMatch<["x", "params", "y"]>,
+    MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "batch normalization of x [N, C] or [N, C, H, W]; params is "
+                "[2C] (scale, then shift); updates the moments in training";
+  let arguments = (ins Knet_FloatTensor:$x, Knet_Moments:$moments,
+                       Knet_FloatTensor:$params,
+                       OptionalAttr<BoolAttr>:$training,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum);
+  let results = (outs Knet_FloatTensor:$y);
+  let assemblyFormat = [{
+    $x `,` $moments `,` $params attr-dict `:` type($x) `,` type($params) `->`
+    type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_BatchnormBackOp : Knet_Op<"batchnorm_back", [
+    AllElementTypesMatch<["dy", "x", "params", "dx", "dparams"]>,
+    MemoryEffects<[MemRead]>]> {
+  let summary = "backward kernel of batchnorm: gradients of x and params";
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$x,
+                       Knet_Moments:$moments, Knet_FloatTensor:$params,
+                       OptionalAttr<BoolAttr>:$training,
+                       DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Knet_FloatTensor:$dx, Knet_FloatTensor:$dparams);
+  let assemblyFormat = [{
+    $dy `,` $x `,` $moments `,` $params attr-dict `:` type($dy) `,` type($x)
+    `,` type($params) `->` type($dx) `,` type($dparams)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_DropoutOp : Knet_Op<"dropout", [Knet_Diff, SameOperandsAndResultType,
+    MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "zeroes each element with probability p and scales the rest "
+                "by 1/(1-p) while training (reads and advances the RNG)";
+  let arguments = (ins Knet_FloatTensor:$x, F64Attr:$p);
+  let results = (outs Knet_FloatTensor:$y);
+  let assemblyFormat = "$x `p` $p attr-dict `:` type($y)";
+  let hasVerifier = 1;
+}
+
+def Knet_DropoutBackOp : Knet_Op<"dropout_back", [Pure, Knet_Broadcast,
+    Knet_ScalarBody, AllElementTypesMatch<["dy", "y", "dx"]>]> {
+  let summary = "backward kernel of dropout from its output: "
+                "y != 0 ? dy / (1 - p) : 0";
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_FloatTensor:$y, F64Attr:$p);
+  let results = (outs Knet_FloatTensor:$dx);
+  let assemblyFormat = [{
+    $dy `,` $y `p` $p attr-dict `:` type($dy) `,` type($y) `->` type($dx)
+  }];
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
+                                         ::mlir::ValueRange scalars) {
+      ::mlir::knet::ScalarBuilder e(builder, getLoc());
+      ::mlir::Value dy = scalars[0], y = scalars[1];
+      double scale = getP().convertToDouble() < 1.0
+                         ? 1.0 / (1.0 - getP().convertToDouble()) : 0.0;
+      return e.select(e.cmp(CmpKind::ne, y, e.zero(y)),
+                      e.mul(dy, e.c(dy, scale)), e.zero(dy));
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Gather, join, split and views
+//===----------------------------------------------------------------------===//
+
+def Knet_EmbeddingOp : Knet_Op<"embedding", [Pure, Knet_Diff,
+    AllElementTypesMatch<["table", "result"]>]> {
+  let summary = "rows of table [V, E] for i64 ids of any shape: ids.shape + [E]";
+  let arguments = (ins Knet_FloatTensor:$table, Knet_IdTensor:$ids);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_EmbeddingBackOp : Knet_Op<"embedding_back", [Pure,
+    AllElementTypesMatch<["dy", "like", "dtable"]>]> {
+  let summary = "backward kernel of embedding: dy scatter-added into rows of "
+                "a zero tensor of like's (the table's) shape";
+  let arguments = (ins Knet_FloatTensor:$dy, Knet_IdTensor:$ids,
+                       Knet_FloatTensor:$like);
+  let results = (outs Knet_FloatTensor:$dtable);
+  let assemblyFormat = [{
+    $dy `,` $ids `like` $like attr-dict `:` type($dy) `,` type($ids) `,`
+    type($like) `->` type($dtable)
+  }];
+  let hasVerifier = 1;
+}
+
+class Knet_JoinOp<string mnemonic, string what>
+    : Knet_Op<mnemonic, [Pure, Knet_Diff]> {
+  let summary = what;
+  let arguments = (ins Variadic<Knet_Tensor>:$xs, I64Attr:$dim);
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = [{
+    $xs `dim` $dim attr-dict `:` type($xs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+def Knet_ConcatOp : Knet_JoinOp<"concat", "joins tensors along dim">;
+def Knet_StackOp : Knet_JoinOp<"stack", "stacks tensors along a new dim">;
+
+def Knet_ChunkOp : Knet_Op<"chunk", [Pure, Knet_Diff]> {
+  let summary = "n nearly equal pieces of x along dim, as a list";
+  let arguments = (ins Knet_Tensor:$x, Knet_PosI64:$n, I64Attr:$dim);
+  let results = (outs Knet_TensorList:$pieces);
+  let assemblyFormat = [{
+    $x `,` $n `dim` $dim attr-dict `:` type($x) `->` type($pieces)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_MatOp : Knet_Op<"mat", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "flattens x to [N, rest]";
+  let arguments = (ins Knet_Tensor:$x);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x attr-dict `:` type($x) `->` type($y)";
+  let hasVerifier = 1;
+}
+
+def Knet_ReshapeOp : Knet_Op<"reshape", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "x with a new shape, one i64 per dim (-1: inferred)";
+  let arguments = (ins Knet_Tensor:$x, Variadic<I64>:$shape);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x `(` $shape `)` attr-dict `:` type($x) `->` type($y)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Knet_TransposeOp : Knet_Op<"transpose", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "swaps two dims";
+  let arguments = (ins Knet_Tensor:$x, I64Attr:$dim0, I64Attr:$dim1);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = [{
+    $x `,` $dim0 `,` $dim1 attr-dict `:` type($x) `->` type($y)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Knet_PermuteOp : Knet_Op<"permute", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "reorders dims: result dim i is x's dim perm[i]";
+  let arguments = (ins Knet_Tensor:$x, DenseI64ArrayAttr:$perm);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x $perm attr-dict `:` type($x) `->` type($y)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Knet_SliceOp : Knet_Op<"slice", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "elements begin, begin+step, ... < end along dim";
+  let arguments = (ins Knet_Tensor:$x, I64:$begin, I64:$end, I64Attr:$dim,
+                       DefaultValuedAttr<Knet_PosI64, "1">:$step);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = [{
+    $x `dim` $dim `from` $begin `to` $end (`step` $step^)? attr-dict `:`
+    type($x) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_SliceBackOp : Knet_Op<"slice_back", [Pure,
+    AllElementTypesMatch<["dy", "like", "dx"]>]> {
+  let summary = "adjoint of slice: dy placed into zeros of like's shape";
+  let arguments = (ins Knet_Tensor:$dy, Knet_Tensor:$like, I64:$begin,
+                       I64:$end, I64Attr:$dim,
+                       DefaultValuedAttr<Knet_PosI64, "1">:$step);
+  let results = (outs Knet_Tensor:$dx);
+  let assemblyFormat = [{
+    $dy `like` $like `dim` $dim `from` $begin `to` $end (`step` $step^)?
+    attr-dict `:` type($dy) `,` type($like) `->` type($dx)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_SelectOp : Knet_Op<"select", [Pure, Knet_Diff,
+    AllElementTypesMatch<["x", "y"]>]> {
+  let summary = "the index-th slice along dim, without that dim";
+  let arguments = (ins Knet_Tensor:$x, I64:$index, I64Attr:$dim);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = [{
+    $x `dim` $dim `index` $index attr-dict `:` type($x) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_SelectBackOp : Knet_Op<"select_back", [Pure,
+    AllElementTypesMatch<["dy", "like", "dx"]>]> {
+  let summary = "adjoint of select: dy placed into zeros of like's shape";
+  let arguments = (ins Knet_Tensor:$dy, Knet_Tensor:$like, I64:$index,
+                       I64Attr:$dim);
+  let results = (outs Knet_Tensor:$dx);
+  let assemblyFormat = [{
+    $dy `like` $like `dim` $dim `index` $index attr-dict `:` type($dy) `,`
+    type($like) `->` type($dx)
+  }];
+  let hasVerifier = 1;
+}
+
+class Knet_DimOp<string mnemonic, string what>
+    : Knet_Op<mnemonic, [Pure, Knet_Diff, AllElementTypesMatch<["x", "y"]>]> {
+  let summary = what;
+  let arguments = (ins Knet_Tensor:$x, I64Attr:$dim);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$x `dim` $dim attr-dict `:` type($x) `->` type($y)";
+  let hasVerifier = 1;
+}
+def Knet_SqueezeOp : Knet_DimOp<"squeeze", "removes a dim of size 1">;
+def Knet_UnsqueezeOp : Knet_DimOp<"unsqueeze", "inserts a dim of size 1">;
+
+//===----------------------------------------------------------------------===//
+// Lists
+//===----------------------------------------------------------------------===//
+
+def Knet_ListMakeOp : Knet_Op<"list_make", [Pure]> {
+  let summary = "a list of the given values";
+  let arguments = (ins Variadic<AnyType>:$elements);
+  let results = (outs Knet_List:$list);
+  let assemblyFormat = [{
+    ($elements^ `:` type($elements))? attr-dict `->` type($list)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_ListGetOp : Knet_Op<"list_get", [Pure,
+    TypesMatchWith<"result is the list's element type", "list", "result",
+        "::llvm::cast<::mlir::knet::ListType>($_self).getElementType()">]> {
+  let summary = "element `index` of a list (vector indexing)";
+  let arguments = (ins Knet_List:$list, Index:$index);
+  let results = (outs AnyType:$result);
+  let assemblyFormat = "$list `[` $index `]` attr-dict `:` type($list)";
+  let hasFolder = 1;
+}
+
+def Knet_ListSizeOp : Knet_Op<"list_size", [Pure]> {
+  let summary = "the number of elements of a list (vector::size)";
+  let arguments = (ins Knet_List:$list);
+  let results = (outs Index:$size);
+  let assemblyFormat = "$list attr-dict `:` type($list)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// The value stack of loop adjoints
+//===----------------------------------------------------------------------===//
+
+def Knet_StackNewOp : Knet_Op<"stack_new", [MemoryEffects<[MemAlloc]>]> {
+  let summary = "a new, empty stack";
+  let results = (outs Knet_Stack:$stack);
+  let assemblyFormat = "attr-dict `:` type($stack)";
+}
+
+def Knet_StackPushOp : Knet_Op<"stack_push", [
+    MemoryEffects<[MemRead, MemWrite]>,
+    TypesMatchWith<"value is the stack's element type", "stack", "value",
+        "::llvm::cast<::mlir::knet::StackType>($_self).getElementType()">]> {
+  let summary = "pushes a value (forward sweep of a loop)";
+  let arguments = (ins Knet_Stack:$stack, AnyType:$value);
+  let assemblyFormat = "$stack `,` $value attr-dict `:` type($stack)";
+}
+
+def Knet_StackPopOp : Knet_Op<"stack_pop", [
+    MemoryEffects<[MemRead, MemWrite]>,
+    TypesMatchWith<"result is the stack's element type", "stack", "value",
+        "::llvm::cast<::mlir::knet::StackType>($_self).getElementType()">]> {
+  let summary = "pops the last pushed value (reverse sweep of a loop)";
+  let arguments = (ins Knet_Stack:$stack);
+  let results = (outs AnyType:$value);
+  let assemblyFormat = "$stack attr-dict `:` type($stack)";
+}
+
+//===----------------------------------------------------------------------===//
+// Fused elementwise kernels
+//===----------------------------------------------------------------------===//
+
+def Knet_FusedOp : Knet_Op<"fused", [Pure, IsolatedFromAbove]> {
+  let summary = "a kernel: scalar arith/math ops over broadcast operands, "
+                "optionally closed by a reduction";
+  let description = [{
+    The body has one block whose arguments are one element of each input
+    (their element types); it holds only arith and math ops and ends in
+    knet.yield with one scalar per result. The inputs broadcast like the
+    elementwise ops; with `reduce`, each yielded value is reduced over `dims`
+    (all when absent) of the broadcast shape.
+  }];
+  let arguments = (ins Variadic<Knet_Tensor>:$inputs,
+                       OptionalAttr<Knet_ReduceKind>:$reduce,
+                       OptionalAttr<DenseI64ArrayAttr>:$dims,
+                       UnitAttr:$keepdim);
+  let results = (outs Variadic<Knet_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` (`reduce` $reduce^)? (`dims` $dims^)? (`keepdim` $keepdim^)?
+    attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Knet_YieldOp : Knet_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"FusedOp">]> {
+  let summary = "the scalar results of a knet.fused body";
+  let arguments = (ins Variadic<Knet_ScalarElement>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+#endif // KNET_IR_KNETOPS_TD

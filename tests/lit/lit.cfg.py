@@ -1,0 +1,71 @@
+# lit configuration of the knet compiler tests (tests/lit/*/).
+#
+# Substitutions: %knet-opt, %knetc, FileCheck, not, count; features:
+#   nvrtc        the CUDA toolkit's NVRTC library is present (no GPU needed)
+#   cuda-device  a GPU answers `nvidia-smi -L`
+# A test that REQUIRES a missing feature is reported UNSUPPORTED, not passed.
+import glob
+import os
+import shutil
+import subprocess
+
+import lit.formats
+
+config.name = "knet"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".cpp", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+
+site = getattr(config, "knet_obj_root", None)
+if site is None:
+    lit_config.fatal("run lit on the build tree (build/tests/lit), where "
+                     "CMake generated lit.site.cfg.py")
+config.test_exec_root = os.path.join(config.knet_obj_root, "tests", "lit")
+
+# Tools: ours first, then LLVM's (FileCheck, not, count).
+path = [config.knet_tools_dir, config.llvm_tools_dir,
+        config.environment.get("PATH", os.environ.get("PATH", ""))]
+config.environment["PATH"] = os.pathsep.join(path)
+for var in ["HOME", "TMPDIR", "KNET_CACHE_DIR", "CUDA_HOME", "CUDA_PATH",
+            "LD_LIBRARY_PATH"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+
+def tool(name):
+    return os.path.join(config.knet_tools_dir, name)
+
+
+config.substitutions.append(("%knet-opt", tool("knet-opt")))
+config.substitutions.append(("%knetc", tool("knetc")))
+config.substitutions.append(("%knet_src", config.knet_src_root))
+config.substitutions.append(("%knet_build", config.knet_obj_root))
+config.substitutions.append(("%cxx", config.cxx_compiler))
+for name in ["FileCheck", "not", "count"]:
+    exe = os.path.join(config.llvm_tools_dir, name)
+    if not os.path.exists(exe):
+        lit_config.fatal("missing LLVM tool " + exe)
+
+if os.path.exists(tool("knetc")):
+    config.available_features.add("knetc")
+
+# nvrtc: the toolkit's NVRTC library (compiling CUDA C needs no GPU).
+cuda = config.cuda_root if config.cuda_root and "NOTFOUND" not in \
+    config.cuda_root else "/usr/local/cuda"
+nvrtc = glob.glob(os.path.join(cuda, "lib64", "libnvrtc.so*")) + \
+    glob.glob(os.path.join(cuda, "lib", "x86_64-linux-gnu", "libnvrtc.so*")) + \
+    glob.glob("/usr/lib/x86_64-linux-gnu/libnvrtc.so*")
+if nvrtc:
+    config.available_features.add("nvrtc")
+
+# cuda-device: a GPU is visible.
+smi = shutil.which("nvidia-smi")
+if smi:
+    try:
+        out = subprocess.run([smi, "-L"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30)
+        if out.returncode == 0 and out.stdout.strip():
+            config.available_features.add("cuda-device")
+    except (OSError, subprocess.SubprocessError):
+        pass

@@ -277,28 +277,55 @@ const CompiledFunction *find_compiled_function(const void *user_fn) {
 
 const void *find_compiled(const void *fn) { return find_compiled_function(fn); }
 
+namespace {
+thread_local bool t_compiled_root = false;
+} // namespace
+
+void expect_compiled_root() { t_compiled_root = true; }
+
 std::vector<Tensor> run_compiled(const CompiledFunction &f,
                                  const std::vector<Tensor> &in) {
+  const bool root = t_compiled_root;
+  t_compiled_root = false;
   bool tracked = false;
   if (recording())
     for (const Tensor &x : in)
       tracked |= is_tracked(x) || (x.defined() && !x.impl()->param.expired());
   if (!tracked)
     return f.forward(in);
-  auto saved = std::make_shared<std::vector<Tensor>>();
   std::vector<Tensor> out;
-  {
-    // The compiled forward runs as one step: its ops do not record.
-    RecordingPause pause;
-    out = f.forward_save(in, *saved);
+  if (root && t_recording == 1) {
+    // diff(f, ...) of a compiled f: one pass computes the value and the
+    // input gradients for a unit seed; the node scales them by its seed.
+    auto din = std::make_shared<std::vector<Tensor>>();
+    {
+      RecordingPause pause;
+      out = f.grad(in, {Tensor()}, *din);
+    }
+    if (out.size() == 1 && out[0].numel() == 1) {
+      din->resize(in.size());
+      record(f.name, in, out, [din](const Grads &dy, const Needs &need) {
+        Grads dx(din->size());
+        for (size_t i = 0; i < dx.size(); ++i)
+          if (need[i] && (*din)[i].defined())
+            dx[i] = (*din)[i] * dy[0];
+        return dx;
+      });
+      return out;
+    }
   }
-  record(f.name, in, out, [&f, saved, in](const Grads &dy, const Needs &need) {
-    // The compiled reverse sweep is not itself recorded: a gradient
-    // of this gradient would be silently missing, so refuse it.
+  {
+    RecordingPause pause;
+    out = f.forward(in);
+  }
+  record(f.name, in, out, [&f, in](const Grads &dy, const Needs &need) {
+    // The compiled reverse sweep is not itself recorded: a gradient of this
+    // gradient would be silently missing, so refuse it.
     std::vector<Tensor> args = in;
     args.insert(args.end(), dy.begin(), dy.end());
     no_derivative(f.name, args);
-    Grads dx = f.backward(*saved, dy);
+    Grads dx;
+    (void)f.grad(in, dy, dx);
     dx.resize(in.size());
     for (size_t i = 0; i < dx.size(); ++i)
       if (!need[i])

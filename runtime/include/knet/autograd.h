@@ -86,8 +86,13 @@ template <class F> const void *function_address(const F &f) {
 // Runs f(args...) with recording on and differentiates its scalar result
 // with respect to every Param it touched.
 template <class F, class... A> Tape diff(F &&f, A &&...args) {
-  return detail::diff_on_tape(
-      [&]() -> Tensor { return std::invoke(f, args...); });
+  const void *address = detail::function_address(f);
+  const bool compiled = address && detail::find_compiled_function(address);
+  return detail::diff_on_tape([&]() -> Tensor {
+    if (compiled)
+      detail::expect_compiled_root();
+    return std::invoke(f, args...);
+  });
 }
 
 // Whether knetc compiled f (a KNET_COMPILE function in a *.knet.cpp TU).
@@ -126,12 +131,11 @@ template <class T> auto positional_grad(const Tensor &g, const T &a) {
 template <class... A, size_t... I>
 auto compiled_value_and_grad(const CompiledFunction &cf,
                              std::index_sequence<I...>, const A &...args) {
-  std::vector<Tensor> in{as_leaf(args)...}, saved;
-  std::vector<Tensor> out = cf.forward_save(in, saved);
+  std::vector<Tensor> in{as_leaf(args)...}, dx;
+  std::vector<Tensor> out = cf.grad(in, {Tensor()}, dx);
   if (out.size() != 1 || out[0].numel() != 1)
     throw Error(std::string("value_and_grad: ") + cf.name +
                 " must return one scalar");
-  std::vector<Tensor> dx = cf.backward(saved, {ones_like(out[0])});
   dx.resize(in.size());
   return std::tuple{out[0], positional_grad(dx[I], args)...};
 }

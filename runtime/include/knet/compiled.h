@@ -19,22 +19,28 @@ struct CompiledFunction {
   const char *name;
   // outputs = f(inputs)
   std::vector<Tensor> (*forward)(const std::vector<Tensor> &in);
-  // The same, also keeping what the reverse sweep reads in `saved`.
-  std::vector<Tensor> (*forward_save)(const std::vector<Tensor> &in,
-                                      std::vector<Tensor> &saved);
-  // Input gradients (one per input; undefined for non-float inputs or those
-  // the outputs do not depend on) from output gradients.
-  std::vector<Tensor> (*backward)(const std::vector<Tensor> &saved,
-                                  const std::vector<Tensor> &dout);
+  // The compiled adjoint: runs the forward and the reverse sweep, returns
+  // the outputs and sets `din` to one gradient per input (undefined for
+  // non-float inputs and those the outputs do not depend on). An undefined
+  // dout[i] stands for ones shaped like output i (the seed of a loss).
+  std::vector<Tensor> (*grad)(const std::vector<Tensor> &in,
+                              const std::vector<Tensor> &dout,
+                              std::vector<Tensor> &din);
 };
 
 // Registers `f` as the compiled form of the user function at `user_fn`.
 void register_compiled(const void *user_fn, const CompiledFunction *f);
 const CompiledFunction *find_compiled_function(const void *user_fn);
 
-// Runs a compiled function. When a recording tape tracks one of the inputs,
-// the call becomes one tape node whose backward is the compiled reverse
-// sweep; otherwise only the forward runs.
+// Marks the next run_compiled call on this thread as the root of a diff.
+void expect_compiled_root();
+
+// Runs a compiled function. Outside a tape only the forward runs. When a
+// recording tape tracks one of the inputs the call becomes one tape node
+// whose backward is the compiled adjoint: as the root of diff(f, ...) (f
+// itself compiled) the adjoint runs at once, forward and reverse sweep in one
+// pass; inside a function that stays on the tape the node's backward re-runs
+// the compiled forward with its reverse sweep.
 std::vector<Tensor> run_compiled(const CompiledFunction &f,
                                  const std::vector<Tensor> &in);
 

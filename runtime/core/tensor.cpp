@@ -32,6 +32,18 @@ Tensor make_view(const Tensor &base, Shape shape, Shape strides,
   return Tensor(std::move(impl));
 }
 
+Tensor dense(const Tensor &x) {
+  if (x.is_contiguous())
+    return x;
+  check_cpu(x, "dense");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  dispatch_all(x.dtype(), "dense", [&]<class T>() {
+    cpu_map<T, T>(
+        y, [](T v) { return v; }, "dense", x);
+  });
+  return y;
+}
+
 namespace {
 
 void check_defined(const Tensor &t, const char *op) {

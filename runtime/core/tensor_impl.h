@@ -52,6 +52,9 @@ int64_t shape_numel(const Shape &shape);
 Shape contiguous_strides(const Shape &shape);
 // NumPy broadcasting of two shapes; throws naming `op`.
 Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op);
+// x itself when contiguous, else a contiguous copy that no tape records
+// (for kernels that need dense memory; the op records its own inputs).
+Tensor dense(const Tensor &x);
 // Makes a tensor impl that views `storage`.
 Tensor make_view(const Tensor &base, Shape shape, Shape strides,
                  int64_t offset);

@@ -130,18 +130,6 @@ void check_float_pair(const Tensor &a, const char *an, const Tensor &b,
     fail(op, ": expected f32 or f64, got ", dtype_name(a.dtype()));
 }
 
-// A row-major copy the tape does not see (the op records its own inputs).
-Tensor dense(const Tensor &x) {
-  if (x.is_contiguous())
-    return x;
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
-    cpu_map<T, T>(
-        y, [](T v) { return v; }, "conv2d", x);
-  });
-  return y;
-}
-
 // ---------------------------------------------------------------------------
 // f32: oneDNN primitives, cached per (kind, geometry).
 

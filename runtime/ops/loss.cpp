@@ -61,7 +61,7 @@ double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1) {
 // (softmax - onehot) * dy / count on counted rows, zero on skipped ones.
 // Without an outer tape it is one fused pass; with one it is written with
 // differentiable ops so that higher-order gradients flow.
-Tensor nll_back(const Tensor &dy, const Tensor &scores,
+Tensor nll_grad(const Tensor &dy, const Tensor &scores,
                 const std::vector<int64_t> &ids, double scale) {
   const int64_t N = scores.shape()[0], C = scores.shape()[1];
   if (recording()) {
@@ -173,7 +173,7 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
   if (recording())
     record("nll", {scores, labels}, {y},
            [scores, ids, scale](const Grads &dy, const Needs &n) {
-             return Grads{n[0] ? nll_back(dy[0], scores, ids, scale) : Tensor(),
+             return Grads{n[0] ? nll_grad(dy[0], scores, ids, scale) : Tensor(),
                           Tensor()};
            });
   return y;
@@ -216,9 +216,8 @@ Tensor bce(const Tensor &scores, const Tensor &labels01) {
   if (recording())
     record("bce", {scores, p}, {y},
            [scores, p, inv](const Grads &dy, const Needs &need) {
-             Tensor k = dy[0] * inv;
-             return Grads{need[0] ? (sigm(scores) - p) * k : Tensor(),
-                          need[1] ? -(scores * k) : Tensor()};
+             return Grads{need[0] ? bce_back(dy[0], scores, p) : Tensor(),
+                          need[1] ? -(scores * (dy[0] * inv)) : Tensor()};
            });
   return y;
 }
@@ -234,11 +233,44 @@ Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
     record("logistic", {scores, p}, {y},
            [scores, p, inv](const Grads &dy, const Needs &need) {
              // d/dz softplus(z) = sigm(z), z = -p x.
-             Tensor k = sigm(-(p * scores)) * (dy[0] * -inv);
-             return Grads{need[0] ? p * k : Tensor(),
-                          need[1] ? scores * k : Tensor()};
+             return Grads{need[0] ? logistic_back(dy[0], scores, p) : Tensor(),
+                          need[1]
+                              ? scores * (sigm(-(p * scores)) * (dy[0] * -inv))
+                              : Tensor()};
            });
   return y;
+}
+
+// Backward kernels: the gradients of the scores that the tape rules above
+// compute, as public functions for compiled adjoints.
+
+Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
+                NllOptions o) {
+  std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll_back");
+  if (!dy.defined() || dy.numel() != 1)
+    fail("nll_back: dy must hold one value (the loss's gradient), got ",
+         dy.defined() ? shape_str(dy.shape()) : std::string("undefined"));
+  int64_t count = 0;
+  for (int64_t id : ids)
+    count += id >= 0;
+  const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
+  return nll_grad(dy, scores, ids, scale);
+}
+
+Tensor bce_back(const Tensor &dy, const Tensor &scores,
+                const Tensor &labels01) {
+  Tensor p = check_binary(scores, labels01, "bce_back");
+  const int64_t n = scores.numel();
+  // d/dx (softplus(x) - p x) / n = (sigm(x) - p) / n.
+  return (sigm(scores) - p) * (dy * (n > 0 ? 1.0 / n : 0.0));
+}
+
+Tensor logistic_back(const Tensor &dy, const Tensor &scores,
+                     const Tensor &labels_pm1) {
+  Tensor p = check_binary(scores, labels_pm1, "logistic_back");
+  const int64_t n = scores.numel();
+  // d/dx softplus(-p x) / n = -p sigm(-p x) / n.
+  return p * (sigm(-(p * scores)) * (dy * (n > 0 ? -1.0 / n : 0.0)));
 }
 
 } // namespace knet

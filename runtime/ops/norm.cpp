@@ -10,6 +10,7 @@
 #include <knet/ops/norm.h>
 #include <knet/ops/random.h>
 #include <knet/ops/reduce.h>
+#include <knet/ops/shape.h>
 
 #include <cmath>
 #include <vector>
@@ -25,17 +26,6 @@ struct BnGeom {
   int64_t N, C, S;
   int64_t count() const { return N * S; } // values per channel
 };
-
-Tensor dense(const Tensor &x) {
-  if (x.is_contiguous())
-    return x;
-  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_float(x.dtype(), "batchnorm", [&]<class T>() {
-    cpu_map<T, T>(
-        c, [](T u) { return u; }, "batchnorm", x);
-  });
-  return c;
-}
 
 // The dims statistics run over, and the shape that broadcasts a [C] vector.
 Dims stat_dims(int rank) { return rank == 2 ? Dims{0} : Dims{0, 2, 3}; }
@@ -281,6 +271,50 @@ Tensor bnparams(int64_t channels, DType dtype) {
       d[c] = T(1);
   });
   return p;
+}
+
+std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,
+                                         const Moments &moments,
+                                         const Tensor &params,
+                                         BatchnormOptions o) {
+  const char *op = "batchnorm_back";
+  if (!dy.defined() || !x.defined() || !params.defined())
+    fail(op, ": undefined input");
+  if (x.rank() != 2 && x.rank() != 4)
+    fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
+         shape_str(x.shape()));
+  if (dy.shape() != x.shape())
+    fail(op, ": dy ", shape_str(dy.shape()), " does not match x ",
+         shape_str(x.shape()));
+  const int64_t C = x.size(1);
+  if (params.shape() != Shape{2 * C})
+    fail(op, ": params must be [2C] = ", shape_str({2 * C}), " for x ",
+         shape_str(x.shape()), ", got ", shape_str(params.shape()));
+  if (!(o.eps > 0))
+    fail(op, ": eps must be > 0, got ", o.eps);
+  const int r = x.rank();
+  const Dims dims = stat_dims(r);
+  const Shape bs = bcast_shape(r, C);
+  Tensor scale = params.slice(0, 0, C);
+  Tensor dx, dscale, dshift;
+  if (o.training.value_or(recording() || training())) {
+    // The batch statistics depend on x (the tape rule of batchnorm).
+    Grads g =
+        bn_train_backward_ops(dy, x, scale, o.eps, Needs{true, true, true});
+    dx = g[0];
+    dscale = g[1];
+    dshift = g[2];
+  } else {
+    // An affine map with the running moments, which are constants.
+    if (!moments.mean.defined() || !moments.var.defined() ||
+        moments.mean.shape() != Shape{C} || moments.var.shape() != Shape{C})
+      fail(op, ": moments must be [", C, "] for x ", shape_str(x.shape()));
+    Tensor inv = rsqrt(moments.var + o.eps);
+    dx = dy * (scale * inv).reshape(bs);
+    dscale = sum(dy * ((x - moments.mean.reshape(bs)) * inv.reshape(bs)), dims);
+    dshift = sum(dy, dims);
+  }
+  return {dx, concat({dscale, dshift}, 0)};
 }
 
 } // namespace knet

@@ -57,18 +57,6 @@ PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
 
 Shape out_shape(const PoolGeom &g) { return {g.N, g.C, g.OH, g.OW}; }
 
-// A contiguous copy of x when it is a strided view (not recorded: internal).
-Tensor dense(const Tensor &x) {
-  if (x.is_contiguous())
-    return x;
-  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_all(x.dtype(), "pool", [&]<class T>() {
-    cpu_map<T, T>(
-        c, [](T u) { return u; }, "pool", x);
-  });
-  return c;
-}
-
 // ---- oneDNN (f32) ----
 
 dnnl::engine &cpu_engine() {

@@ -252,4 +252,13 @@ Tensor dropout(const Tensor &x, double p) {
   return x * mask;
 }
 
+Tensor dropout_back(const Tensor &dy, const Tensor &y, double p) {
+  if (!dy.defined() || !y.defined())
+    fail("dropout_back: undefined tensor");
+  if (!(p >= 0.0 && p < 1.0))
+    fail("dropout_back: p must be in [0, 1), got ", p);
+  // y = x * mask with mask 0 or 1/(1-p): where y != 0 the mask was kept.
+  return dy * (y != 0.0).to(dy.dtype()) * (1.0 / (1.0 - p));
+}
+
 } // namespace knet

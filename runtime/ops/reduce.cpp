@@ -70,16 +70,7 @@ ReducePlan plan_reduce(const Tensor &x, const Dims &dims, const char *op) {
     strides[i] = x.strides()[order[i]];
   }
   v = make_view(x, shape, strides, x.offset());
-  if (v.is_contiguous()) {
-    p.x = v;
-  } else {
-    Tensor c = Tensor::empty(shape, x.dtype(), x.device());
-    dispatch_all(x.dtype(), op, [&]<class T>() {
-      cpu_map<T, T>(
-          c, [](T u) { return u; }, op, v);
-    });
-    p.x = c;
-  }
+  p.x = dense(v);
   return p;
 }
 
@@ -297,14 +288,7 @@ Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
     pst[i] = x.strides()[order[i]];
   }
   Tensor xp = make_view(x, ps, pst, x.offset());
-  if (!xp.is_contiguous()) {
-    Tensor c = Tensor::empty(ps, x.dtype(), x.device());
-    dispatch_float(x.dtype(), name, [&]<class T>() {
-      cpu_map<T, T>(
-          c, [](T u) { return u; }, name, xp);
-    });
-    xp = c;
-  }
+  xp = dense(xp);
   const int64_t C = ps[r - 1], R = C ? xp.numel() / C : 0;
   Shape yshape = ps;
   if (op == RowOp::logsumexp)
@@ -324,15 +308,7 @@ Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
     ys[i] = yshape[inv[i]];
     yst[i] = yp.strides()[inv[i]];
   }
-  Tensor yv = make_view(yp, ys, yst, 0);
-  if (yv.is_contiguous())
-    return yv;
-  Tensor out = Tensor::empty(ys, x.dtype(), x.device());
-  dispatch_float(x.dtype(), name, [&]<class T>() {
-    cpu_map<T, T>(
-        out, [](T u) { return u; }, name, yv);
-  });
-  return out;
+  return dense(make_view(yp, ys, yst, 0));
 }
 
 } // namespace

@@ -20,19 +20,6 @@ void check_ids(const Tensor &ids, const char *op) {
          shape_str(ids.shape()));
 }
 
-// x itself when contiguous, else a contiguous copy made without the tape
-// (an internal layout change).
-Tensor dense(const Tensor &x, const char *op) {
-  if (x.is_contiguous())
-    return x;
-  Tensor c = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_all(x.dtype(), op, [&]<class T>() {
-    cpu_map<T, T>(
-        c, [](T v) { return v; }, op, x);
-  });
-  return c;
-}
-
 // Copies src into the region of out that starts at `begin` along `dim`
 // (an internal write into a fresh tensor: no tape involvement).
 void copy_into(const Tensor &out, const Tensor &src, int dim, int64_t begin,
@@ -58,7 +45,7 @@ Tensor embedding(const Tensor &table, const Tensor &ids) {
     fail(op, ": table must have a floating dtype, got ",
          dtype_name(table.dtype()));
   const int64_t V = table.size(0), E = table.size(1);
-  Tensor idc = dense(ids, op);
+  Tensor idc = dense(ids);
   const int64_t *id = idc.data<int64_t>();
   const int64_t n = idc.numel();
   for (int64_t i = 0; i < n; ++i)
@@ -108,7 +95,7 @@ Tensor embedding_back(const Tensor &dy, const Tensor &ids, int64_t vocab) {
     fail(op, ": dy ", shape_str(dy.shape()), " does not match ids ",
          shape_str(ids.shape()), " + [E]");
   const int64_t E = dy.shape()[r];
-  Tensor idc = dense(ids, op);
+  Tensor idc = dense(ids);
   const int64_t *id = idc.data<int64_t>();
   const int64_t n = idc.numel();
   for (int64_t i = 0; i < n; ++i)
@@ -117,7 +104,7 @@ Tensor embedding_back(const Tensor &dy, const Tensor &ids, int64_t vocab) {
   Tensor dx = Tensor::zeros({vocab, E}, dy.dtype(), dy.device());
   dispatch_float(dy.dtype(), op, [&]<class T>() {
     // dy as [n, E] rows (a copy only when dy is not contiguous).
-    Tensor g = dense(dy, op);
+    Tensor g = dense(dy);
     const T *pg = g.data<T>();
     T *o = dx.data<T>();
     // Columns split across threads: no two threads write one element.
@@ -232,6 +219,46 @@ Tensor mat(const Tensor &x) {
   for (int i = 1; i < x.rank(); ++i)
     rest *= x.shape()[i];
   return x.reshape({x.shape()[0], rest});
+}
+
+// The adjoints of the views Tensor::slice and Tensor::select (their tape
+// rules live with the views in core/tensor.cpp): dy written into the same
+// view of zeros shaped like x. Under a tape the result's gradient is that
+// view of its incoming gradient.
+
+namespace {
+
+template <class View>
+Tensor view_adjoint(const Tensor &dy, const Shape &x_shape, const char *op,
+                    View view) {
+  if (!dy.defined())
+    fail(op, ": undefined dy");
+  Tensor z = Tensor::zeros(x_shape, dy.dtype(), dy.device());
+  Tensor zv = view(z);
+  if (zv.shape() != dy.shape())
+    fail(op, ": dy ", shape_str(dy.shape()), " does not match the view ",
+         shape_str(zv.shape()), " of ", shape_str(x_shape));
+  copy_(zv, dy);
+  if (recording())
+    record(op, {dy}, {z}, [view](const Grads &g, const Needs &) {
+      return Grads{view(g[0]).contiguous()};
+    });
+  return z;
+}
+
+} // namespace
+
+Tensor slice_back(const Tensor &dy, const Shape &x_shape, int dim,
+                  int64_t begin, int64_t end, int64_t step) {
+  return view_adjoint(dy, x_shape, "slice_back", [=](const Tensor &t) {
+    return t.slice(dim, begin, end, step);
+  });
+}
+
+Tensor select_back(const Tensor &dy, const Shape &x_shape, int dim,
+                   int64_t index) {
+  return view_adjoint(dy, x_shape, "select_back",
+                      [=](const Tensor &t) { return t.select(dim, index); });
 }
 
 } // namespace knet

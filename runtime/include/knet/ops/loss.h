@@ -20,4 +20,12 @@ Tensor bce(const Tensor &scores, const Tensor &labels01);
 // Logistic loss against -1/+1 targets: mean(log(1 + exp(-p x))), stable.
 Tensor logistic(const Tensor &scores, const Tensor &labels_pm1);
 
+// Backward kernels (for compiled adjoints): the gradient of the scores given
+// dy, the loss's gradient (one value).
+Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
+                NllOptions o = {});
+Tensor bce_back(const Tensor &dy, const Tensor &scores, const Tensor &labels01);
+Tensor logistic_back(const Tensor &dy, const Tensor &scores,
+                     const Tensor &labels_pm1);
+
 } // namespace knet

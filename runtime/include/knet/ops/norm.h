@@ -4,6 +4,7 @@
 #include <knet/tensor.h>
 
 #include <optional>
+#include <utility>
 
 namespace knet {
 
@@ -27,5 +28,14 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
                  BatchnormOptions o = {});
 // A [2C] parameter vector: scale 1, shift 0.
 Tensor bnparams(int64_t channels, DType dtype = DType::f32);
+
+// Backward kernel of batchnorm (for compiled adjoints): the gradients of x
+// and of params ([2C]: scale, then shift) given dy. Training mode (decided as
+// batchnorm does) differentiates through the batch statistics; inference
+// mode uses the running moments as constants.
+std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,
+                                         const Moments &moments,
+                                         const Tensor &params,
+                                         BatchnormOptions o = {});
 
 } // namespace knet

@@ -32,5 +32,8 @@ bool training();
 // Zeroes each element with probability p and scales the rest by 1/(1-p),
 // only while a tape records or training() is set; otherwise returns x.
 Tensor dropout(const Tensor &x, double p);
+// Backward kernel of dropout from its output y (for compiled adjoints):
+// y != 0 ? dy / (1 - p) : 0.
+Tensor dropout_back(const Tensor &dy, const Tensor &y, double p);
 
 } // namespace knet

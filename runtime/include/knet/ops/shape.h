@@ -22,4 +22,12 @@ std::vector<Tensor> chunk(const Tensor &x, int n, int dim);
 // Flattens to [N, rest] (N = the first dim; [N] gives [N,1], a scalar [1,1]).
 Tensor mat(const Tensor &x);
 
+// Backward kernels of the views x.slice(dim, begin, end, step) and
+// x.select(dim, index) (for compiled adjoints): dy placed into zeros of x's
+// shape.
+Tensor slice_back(const Tensor &dy, const Shape &x_shape, int dim,
+                  int64_t begin, int64_t end, int64_t step = 1);
+Tensor select_back(const Tensor &dy, const Shape &x_shape, int dim,
+                   int64_t index);
+
 } // namespace knet

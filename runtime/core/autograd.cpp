@@ -5,6 +5,7 @@
 
 #include <knet/autograd.h>
 #include <knet/ops/elementwise.h>
+#include <knet/ops/random.h>
 
 #include <algorithm>
 #include <atomic>
@@ -314,18 +315,26 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
       return out;
     }
   }
+  // The tape would run dropout and batchnorm in training mode: so does the
+  // compiled forward, and the backward replays the same random numbers.
+  const RngState rng = rng_state();
   {
     RecordingPause pause;
+    const bool was_training = set_training(true);
     out = f.forward(in);
+    set_training(was_training);
   }
-  record(f.name, in, out, [&f, in](const Grads &dy, const Needs &need) {
+  record(f.name, in, out, [&f, in, rng](const Grads &dy, const Needs &need) {
     // The compiled reverse sweep is not itself recorded: a gradient of this
     // gradient would be silently missing, so refuse it.
     std::vector<Tensor> args = in;
     args.insert(args.end(), dy.begin(), dy.end());
     no_derivative(f.name, args);
     Grads dx;
+    const RngState now = rng_state();
+    set_rng_state(rng);
     (void)f.grad(in, dy, dx);
+    set_rng_state(now);
     dx.resize(in.size());
     for (size_t i = 0; i < dx.size(); ++i)
       if (!need[i])

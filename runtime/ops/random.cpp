@@ -182,6 +182,13 @@ void seed(uint64_t s) {
   g_offset = 0;
 }
 
+RngState rng_state() { return {g_seed, g_offset}; }
+
+void set_rng_state(RngState state) {
+  g_seed = state.seed;
+  g_offset = state.offset;
+}
+
 Tensor rand(Shape shape, DType dtype) { return uniform(shape, dtype, "rand"); }
 
 Tensor randn(Shape shape, DType dtype) { return normal(shape, dtype, "randn"); }

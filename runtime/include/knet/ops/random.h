@@ -12,6 +12,14 @@ namespace knet {
 // Restarts the global stream from `seed`.
 void seed(uint64_t seed);
 
+// The position of the global stream: save it to replay the same numbers.
+struct RngState {
+  uint64_t seed;
+  uint64_t offset;
+};
+RngState rng_state();
+void set_rng_state(RngState state);
+
 // Uniform in [0, 1) and standard normal tensors from the global stream.
 Tensor rand(Shape shape, DType dtype = DType::f32);
 Tensor randn(Shape shape, DType dtype = DType::f32);

@@ -327,3 +327,27 @@ TEST(BinaryLosses, Errors) {
       },
       {"logistic", "[3,1]"});
 }
+
+// The backward kernels compiled adjoints call equal the tape's gradients.
+TEST(LossBackKernels, MatchTheTape) {
+  Tensor dy = Tensor::scalar(1.7, DType::f64);
+  Tensor scores = rand_f64({5, 4}, -2, 2, 3);
+  Tensor ids = labels_of({0, 3, -1, 2, 1});
+  for (bool average : {true, false}) {
+    Param s(scores);
+    Tape t =
+        diff([&] { return nll(s.value(), ids, {.average = average}) * dy; });
+    EXPECT_TRUE(all_close(nll_back(dy, scores, ids, {.average = average}),
+                          t.grad(s), 1e-12, 1e-14));
+  }
+  Tensor p01 = (rand_f64({5, 4}, 0, 1, 4) > 0.5).to(DType::f64);
+  Tensor pm1 = p01 * 2.0 - 1.0;
+  Param s(scores);
+  Tape tb = diff([&] { return bce(s.value(), p01) * dy; });
+  EXPECT_TRUE(all_close(bce_back(dy, scores, p01), tb.grad(s), 1e-12, 1e-14));
+  Tape tl = diff([&] { return logistic(s.value(), pm1) * dy; });
+  EXPECT_TRUE(
+      all_close(logistic_back(dy, scores, pm1), tl.grad(s), 1e-12, 1e-14));
+  EXPECT_THROW(nll_back(rand_f64({2}), scores, ids), Error);
+  EXPECT_THROW(bce_back(dy, scores, rand_f64({3})), Error);
+}

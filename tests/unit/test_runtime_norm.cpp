@@ -247,3 +247,29 @@ TEST(Batchnorm, Misuse) {
         << e.what();
   }
 }
+
+// batchnorm_back, the kernel compiled adjoints call, equals the tape's
+// gradients of x and params in both modes.
+TEST(Batchnorm, BackwardKernelMatchesTheTape) {
+  for (bool train : {true, false})
+    for (Shape shape : {Shape{6, 3}, Shape{2, 3, 4, 5}}) {
+      Tensor x = rand_f64(shape, -1, 1, 11);
+      Tensor params = rand_f64({6}, 0.5, 1.5, 12);
+      Tensor dy = rand_f64(shape, -1, 1, 13);
+      Moments m{rand_f64({3}, -0.5, 0.5, 14), rand_f64({3}, 0.5, 1.5, 15)};
+      Moments used = m;
+      Param px(x), pp(params);
+      Tape t = diff([&] {
+        return sum(batchnorm(px.value(), used, pp.value(),
+                             {.training = train, .eps = 1e-3}) *
+                   dy);
+      });
+      auto [dx, dparams] =
+          batchnorm_back(dy, x, m, params, {.training = train, .eps = 1e-3});
+      EXPECT_TRUE(all_close(dx, t.grad(px), 1e-10, 1e-12)) << train;
+      EXPECT_TRUE(all_close(dparams, t.grad(pp), 1e-10, 1e-12)) << train;
+    }
+  EXPECT_THROW(batchnorm_back(rand_f64({2, 3}), rand_f64({3, 3}), Moments{},
+                              rand_f64({6})),
+               Error);
+}

@@ -296,3 +296,18 @@ TEST(Dropout, GradientMatchesFiniteDifferences) {
       },
       {rand_f64({6, 7})}));
 }
+
+// dropout_back(dy, y, p), the kernel compiled adjoints call, equals the
+// tape's gradient of dropout for the same mask.
+TEST(Dropout, BackwardKernelMatchesTheTape) {
+  seed(7);
+  Param w(rand_f64({6, 5}, 0.5, 1.5, 3));
+  Tensor dy = rand_f64({6, 5}, -1, 1, 4);
+  Tensor y;
+  Tape t = diff([&] {
+    y = dropout(w.value(), 0.4);
+    return sum(y * dy);
+  });
+  EXPECT_TRUE(all_close(dropout_back(dy, y, 0.4), t.grad(w), 1e-12, 1e-14));
+  EXPECT_THROW(dropout_back(dy, y, 1.0), Error);
+}

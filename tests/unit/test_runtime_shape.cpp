@@ -367,3 +367,24 @@ TEST(Mat, FlattensToRowsAndRest) {
       {x}));
   EXPECT_THROW((void)mat(Tensor()), Error);
 }
+
+// slice_back and select_back, the adjoints of the views for compiled code,
+// equal the tape's gradients of Tensor::slice and Tensor::select.
+TEST(ViewBackKernels, MatchTheTape) {
+  Tensor x = rand_f64({4, 7}, -1, 1, 5);
+  Param p(x);
+  Tensor dy = rand_f64({4, 3}, -1, 1, 6);
+  Tape ts = diff([&] { return sum(p.value().slice(1, 1, 6, 2) * dy); });
+  EXPECT_TRUE(
+      all_close(slice_back(dy, x.shape(), 1, 1, 6, 2), ts.grad(p), 0, 0));
+  Tensor dr = rand_f64({7}, -1, 1, 7);
+  Tape tr = diff([&] { return sum(p.value().select(0, -2) * dr); });
+  EXPECT_TRUE(all_close(select_back(dr, x.shape(), 0, -2), tr.grad(p), 0, 0));
+  EXPECT_THROW(slice_back(dy, x.shape(), 1, 0, 7), Error);
+  // Under a tape the result's gradient flows back into dy.
+  EXPECT_TRUE(check_grads(
+      [&](const std::vector<Tensor> &in) {
+        return slice_back(in[0], {4, 7}, 1, 1, 6, 2);
+      },
+      {dy}));
+}

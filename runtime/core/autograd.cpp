@@ -278,6 +278,10 @@ const CompiledFunction *find_compiled_function(const void *user_fn) {
 
 const void *find_compiled(const void *fn) { return find_compiled_function(fn); }
 
+void flatten_into(std::vector<Tensor> &in, const Param &p) {
+  in.push_back(p.value());
+}
+
 namespace {
 thread_local bool t_compiled_root = false;
 } // namespace

@@ -141,3 +141,27 @@ TEST(Compiled, DropoutInsideTapeMatchesTheTape) {
   EXPECT_LT(compiled.value().item<double>(),
             sum(pow(w.value() * 3.0, 2.0) * 2.0).item<double>() * 2.0);
 }
+
+TEST(Compiled, FlattenArgumentsIntoLeaves) {
+  std::vector<Tensor> in;
+  Param p(rand_f64({2}), "p");
+  Tensor t = rand_f64({3});
+  detail::flatten_into(in, t);
+  detail::flatten_into(in, p);
+  detail::flatten_into(in, 2.5);
+  detail::flatten_into(in, 1.5f);
+  detail::flatten_into(in, 7);
+  detail::flatten_into(in, true);
+  detail::flatten_into(in, std::vector<Param>{p, p});
+  ASSERT_EQ(in.size(), 9u); // six single leaves, then length + 2 elements
+  EXPECT_TRUE(in[0].shares_storage(t));
+  EXPECT_TRUE(in[1].shares_storage(p.value()));
+  EXPECT_EQ(in[2].dtype(), DType::f64);
+  EXPECT_DOUBLE_EQ(in[2].item<double>(), 2.5);
+  EXPECT_EQ(in[3].dtype(), DType::f32);
+  EXPECT_EQ(in[4].dtype(), DType::i64);
+  EXPECT_EQ(in[4].item<int64_t>(), 7);
+  EXPECT_EQ(in[5].item<int64_t>(), 1);
+  EXPECT_EQ(in[6].item<int64_t>(), 2); // the list's length, then its elements
+  EXPECT_EQ(in[6].rank(), 0);
+}

@@ -11,7 +11,13 @@
 
 #include <knet/tensor.h>
 
+#include <cstdint>
+#include <type_traits>
 #include <vector>
+
+namespace knet {
+class Param;
+}
 
 namespace knet::detail {
 
@@ -43,5 +49,30 @@ void expect_compiled_root();
 // the compiled forward with its reverse sweep.
 std::vector<Tensor> run_compiled(const CompiledFunction &f,
                                  const std::vector<Tensor> &in);
+
+// Appends the leaves of one argument of a compiled function to `in`, as the
+// ABI above lays them out. knetc's rewritten bodies call these once per
+// argument (struct arguments field by field).
+inline void flatten_into(std::vector<Tensor> &in, const Tensor &t) {
+  in.push_back(t);
+}
+void flatten_into(std::vector<Tensor> &in, const Param &p);
+template <class T>
+requires std::is_arithmetic_v<T>
+void flatten_into(std::vector<Tensor> &in, T v) {
+  if constexpr (std::is_same_v<T, float>)
+    in.push_back(Tensor::scalar(v, DType::f32));
+  else if constexpr (std::is_floating_point_v<T>)
+    in.push_back(Tensor::scalar(static_cast<double>(v), DType::f64));
+  else
+    in.push_back(Tensor::scalar(static_cast<double>(v), DType::i64));
+}
+template <class T>
+requires std::is_same_v<T, Tensor> || std::is_same_v<T, Param>
+void flatten_into(std::vector<Tensor> &in, const std::vector<T> &list) {
+  in.push_back(Tensor::scalar(static_cast<double>(list.size()), DType::i64));
+  for (const T &x : list)
+    flatten_into(in, x);
+}
 
 } // namespace knet::detail

@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -1106,10 +1107,50 @@ OpFoldResult ListGetOp::fold(FoldAdaptor adaptor) {
   return make.getElements()[i];
 }
 
+LogicalResult ListSetOp::verify() {
+  Type elem = cast<ListType>(getType()).getElementType();
+  if (getValue().getType() != elem)
+    return emitOpError() << "value has type " << getValue().getType()
+                         << " but the list holds " << elem;
+  return success();
+}
+
 OpFoldResult ListSizeOp::fold(FoldAdaptor) {
   if (auto make = getList().getDefiningOp<ListMakeOp>())
     return IntegerAttr::get(getType(), make.getElements().size());
   return {};
+}
+
+//===----------------------------------------------------------------------===//
+// The value stack
+//===----------------------------------------------------------------------===//
+
+/// Whether `op` or an op nested in it uses `stack`.
+static bool touchesStack(Operation *op, Value stack) {
+  return llvm::any_of(stack.getUsers(),
+                      [&](Operation *user) { return op->isAncestor(user); });
+}
+
+LogicalResult StackPopOp::canonicalize(StackPopOp op,
+                                       PatternRewriter &rewriter) {
+  Value stack = op.getStack();
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto push = dyn_cast<StackPushOp>(prev)) {
+      if (push.getStack() == stack) {
+        rewriter.replaceOp(op, push.getValue());
+        rewriter.eraseOp(push);
+        // A stack left without uses goes too.
+        if (auto make = stack.getDefiningOp<StackNewOp>();
+            make && make->use_empty())
+          rewriter.eraseOp(make);
+        return success();
+      }
+      continue;
+    }
+    if (touchesStack(prev, stack))
+      return failure();
+  }
+  return failure();
 }
 
 //===----------------------------------------------------------------------===//

@@ -59,4 +59,5 @@ struct TestScalarBodiesPass
 
 void mlir::knet::registerTestPasses() {
   PassRegistration<TestScalarBodiesPass>();
+  registerTestSavedValuesPass();
 }

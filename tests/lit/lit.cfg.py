@@ -1,6 +1,7 @@
 # lit configuration of the knet compiler tests (tests/lit/*/).
 #
-# Substitutions: %knet-opt, %knetc, FileCheck, not, count; features:
+# Substitutions: %knet-opt, %knet-translate, %knetc, FileCheck, not, count;
+# features:
 #   nvrtc        the CUDA toolkit's NVRTC library is present (no GPU needed)
 #   cuda-device  a GPU answers `nvidia-smi -L`
 # A test that REQUIRES a missing feature is reported UNSUPPORTED, not passed.
@@ -38,6 +39,7 @@ def tool(name):
 
 
 config.substitutions.append(("%knet-opt", tool("knet-opt")))
+config.substitutions.append(("%knet-translate", tool("knet-translate")))
 config.substitutions.append(("%knetc", tool("knetc")))
 config.substitutions.append(("%knet_src", config.knet_src_root))
 config.substitutions.append(("%knet_build", config.knet_obj_root))

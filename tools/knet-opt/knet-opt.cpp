@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
                   mlir::scf::SCFDialect, mlir::arith::ArithDialect,
                   mlir::math::MathDialect>();
   mlir::func::registerInlinerExtension(registry);
+  mlir::knet::registerAdjointExternalModels(registry);
 
   // canonicalize, cse, inline, symbol-dce, ... and the project's passes.
   mlir::registerTransformsPasses();

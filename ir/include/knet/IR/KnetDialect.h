@@ -16,6 +16,7 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -45,6 +46,12 @@ LogicalResult verifyBinaryLoss(Operation *op, Type scores, Type labels,
                                Type loss);
 LogicalResult verifyBinaryLossBack(Operation *op, Type dy, Type scores,
                                    Type labels, Type dscores);
+
+/// Attaches DifferentiableOpInterface to the scalar arith and math ops that
+/// C++ scalar code lowers to (addf, mulf, exp, ...): their adjoint rules live
+/// beside the knet ops' in KnetAdjoints.cpp. knet-opt, knetc and the autodiff
+/// pass (through its dependent dialects) call it.
+void registerAdjointExternalModels(DialectRegistry &registry);
 
 namespace OpTrait {
 /// Verifies knet's broadcasting rule over the tensor operands and result.

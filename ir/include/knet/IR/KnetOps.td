@@ -22,7 +22,10 @@ include "mlir/IR/OpBase.td"
 class Knet_Op<string mnemonic, list<Trait> traits = []>
     : Op<Knet_Dialect, mnemonic, traits>;
 
-defvar Knet_Diff = DifferentiableOpInterface;
+// A differentiable op: its buildAdjoint (the derivative, beside the op's
+// definition) lives in KnetAdjoints.cpp.
+defvar Knet_Diff = DeclareOpInterfaceMethods<DifferentiableOpInterface,
+                                             ["buildAdjoint"]>;
 defvar Knet_ScalarBody = DeclareOpInterfaceMethods<ScalarElementwiseOpInterface>;
 
 //===----------------------------------------------------------------------===//
@@ -114,7 +117,8 @@ def Knet_NegOp : Knet_UnaryOp<"neg", "e.neg(x)", Knet_NumTensor> {
   let hasFolder = 1;
 }
 def Knet_AbsOp : Knet_UnaryOp<"abs", "e.abs(x)", Knet_NumTensor>;
-def Knet_SignOp : Knet_UnaryOp<"sign", "e.sign(x)", Knet_NumTensor, []>;
+// Piecewise constant: its adjoint is zero (no gradient flows, as on the tape).
+def Knet_SignOp : Knet_UnaryOp<"sign", "e.sign(x)", Knet_NumTensor>;
 def Knet_ExpOp : Knet_UnaryOp<"exp", "e.exp(x)">;
 def Knet_LogOp : Knet_UnaryOp<"log", "e.log(x)">;
 def Knet_Log1pOp : Knet_UnaryOp<"log1p", "e.log1p(x)">;
@@ -205,8 +209,10 @@ def Knet_CastOp : Knet_Op<"cast", [Pure, SameOperandsAndResultShape,
   }];
 }
 
+// Only x's shape matters: the adjoint is zero.
 class Knet_FillLikeOp<string mnemonic, string value>
-    : Knet_Op<mnemonic, [Pure, SameOperandsAndResultType, Knet_ScalarBody]> {
+    : Knet_Op<mnemonic, [Pure, SameOperandsAndResultType, Knet_ScalarBody,
+                         Knet_Diff]> {
   let summary = "a tensor of " # value # "s with the shape and type of x";
   let arguments = (ins Knet_Tensor:$x);
   let results = (outs Knet_Tensor:$y);
@@ -443,7 +449,8 @@ def Knet_NllBackOp : Knet_Op<"nll_back", [Pure,
   let hasVerifier = 1;
 }
 
-def Knet_AccuracyOp : Knet_Op<"accuracy", [Pure]> {
+// Piecewise constant in the scores: its adjoint is zero (no gradient).
+def Knet_AccuracyOp : Knet_Op<"accuracy", [Pure, Knet_Diff]> {
   let summary = "fraction of rows whose argmax is the label (no gradient)";
   let arguments = (ins Knet_FloatTensor:$scores, Knet_IdTensor:$labels);
   let results = (outs F64:$accuracy);
@@ -811,7 +818,7 @@ def Knet_UnsqueezeOp : Knet_DimOp<"unsqueeze", "inserts a dim of size 1">;
 // Lists
 //===----------------------------------------------------------------------===//
 
-def Knet_ListMakeOp : Knet_Op<"list_make", [Pure]> {
+def Knet_ListMakeOp : Knet_Op<"list_make", [Pure, Knet_Diff]> {
   let summary = "a list of the given values";
   let arguments = (ins Variadic<AnyType>:$elements);
   let results = (outs Knet_List:$list);
@@ -821,7 +828,7 @@ def Knet_ListMakeOp : Knet_Op<"list_make", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Knet_ListGetOp : Knet_Op<"list_get", [Pure,
+def Knet_ListGetOp : Knet_Op<"list_get", [Pure, Knet_Diff,
     TypesMatchWith<"result is the list's element type", "list", "result",
         "::llvm::cast<::mlir::knet::ListType>($_self).getElementType()">]> {
   let summary = "element `index` of a list (vector indexing)";
@@ -837,6 +844,31 @@ def Knet_ListSizeOp : Knet_Op<"list_size", [Pure]> {
   let results = (outs Index:$size);
   let assemblyFormat = "$list attr-dict `:` type($list)";
   let hasFolder = 1;
+}
+
+def Knet_ListSetOp : Knet_Op<"list_set", [Pure, Knet_Diff,
+    AllTypesMatch<["list", "result"]>]> {
+  let summary = "a copy of the list with element `index` replaced by value";
+  let description = [{
+    Lists are values: `%l2 = knet.list_set %l[%i], %v` leaves `%l` unchanged.
+    The reverse sweep accumulates the gradient of a list argument with it
+    (the adjoint of `knet.list_get`).
+  }];
+  let arguments = (ins Knet_List:$list, Index:$index, AnyType:$value);
+  let results = (outs Knet_List:$result);
+  let assemblyFormat = [{
+    $list `[` $index `]` `,` $value attr-dict `:` type($list) `,` type($value)
+  }];
+  let hasVerifier = 1;
+}
+
+def Knet_ListZerosLikeOp : Knet_Op<"list_zeros_like", [Pure, Knet_Diff,
+    AllTypesMatch<["list", "result"]>]> {
+  let summary = "a list as long as the operand, each element the zeros_like "
+                "of the operand's element: a zero list gradient";
+  let arguments = (ins Knet_TensorList:$list);
+  let results = (outs Knet_TensorList:$result);
+  let assemblyFormat = "$list attr-dict `:` type($list)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -866,6 +898,10 @@ def Knet_StackPopOp : Knet_Op<"stack_pop", [
   let arguments = (ins Knet_Stack:$stack);
   let results = (outs AnyType:$value);
   let assemblyFormat = "$stack attr-dict `:` type($stack)";
+  // A pop right after a push of the same stack (nothing else touching the
+  // stack in between, in the same block) is the pushed value; the pair goes
+  // (and the stack, when nothing else uses it).
+  let hasCanonicalizeMethod = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -69,6 +69,9 @@ public:
   /// d gelu(x) / dx.
   Value geluDerivative(Value x);
 
+  /// The underlying builder (for ops without a helper).
+  OpBuilder &builder() { return b; }
+
 private:
   OpBuilder &b;
   Location loc;

@@ -3,6 +3,14 @@
 #ifndef KNET_PASSES_PASSES_H
 #define KNET_PASSES_PASSES_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Value.h"
+#include "mlir/Pass/Pass.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <memory>
+
 namespace mlir::knet {
 
 /// Registers the knet passes and pipelines with the global registry, for
@@ -12,6 +20,44 @@ void registerPasses();
 
 /// Passes that exist for lit tests only (knet-test-*).
 void registerTestPasses();
+void registerTestSavedValuesPass();
+
+/// knet-autodiff: for every `func.func @f` of the module (except @*_grad and
+/// functions with the unit attribute `knet.no_grad`) adds
+/// `@f_grad(f's arguments..., one cotangent per result...) -> (f's
+/// results..., one gradient per differentiable argument...)` with the
+/// attribute `knet.grad_args` listing the indices of those arguments
+/// (docs/ir.md, "Autodiff").
+std::unique_ptr<Pass> createAutodiffPass();
+void registerAutodiffPass();
+
+/// The unit attribute that marks the ops of a gradient function's reverse
+/// sweep (its top-level ops; their regions are reverse code too).
+inline constexpr llvm::StringLiteral kReverseAttrName = "knet.reverse";
+/// The DenseI64ArrayAttr of a gradient function: the indices of the
+/// arguments that get a gradient, in the order of the gradient results.
+inline constexpr llvm::StringLiteral kGradArgsAttrName = "knet.grad_args";
+/// The unit attribute that keeps knet-autodiff from differentiating a
+/// function.
+inline constexpr llvm::StringLiteral kNoGradAttrName = "knet.no_grad";
+
+/// A forward value that the reverse sweep of a gradient function keeps
+/// alive: pushed on a knet.stack in a loop or branch (`pushed`), or a
+/// top-level forward value the reverse sweep reads directly.
+struct SavedValue {
+  Value value;
+  bool pushed;
+  /// Where the value is defined (the user's source line, and the variable
+  /// name when the frontend gave a NameLoc).
+  Location getLoc() const { return value.getLoc(); }
+};
+
+/// The values that the reverse sweep of `grad` (an @f_grad made by
+/// knet-autodiff, before or after canonicalize/cse) saves from the forward
+/// sweep, in the order of the forward code: what `knetc --explain` lists.
+/// Function arguments and constants are not listed (they are kept anyway or
+/// rebuilt).
+llvm::SmallVector<SavedValue> savedForReverse(func::FuncOp grad);
 
 } // namespace mlir::knet
 

@@ -1,0 +1,1254 @@
+//===- EmitCpp.cpp - knet IR to readable host C++ -------------------------===//
+//
+// Prints each @f (and its adjoint @f_grad) as C++ over the runtime: one
+// statement per op, variables named after the user's (NameLoc), scf loops and
+// branches as C++ loops and branches whose iter_args are local variables.
+// Ops become C++ through the pattern table of CppOpTable.cpp; this file only
+// knows the structure: functions and their ABI, regions, constants, stacks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "knet/Codegen/EmitCpp.h"
+
+#include "knet/IR/KnetDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Support/IndentedOstream.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Path.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <string>
+
+using namespace mlir;
+
+namespace mlir::knet {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Names, locations, literals, types
+//===----------------------------------------------------------------------===//
+
+/// The user's variable name a location carries (NameLoc, also inside a
+/// FusedLoc), or an empty string.
+StringRef nameFromLoc(Location loc) {
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return named.getName().getValue();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (StringRef name = nameFromLoc(inner); !name.empty())
+        return name;
+  return {};
+}
+
+/// The file:line a location points at, if any.
+std::optional<FileLineColLoc> fileLineFromLoc(Location loc) {
+  if (auto flc = dyn_cast<FileLineColLoc>(loc))
+    return flc;
+  if (auto named = dyn_cast<NameLoc>(loc))
+    return fileLineFromLoc(named.getChildLoc());
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto flc = fileLineFromLoc(inner))
+        return flc;
+  if (auto site = dyn_cast<CallSiteLoc>(loc))
+    return fileLineFromLoc(site.getCallee());
+  return std::nullopt;
+}
+
+bool isCppKeyword(StringRef name) {
+  static const llvm::StringSet<> keywords = {
+      "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case",
+      "catch", "char", "class", "const", "continue", "default", "delete", "do",
+      "double", "else", "enum", "explicit", "export", "extern", "false",
+      "float", "for", "friend", "goto", "if", "inline", "int", "long",
+      "mutable", "namespace", "new", "not", "nullptr", "operator", "or",
+      "private", "protected", "public", "register", "return", "short", "signed",
+      "sizeof", "static", "struct", "switch", "template", "this", "throw",
+      "true", "try", "typedef", "typename", "union", "unsigned", "using",
+      "virtual", "void", "volatile", "while", "xor", "concept", "requires",
+      "co_await", "co_return", "co_yield", "constexpr", "consteval",
+      "constinit", "decltype", "noexcept", "static_assert", "thread_local",
+      "char8_t", "char16_t", "char32_t", "wchar_t",
+      // Names the generated functions use themselves.
+      "in", "dout", "din", "out", "knet", "std", "training_mode"};
+  return keywords.contains(name);
+}
+
+/// A C++ identifier made of `name`'s letters, digits and underscores.
+std::string sanitize(StringRef name) {
+  std::string id;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c));
+    if (ok)
+      id.push_back(c);
+    else if (!id.empty() && id.back() != '_')
+      id.push_back('_');
+  }
+  while (!id.empty() && id.back() == '_')
+    id.pop_back();
+  if (!id.empty() && std::isdigit(static_cast<unsigned char>(id.front())))
+    id.insert(id.begin(), 'v');
+  return id;
+}
+
+std::string formatDouble(double v) {
+  if (std::isnan(v))
+    return "std::numeric_limits<double>::quiet_NaN()";
+  if (std::isinf(v))
+    return v > 0 ? "std::numeric_limits<double>::infinity()"
+                 : "-std::numeric_limits<double>::infinity()";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  std::string s(buf, end);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+std::string formatFloat(float v) {
+  if (std::isnan(v) || std::isinf(v))
+    return "static_cast<float>(" + formatDouble(v) + ")";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  std::string s(buf, end);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s + "f";
+}
+
+/// A scalar attribute as a C++ literal of `type` (f32, f64, integers, i1,
+/// index), or nullopt.
+std::optional<std::string> scalarLiteral(Attribute attr, Type type) {
+  if (auto f = dyn_cast<FloatAttr>(attr)) {
+    if (type.isF32())
+      return formatFloat(static_cast<float>(f.getValueAsDouble()));
+    return formatDouble(f.getValueAsDouble());
+  }
+  if (auto i = dyn_cast<IntegerAttr>(attr)) {
+    if (type.isInteger(1))
+      return std::string(i.getValue().isZero() ? "false" : "true");
+    return std::to_string(i.getValue().getSExtValue());
+  }
+  return std::nullopt;
+}
+
+/// The runtime's DType of a builtin element type, or an empty string.
+std::string dtypeOf(Type type) {
+  type = getElementTypeOrSelf(type);
+  if (type.isF32())
+    return "knet::DType::f32";
+  if (type.isF64())
+    return "knet::DType::f64";
+  if (type.isInteger(64) || type.isIndex())
+    return "knet::DType::i64";
+  if (type.isInteger(32))
+    return "knet::DType::i32";
+  if (type.isInteger(1))
+    return "knet::DType::b8";
+  return {};
+}
+
+/// The C++ type of an IR type, or an empty string when there is none.
+std::string cppType(Type type) {
+  if (isa<TensorType>(type))
+    return "knet::Tensor";
+  if (type.isF64())
+    return "double";
+  if (type.isF32())
+    return "float";
+  if (type.isInteger(1))
+    return "bool";
+  if (type.isInteger(32))
+    return "int32_t";
+  if (type.isInteger(64) || type.isIndex())
+    return "int64_t";
+  if (auto list = dyn_cast<ListType>(type)) {
+    std::string elem = cppType(list.getElementType());
+    return elem.empty() ? elem : "std::vector<" + elem + ">";
+  }
+  if (auto stack = dyn_cast<StackType>(type)) {
+    std::string elem = cppType(stack.getElementType());
+    return elem.empty() ? elem : "std::vector<" + elem + ">";
+  }
+  if (isa<MomentsType>(type))
+    return "knet::Moments";
+  return {};
+}
+
+bool isScalarType(Type type) {
+  return type.isF32() || type.isF64() || type.isIndex() || type.isInteger(1) ||
+         type.isInteger(32) || type.isInteger(64);
+}
+
+/// A runtime leaf of the compiled ABI: an index into `in` made of a constant
+/// and the sizes of the list arguments before it.
+struct Slot {
+  int64_t base = 0;
+  SmallVector<std::string, 2> lists;
+
+  std::string str(int64_t plus = 0) const {
+    std::string s;
+    if (base + plus != 0 || lists.empty())
+      s = std::to_string(base + plus);
+    for (const std::string &l : lists)
+      s += (s.empty() ? "" : " + ") + l + ".size()";
+    return s;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// The emitter
+//===----------------------------------------------------------------------===//
+
+class CppEmitter {
+public:
+  CppEmitter(raw_ostream &os, const EmitOptions &options)
+      : os(os), options(options) {}
+
+  LogicalResult emitModule(ModuleOp module);
+
+private:
+  // Functions.
+  LogicalResult emitForward(func::FuncOp f, StringRef id);
+  LogicalResult emitGrad(func::FuncOp f, func::FuncOp grad, StringRef id);
+  LogicalResult unpackArguments(func::FuncOp fn, func::FuncOp primal,
+                                unsigned count, SmallVectorImpl<Slot> &slots);
+  LogicalResult emitReturnValues(Operation *ret, ValueRange results);
+  void resetFunction();
+
+  // Blocks and ops.
+  LogicalResult emitBlock(Block &block);
+  LogicalResult emitOp(Operation &op);
+  LogicalResult emitPatternOp(Operation &op, StringRef pattern);
+  LogicalResult emitFor(scf::ForOp op);
+  LogicalResult emitWhile(scf::WhileOp op);
+  LogicalResult emitIf(scf::IfOp op);
+  LogicalResult emitStackPop(Operation &op);
+  LogicalResult emitFused(FusedOp op);
+  void emitAssignments(ArrayRef<std::string> targets, ValueRange values,
+                       TypeRange types);
+  void emitLocation(Location loc);
+
+  // Values.
+  std::string define(Value value, StringRef hint = {});
+  std::string expr(Value value);
+  std::string nameHint(Value value);
+  FailureOr<std::string> typeOf(Value value, Location loc);
+  std::string declareDefault(StringRef type, StringRef name);
+
+  // Patterns.
+  FailureOr<std::string> expand(Operation &op, StringRef pattern);
+  FailureOr<std::string> formatAttr(Operation &op, StringRef name,
+                                    Attribute attr);
+  FailureOr<std::string> optionalField(Operation &op, StringRef spec,
+                                       bool designated);
+  FailureOr<std::string> reductionDims(Operation &op);
+  FailureOr<std::string> tensorConstant(Operation &op);
+
+  raw_indented_ostream os;
+  const EmitOptions &options;
+
+  // Per function.
+  DenseMap<Value, std::string> names;
+  // Names for values without a NameLoc (the gradient of w is dw).
+  DenseMap<Value, std::string> preferred;
+  llvm::StringMap<unsigned> taken;
+  unsigned nextTemp = 0;
+  std::string lastLocation;
+  // Seeds of the adjoint: after the op defining result i, an undefined
+  // cotangent becomes ones like it.
+  DenseMap<Operation *, SmallVector<std::pair<std::string, Value>, 1>>
+      seedsAfter;
+};
+
+std::string CppEmitter::define(Value value, StringRef hint) {
+  std::string base = sanitize(hint);
+  if (base.empty()) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      base = sanitize(nameFromLoc(arg.getLoc()));
+    else
+      base = sanitize(nameFromLoc(value.getDefiningOp()->getLoc()));
+    // A multi-result op's name is the first result's.
+    if (auto res = dyn_cast<OpResult>(value); res && res.getResultNumber() > 0)
+      base.clear();
+    if (base.empty())
+      base = sanitize(preferred.lookup(value));
+  }
+  std::string name;
+  if (base.empty()) {
+    do
+      name = "v" + std::to_string(nextTemp++);
+    while (taken.count(name));
+  } else {
+    name = isCppKeyword(base) ? base + "_" : base;
+    if (unsigned &n = taken[name]; n > 0) {
+      std::string candidate;
+      do
+        candidate = name + "_" + std::to_string(n++);
+      while (taken.count(candidate));
+      name = candidate;
+    }
+  }
+  taken[name] = std::max(taken[name], 1u);
+  names[value] = name;
+  return name;
+}
+
+/// The user's name of a value, if it has one (also for loop-carried values:
+/// the loop's name).
+std::string CppEmitter::nameHint(Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    if (StringRef n = nameFromLoc(arg.getLoc()); !n.empty())
+      return n.str();
+    Operation *parent = arg.getOwner()->getParentOp();
+    if (parent && isa<scf::ForOp, scf::WhileOp>(parent) &&
+        parent->getNumResults() == 1)
+      return nameFromLoc(parent->getLoc()).str();
+    return {};
+  }
+  return nameFromLoc(value.getDefiningOp()->getLoc()).str();
+}
+
+std::string CppEmitter::expr(Value value) {
+  if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+    if (isScalarType(value.getType()))
+      if (auto lit = scalarLiteral(constant.getValue(), value.getType()))
+        return StringRef(*lit).starts_with("-") ? "(" + *lit + ")" : *lit;
+  auto it = names.find(value);
+  assert(it != names.end() && "value used before its definition");
+  return it->second;
+}
+
+FailureOr<std::string> CppEmitter::typeOf(Value value, Location loc) {
+  std::string type = cppType(value.getType());
+  if (type.empty())
+    return emitError(loc) << "knet C++ emitter: no C++ type for "
+                          << value.getType();
+  return type;
+}
+
+std::string CppEmitter::declareDefault(StringRef type, StringRef name) {
+  if (type == "double" || type == "float" || type == "int64_t" ||
+      type == "int32_t")
+    return (type + " " + name + " = 0;").str();
+  if (type == "bool")
+    return ("bool " + name + " = false;").str();
+  return (type + " " + name + ";").str();
+}
+
+void CppEmitter::emitLocation(Location loc) {
+  if (!options.locationComments)
+    return;
+  auto flc = fileLineFromLoc(loc);
+  // Locations in .mlir files are the IR's own, not the user's source.
+  if (!flc || flc->getFilename().getValue().ends_with(".mlir"))
+    return;
+  std::string where =
+      (llvm::sys::path::filename(flc->getFilename().getValue()) + ":" +
+       Twine(flc->getLine()))
+          .str();
+  if (where == lastLocation)
+    return;
+  lastLocation = where;
+  os << "// " << where << "\n";
+}
+
+void CppEmitter::resetFunction() {
+  names.clear();
+  preferred.clear();
+  taken.clear();
+  nextTemp = 0;
+  lastLocation.clear();
+  seedsAfter.clear();
+}
+
+//===----------------------------------------------------------------------===//
+// Pattern expansion
+//===----------------------------------------------------------------------===//
+
+FailureOr<std::string> CppEmitter::formatAttr(Operation &op, StringRef name,
+                                              Attribute attr) {
+  if (auto b = dyn_cast<BoolAttr>(attr))
+    return std::string(b.getValue() ? "true" : "false");
+  if (isa<UnitAttr>(attr))
+    return std::string("true");
+  if (auto i = dyn_cast<IntegerAttr>(attr)) {
+    if (name == "mode")
+      return ("knet::PoolMode::" +
+              stringifyPoolMode(static_cast<PoolMode>(i.getInt())))
+          .str();
+    if (i.getType().isInteger(1))
+      return std::string(i.getValue().isZero() ? "false" : "true");
+    return std::to_string(i.getValue().getSExtValue());
+  }
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return formatDouble(f.getValueAsDouble());
+  if (auto array = dyn_cast<DenseI64ArrayAttr>(attr)) {
+    std::string s = "{";
+    llvm::interleave(
+        array.asArrayRef(), [&](int64_t v) { s += std::to_string(v); },
+        [&] { s += ", "; });
+    return s + "}";
+  }
+  return emitError(op.getLoc()) << "knet C++ emitter: cannot print attribute '"
+                                << name << "' = " << attr;
+}
+
+/// `name=default` or `name`: ", value" (designated: ".name = value") when
+/// the attribute is present and differs from the default; "" otherwise.
+FailureOr<std::string> CppEmitter::optionalField(Operation &op, StringRef spec,
+                                                 bool designated) {
+  auto [name, def] = spec.split('=');
+  name = name.trim();
+  def = def.trim();
+  Attribute attr = op.getAttr(name);
+  if (!attr)
+    return std::string();
+  FailureOr<std::string> value = formatAttr(op, name, attr);
+  if (failed(value))
+    return failure();
+  if (!def.empty()) {
+    bool same = *value == def;
+    if (auto f = dyn_cast<FloatAttr>(attr)) {
+      double d;
+      same = !def.getAsDouble(d) && d == f.getValueAsDouble();
+    } else if (name == "mode") {
+      same = *value == "knet::PoolMode::" + def.str();
+    }
+    if (same)
+      return std::string();
+  }
+  return designated ? ("." + name + " = " + *value).str() : *value;
+}
+
+FailureOr<std::string> CppEmitter::reductionDims(Operation &op) {
+  auto dims = op.getAttrOfType<DenseI64ArrayAttr>("dims");
+  bool keepdim = op.hasAttr("keepdim");
+  if (dims && !dims.empty()) {
+    FailureOr<std::string> list = formatAttr(op, "dims", dims);
+    if (failed(list))
+      return failure();
+    return ", " + *list + (keepdim ? ", true" : "");
+  }
+  if (!keepdim)
+    return std::string();
+  auto type = dyn_cast<RankedTensorType>(op.getOperand(0).getType());
+  if (!type)
+    return emitError(op.getLoc())
+           << "knet C++ emitter: keepdim over all dims needs a ranked operand";
+  std::string s = ", {";
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    s += (d ? ", " : "") + std::to_string(d);
+  return s + "}, true";
+}
+
+FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
+  auto value = op.getAttrOfType<DenseElementsAttr>("value");
+  auto type = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  if (!value || !type || !type.hasStaticShape())
+    return emitError(op.getLoc())
+           << "knet C++ emitter: only dense constants of static shape";
+  Type elem = type.getElementType();
+  std::string dtype = dtypeOf(elem);
+  std::string shape = "{";
+  llvm::interleave(
+      type.getShape(), [&](int64_t d) { shape += std::to_string(d); },
+      [&] { shape += ", "; });
+  shape += "}";
+  auto element = [&](Attribute a) -> std::string {
+    if (auto f = dyn_cast<FloatAttr>(a))
+      return formatDouble(f.getValueAsDouble());
+    auto i = cast<IntegerAttr>(a);
+    if (elem.isInteger(1))
+      return std::to_string(i.getValue().getZExtValue());
+    return std::to_string(i.getValue().getSExtValue());
+  };
+  if (value.isSplat()) {
+    std::string v = element(value.getSplatValue<Attribute>());
+    if (elem.isInteger(1))
+      v += ".0";
+    if (type.getRank() == 0)
+      return "knet::Tensor::scalar(" + v + ", " + dtype + ")";
+    return "knet::Tensor::full(" + shape + ", " + v + ", " + dtype + ")";
+  }
+  std::string data;
+  llvm::interleave(
+      value.getValues<Attribute>(), [&](Attribute a) { data += element(a); },
+      [&] { data += ", "; });
+  if (isa<FloatType>(elem))
+    return "knet::Tensor::from(std::vector<double>{" + data + "}, " + shape +
+           ")" + (elem.isF64() ? "" : ".to(" + dtype + ")");
+  return "knet::Tensor::from(std::vector<int64_t>{" + data + "}, " + shape +
+         ")" + (elem.isInteger(64) ? "" : ".to(" + dtype + ")");
+}
+
+static std::string cmpOperator(Operation &op) {
+  if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+    switch (cmp.getPredicate()) {
+    case arith::CmpFPredicate::OEQ:
+    case arith::CmpFPredicate::UEQ:
+      return "==";
+    case arith::CmpFPredicate::ONE:
+    case arith::CmpFPredicate::UNE:
+      return "!=";
+    case arith::CmpFPredicate::OLT:
+    case arith::CmpFPredicate::ULT:
+      return "<";
+    case arith::CmpFPredicate::OLE:
+    case arith::CmpFPredicate::ULE:
+      return "<=";
+    case arith::CmpFPredicate::OGT:
+    case arith::CmpFPredicate::UGT:
+      return ">";
+    case arith::CmpFPredicate::OGE:
+    case arith::CmpFPredicate::UGE:
+      return ">=";
+    default:
+      return {};
+    }
+  }
+  if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+    switch (cmp.getPredicate()) {
+    case arith::CmpIPredicate::eq:
+      return "==";
+    case arith::CmpIPredicate::ne:
+      return "!=";
+    case arith::CmpIPredicate::slt:
+    case arith::CmpIPredicate::ult:
+      return "<";
+    case arith::CmpIPredicate::sle:
+    case arith::CmpIPredicate::ule:
+      return "<=";
+    case arith::CmpIPredicate::sgt:
+    case arith::CmpIPredicate::ugt:
+      return ">";
+    case arith::CmpIPredicate::sge:
+    case arith::CmpIPredicate::uge:
+      return ">=";
+    }
+  }
+  return {};
+}
+
+FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
+  std::string out;
+  auto operandList = [&](unsigned from) {
+    std::string s;
+    for (unsigned i = from; i < op.getNumOperands(); ++i)
+      s += (i > from ? ", " : "") + expr(op.getOperand(i));
+    return s;
+  };
+  auto bad = [&](StringRef what) {
+    return emitError(op.getLoc()) << "knet C++ emitter: bad pattern '"
+                                  << pattern << "' (" << what << ")";
+  };
+  while (!pattern.empty()) {
+    size_t dollar = pattern.find('$');
+    out += pattern.substr(0, dollar).str();
+    if (dollar == StringRef::npos)
+      break;
+    pattern = pattern.drop_front(dollar + 1);
+    auto take = [&](StringRef word) { return pattern.consume_front(word); };
+    // A parenthesized or braced argument list: `(...)`, `{...}`.
+    auto argument = [&](char close) -> std::optional<StringRef> {
+      size_t end = pattern.find(close);
+      if (end == StringRef::npos)
+        return std::nullopt;
+      StringRef arg = pattern.substr(0, end);
+      pattern = pattern.drop_front(end + 1);
+      return arg;
+    };
+    if (!pattern.empty() &&
+        std::isdigit(static_cast<unsigned char>(pattern[0]))) {
+      unsigned index = pattern[0] - '0';
+      pattern = pattern.drop_front();
+      if (index >= op.getNumOperands())
+        return bad("operand out of range");
+      out += expr(op.getOperand(index));
+    } else if (take("args")) {
+      out += operandList(0);
+    } else if (take("rest")) {
+      out += operandList(1);
+    } else if (take("dims")) {
+      FailureOr<std::string> dims = reductionDims(op);
+      if (failed(dims))
+        return failure();
+      out += *dims;
+    } else if (take("dtype")) {
+      std::string dtype = dtypeOf(op.getResult(0).getType());
+      if (dtype.empty())
+        return bad("no DType for the result");
+      out += dtype;
+    } else if (take("ctype")) {
+      FailureOr<std::string> type = typeOf(op.getResult(0), op.getLoc());
+      if (failed(type))
+        return failure();
+      out += *type;
+    } else if (take("pred")) {
+      std::string pred = cmpOperator(op);
+      if (pred.empty())
+        return emitError(op.getLoc())
+               << "knet C++ emitter: unsupported comparison predicate";
+      out += pred;
+    } else if (take("constant")) {
+      FailureOr<std::string> c = tensorConstant(op);
+      if (failed(c))
+        return failure();
+      out += *c;
+    } else if (take("{")) {
+      std::optional<StringRef> spec = argument('}');
+      if (!spec)
+        return bad("unclosed ${");
+      auto [name, def] = spec->split('=');
+      Attribute attr = op.getAttr(name);
+      if (!attr) {
+        if (def.empty() && !spec->contains('='))
+          return emitError(op.getLoc())
+                 << "knet C++ emitter: missing attribute '" << name << "'";
+        out += def.str();
+        continue;
+      }
+      FailureOr<std::string> value = formatAttr(op, name, attr);
+      if (failed(value))
+        return failure();
+      out += *value;
+    } else if (take("opts(")) {
+      std::optional<StringRef> specs = argument(')');
+      if (!specs)
+        return bad("unclosed $opts(");
+      SmallVector<StringRef> fields;
+      specs->split(fields, ',');
+      std::string list;
+      for (StringRef field : fields) {
+        FailureOr<std::string> f = optionalField(op, field, true);
+        if (failed(f))
+          return failure();
+        if (!f->empty())
+          list += (list.empty() ? "" : ", ") + *f;
+      }
+      if (!list.empty())
+        out += ", {" + list + "}";
+    } else if (take("opt(")) {
+      std::optional<StringRef> spec = argument(')');
+      if (!spec)
+        return bad("unclosed $opt(");
+      FailureOr<std::string> f = optionalField(op, *spec, false);
+      if (failed(f))
+        return failure();
+      if (!f->empty())
+        out += ", " + *f;
+    } else if (take("?")) {
+      size_t end = pattern.find_if_not([](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      });
+      StringRef name = pattern.substr(0, end);
+      pattern = pattern.drop_front(name.size());
+      if (op.hasAttr(name))
+        out += ", true";
+    } else {
+      return bad("unknown placeholder");
+    }
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Ops and regions
+//===----------------------------------------------------------------------===//
+
+LogicalResult CppEmitter::emitBlock(Block &block) {
+  for (Operation &op : block.without_terminator()) {
+    if (failed(emitOp(op)))
+      return failure();
+    auto seeds = seedsAfter.find(&op);
+    if (seeds == seedsAfter.end())
+      continue;
+    for (auto &[cotangent, result] : seeds->second) {
+      os << "if (!" << cotangent << ".defined())\n";
+      os.indent() << cotangent << " = knet::ones_like(" << expr(result)
+                  << "); // the seed\n";
+      os.unindent();
+    }
+  }
+  return success();
+}
+
+LogicalResult CppEmitter::emitOp(Operation &op) {
+  // Scalar constants are printed where they are used.
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    if (isScalarType(constant.getType()))
+      return success();
+    return emitPatternOp(op, "$constant");
+  }
+  if (auto forOp = dyn_cast<scf::ForOp>(op))
+    return emitFor(forOp);
+  if (auto whileOp = dyn_cast<scf::WhileOp>(op))
+    return emitWhile(whileOp);
+  if (auto ifOp = dyn_cast<scf::IfOp>(op))
+    return emitIf(ifOp);
+  if (auto fused = dyn_cast<FusedOp>(op))
+    return emitFused(fused);
+  if (isa<StackNewOp>(op)) {
+    FailureOr<std::string> type = typeOf(op.getResult(0), op.getLoc());
+    if (failed(type))
+      return failure();
+    // Named after what the loop saves on it: h_stack.
+    std::string hint;
+    for (Operation *user : op.getResult(0).getUsers())
+      if (auto push = dyn_cast<StackPushOp>(user)) {
+        std::string saved = nameHint(push.getValue());
+        if (!saved.empty()) {
+          hint = saved + "_stack";
+          break;
+        }
+      }
+    emitLocation(op.getLoc());
+    os << *type << " " << define(op.getResult(0), hint) << ";\n";
+    return success();
+  }
+  if (isa<StackPopOp>(op))
+    return emitStackPop(op);
+  if (isa<func::CallOp>(op))
+    return emitError(op.getLoc())
+           << "knet C++ emitter: calls are not supported; inline the callee "
+              "first (knet-inline)";
+  // Dead pure ops (a forward value the adjoint does not need) are dropped.
+  if (op.getNumResults() > 0 && op.use_empty() && isMemoryEffectFree(&op) &&
+      op.getNumRegions() == 0)
+    return success();
+  StringRef pattern = lookupCppPattern(op.getName().getStringRef());
+  if (pattern.empty())
+    return emitError(op.getLoc())
+           << "knet C++ emitter: no C++ pattern for '" << op.getName()
+           << "' (add it to codegen/lib/CppOpTable.cpp)";
+  return emitPatternOp(op, pattern);
+}
+
+LogicalResult CppEmitter::emitPatternOp(Operation &op, StringRef pattern) {
+  FailureOr<std::string> call = expand(op, pattern);
+  if (failed(call))
+    return failure();
+  emitLocation(op.getLoc());
+  if (op.getNumResults() == 0) {
+    os << *call << ";\n";
+    return success();
+  }
+  if (op.getNumResults() == 1) {
+    FailureOr<std::string> type = typeOf(op.getResult(0), op.getLoc());
+    if (failed(type))
+      return failure();
+    os << *type << " " << define(op.getResult(0)) << " = " << *call << ";\n";
+    return success();
+  }
+  os << "auto [";
+  llvm::interleave(
+      op.getResults(), [&](Value r) { os << define(r); }, [&] { os << ", "; });
+  os << "] = " << *call << ";\n";
+  return success();
+}
+
+LogicalResult CppEmitter::emitStackPop(Operation &op) {
+  Value result = op.getResult(0);
+  FailureOr<std::string> type = typeOf(result, op.getLoc());
+  if (failed(type))
+    return failure();
+  std::string stack = expr(op.getOperand(0));
+  emitLocation(op.getLoc());
+  os << *type << " " << define(result) << " = " << stack << ".back();\n";
+  os << stack << ".pop_back();\n";
+  return success();
+}
+
+/// targets[i] = values[i], through temporaries when a value is a target
+/// assigned before it (a swap of loop variables).
+void CppEmitter::emitAssignments(ArrayRef<std::string> targets,
+                                 ValueRange values, TypeRange types) {
+  SmallVector<std::string> sources;
+  for (Value v : values)
+    sources.push_back(expr(v));
+  bool clash = false;
+  for (size_t j = 0; j < sources.size(); ++j)
+    for (size_t k = 0; k < j; ++k)
+      clash |= sources[j] == targets[k] && targets[k] != sources[k];
+  if (clash) {
+    for (size_t j = 0; j < sources.size(); ++j) {
+      if (sources[j] == targets[j])
+        continue;
+      std::string tmp = "next_" + targets[j];
+      os << cppType(types[j]) << " " << tmp << " = " << sources[j] << ";\n";
+      sources[j] = tmp;
+    }
+  }
+  for (size_t j = 0; j < sources.size(); ++j)
+    if (sources[j] != targets[j])
+      os << targets[j] << " = " << sources[j] << ";\n";
+}
+
+LogicalResult CppEmitter::emitFor(scf::ForOp op) {
+  emitLocation(op.getLoc());
+  SmallVector<std::string> vars;
+  for (auto [iterArg, init, result] :
+       llvm::zip(op.getRegionIterArgs(), op.getInitArgs(), op.getResults())) {
+    FailureOr<std::string> type = typeOf(iterArg, op.getLoc());
+    if (failed(type))
+      return failure();
+    std::string hint = nameFromLoc(iterArg.getLoc()).str();
+    if (hint.empty() && op.getNumResults() == 1)
+      hint = nameFromLoc(op.getLoc()).str();
+    if (hint.empty())
+      hint = preferred.lookup(result);
+    std::string initExpr = expr(init);
+    std::string var = define(iterArg, hint);
+    names[result] = var;
+    vars.push_back(var);
+    os << *type << " " << var << " = " << initExpr << ";\n";
+  }
+  Value iv = op.getInductionVar();
+  FailureOr<std::string> ivType = typeOf(iv, op.getLoc());
+  if (failed(ivType))
+    return failure();
+  StringRef ivHint = nameFromLoc(iv.getLoc());
+  std::string i = define(iv, ivHint.empty() ? StringRef("i") : ivHint);
+  std::string step = expr(op.getStep());
+  os << "for (" << *ivType << " " << i << " = " << expr(op.getLowerBound())
+     << "; " << i << " < " << expr(op.getUpperBound()) << "; "
+     << (step == "1" ? "++" + i : i + " += " + step) << ") {\n";
+  os.indent();
+  if (failed(emitBlock(*op.getBody())))
+    return failure();
+  auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
+  emitAssignments(vars, yield.getOperands(), op.getResultTypes());
+  os.unindent() << "}\n";
+  return success();
+}
+
+LogicalResult CppEmitter::emitWhile(scf::WhileOp op) {
+  emitLocation(op.getLoc());
+  SmallVector<std::string> before, after;
+  for (auto [arg, init] : llvm::zip(op.getBeforeArguments(), op.getInits())) {
+    FailureOr<std::string> type = typeOf(arg, op.getLoc());
+    if (failed(type))
+      return failure();
+    std::string initExpr = expr(init);
+    std::string var = define(arg);
+    before.push_back(var);
+    os << *type << " " << var << " = " << initExpr << ";\n";
+  }
+  // The values scf.condition passes on: the after block's arguments, and
+  // the loop's results once it exits.
+  for (auto [arg, result] :
+       llvm::zip(op.getAfterArguments(), op.getResults())) {
+    FailureOr<std::string> type = typeOf(arg, op.getLoc());
+    if (failed(type))
+      return failure();
+    std::string hint = nameFromLoc(arg.getLoc()).str();
+    if (hint.empty() && op.getNumResults() == 1)
+      hint = nameFromLoc(op.getLoc()).str();
+    if (hint.empty())
+      hint = preferred.lookup(result);
+    std::string var = define(arg, hint);
+    names[result] = var;
+    after.push_back(var);
+    os << declareDefault(*type, var) << "\n";
+  }
+  os << "while (true) {\n";
+  os.indent();
+  if (failed(emitBlock(op.getBefore().front())))
+    return failure();
+  scf::ConditionOp cond = op.getConditionOp();
+  emitAssignments(after, cond.getArgs(), op.getResultTypes());
+  os << "if (!" << expr(cond.getCondition()) << ")\n";
+  os.indent() << "break;\n";
+  os.unindent();
+  if (failed(emitBlock(op.getAfter().front())))
+    return failure();
+  emitAssignments(before, op.getYieldOp().getOperands(),
+                  op.getBefore().getArgumentTypes());
+  os.unindent() << "}\n";
+  return success();
+}
+
+LogicalResult CppEmitter::emitIf(scf::IfOp op) {
+  emitLocation(op.getLoc());
+  SmallVector<std::string> vars;
+  for (Value result : op.getResults()) {
+    FailureOr<std::string> type = typeOf(result, op.getLoc());
+    if (failed(type))
+      return failure();
+    std::string var = define(result);
+    vars.push_back(var);
+    os << declareDefault(*type, var) << "\n";
+  }
+  os << "if (" << expr(op.getCondition()) << ") {\n";
+  os.indent();
+  if (failed(emitBlock(op.getThenRegion().front())))
+    return failure();
+  emitAssignments(vars, op.thenYield().getOperands(), op.getResultTypes());
+  os.unindent() << "}";
+  Region &elseRegion = op.getElseRegion();
+  if (!elseRegion.empty() &&
+      (elseRegion.front().getOperations().size() > 1 || op.getNumResults())) {
+    os << " else {\n";
+    os.indent();
+    if (failed(emitBlock(elseRegion.front())))
+      return failure();
+    emitAssignments(vars, op.elseYield().getOperands(), op.getResultTypes());
+    os.unindent() << "}";
+  }
+  os << "\n";
+  return success();
+}
+
+LogicalResult CppEmitter::emitFused(FusedOp op) {
+  // Fusion into one loop is a later issue; for now the region runs op by op
+  // over whole tensors, which the runtime's broadcasting makes equivalent.
+  return emitError(op.getLoc())
+         << "knet C++ emitter: knet.fused is not supported yet";
+}
+
+//===----------------------------------------------------------------------===//
+// Functions and the compiled ABI
+//===----------------------------------------------------------------------===//
+
+/// Reads arguments [0, count) of `fn` from the runtime leaves `in`; names
+/// come from the arguments' NameLocs, else from `primal`'s.
+LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
+                                          unsigned count,
+                                          SmallVectorImpl<Slot> &slots) {
+  Slot slot;
+  for (unsigned k = 0; k < count; ++k) {
+    BlockArgument arg = fn.getArgument(k);
+    Type type = arg.getType();
+    StringRef hint = nameFromLoc(arg.getLoc());
+    if (hint.empty() && primal && primal != fn)
+      hint = nameFromLoc(primal.getArgument(k).getLoc());
+    std::string fallback = "arg" + std::to_string(k);
+    if (hint.empty())
+      hint = fallback;
+    slots.push_back(slot);
+    std::string at = "in[" + slot.str() + "]";
+    if (isa<TensorType>(type)) {
+      if (!arg.use_empty())
+        os << "const knet::Tensor &" << define(arg, hint) << " = " << at
+           << ";\n";
+      ++slot.base;
+    } else if (isScalarType(type)) {
+      if (!arg.use_empty()) {
+        std::string ctype = cppType(type);
+        if (type.isInteger(1))
+          os << "bool " << define(arg, hint) << " = " << at
+             << ".item<int64_t>() != 0;\n";
+        else
+          os << ctype << " " << define(arg, hint) << " = " << at << ".item<"
+             << ctype << ">();\n";
+      }
+      ++slot.base;
+    } else if (auto list = dyn_cast<ListType>(type);
+               list && isa<TensorType>(list.getElementType())) {
+      // A list is its length, then its elements.
+      std::string name = define(arg, hint);
+      std::string first = "in.begin() + " + slot.str(1);
+      os << "std::vector<knet::Tensor> " << name << "(" << first << ", "
+         << first << " + " << at << ".item<int64_t>());\n";
+      ++slot.base;
+      slot.lists.push_back(name);
+    } else {
+      return emitError(arg.getLoc())
+             << "knet C++ emitter: argument " << k << " of type " << type
+             << " has no runtime leaf in the compiled ABI";
+    }
+  }
+  return success();
+}
+
+/// Packs `results` into the runtime's flat vector and returns it.
+LogicalResult CppEmitter::emitReturnValues(Operation *ret, ValueRange results) {
+  if (llvm::all_of(results.getTypes(),
+                   [](Type t) { return isa<TensorType>(t); })) {
+    os << "return {";
+    llvm::interleave(
+        results, [&](Value v) { os << expr(v); }, [&] { os << ", "; });
+    os << "};\n";
+    return success();
+  }
+  os << "std::vector<knet::Tensor> out;\n";
+  for (Value v : results) {
+    Type type = v.getType();
+    if (isa<TensorType>(type)) {
+      os << "out.push_back(" << expr(v) << ");\n";
+    } else if (isScalarType(type)) {
+      os << "out.push_back(knet::Tensor::scalar(" << expr(v) << ", "
+         << dtypeOf(type.isInteger(1) ? IntegerType::get(type.getContext(), 64)
+                                      : type)
+         << "));\n";
+    } else if (auto list = dyn_cast<ListType>(type);
+               list && isa<TensorType>(list.getElementType())) {
+      std::string l = expr(v);
+      os << "out.push_back(knet::Tensor::scalar(static_cast<double>(" << l
+         << ".size()), knet::DType::i64));\n";
+      os << "out.insert(out.end(), " << l << ".begin(), " << l << ".end());\n";
+    } else {
+      return emitError(ret->getLoc())
+             << "knet C++ emitter: a result of type " << type
+             << " has no runtime leaf in the compiled ABI";
+    }
+  }
+  os << "return out;\n";
+  return success();
+}
+
+static const char *kInParam = "const std::vector<knet::Tensor> &";
+
+LogicalResult CppEmitter::emitForward(func::FuncOp f, StringRef id) {
+  resetFunction();
+  os << "static std::vector<knet::Tensor>\n"
+     << "knet_" << id << "_forward(" << kInParam
+     << (f.getNumArguments() ? "in" : "/*in*/") << ") {\n";
+  os.indent();
+  SmallVector<Slot> slots;
+  if (failed(unpackArguments(f, f, f.getNumArguments(), slots)) ||
+      failed(emitBlock(f.getBody().front())))
+    return failure();
+  Operation *ret = f.getBody().front().getTerminator();
+  if (failed(emitReturnValues(ret, ret->getOperands())))
+    return failure();
+  os.unindent() << "}\n\n";
+  return success();
+}
+
+/// The differentiable arguments of f by the contract: float tensors, float
+/// scalars, lists of float tensors.
+static SmallVector<int64_t> defaultGradArgs(func::FuncOp f) {
+  SmallVector<int64_t> args;
+  for (auto [k, type] : llvm::enumerate(f.getArgumentTypes())) {
+    Type t = type;
+    if (auto list = dyn_cast<ListType>(t))
+      t = list.getElementType();
+    if (isa<FloatType>(getElementTypeOrSelf(t)))
+      args.push_back(k);
+  }
+  return args;
+}
+
+static bool needsTrainingMode(func::FuncOp fn) {
+  return fn
+      .walk([](Operation *op) {
+        return isa<DropoutOp, BatchnormOp>(op) ? WalkResult::interrupt()
+                                               : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
+LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
+                                   StringRef id) {
+  resetFunction();
+  const unsigned numArgs = f.getNumArguments();
+  const unsigned numResults = f.getNumResults();
+  SmallVector<int64_t> gradArgs = defaultGradArgs(f);
+  if (auto attr = grad->getAttrOfType<DenseI64ArrayAttr>("knet.grad_args"))
+    gradArgs.assign(attr.asArrayRef().begin(), attr.asArrayRef().end());
+  if (grad.getNumArguments() != numArgs + numResults ||
+      grad.getNumResults() != numResults + gradArgs.size())
+    return emitError(grad.getLoc())
+           << "knet C++ emitter: @" << grad.getSymName() << " should take "
+           << numArgs << " arguments and " << numResults
+           << " cotangents and return " << numResults << " results and "
+           << gradArgs.size() << " gradients";
+  Block &body = grad.getBody().front();
+  Operation *ret = body.getTerminator();
+  bool usesDout = llvm::any_of(body.getArguments().drop_front(numArgs),
+                               [](BlockArgument a) { return !a.use_empty(); });
+  std::string fn = ("knet_" + id + "_grad(").str();
+  std::string pad(fn.size(), ' ');
+  os << "static std::vector<knet::Tensor>\n"
+     << fn << kInParam << (numArgs ? "in" : "/*in*/") << ",\n"
+     << pad << kInParam << (usesDout ? "dout" : "/*dout*/") << ",\n"
+     << pad << "std::vector<knet::Tensor> &din) {\n";
+  os.indent();
+  if (needsTrainingMode(grad))
+    os << "// Dropout and batchnorm act as in training while a gradient is "
+          "taken.\n"
+       << "struct TrainingMode {\n"
+       << "  bool was = knet::set_training(true);\n"
+       << "  ~TrainingMode() { knet::set_training(was); }\n"
+       << "} training_mode;\n";
+  SmallVector<Slot> slots;
+  if (failed(unpackArguments(grad, f, numArgs, slots)))
+    return failure();
+  // The gradient of argument k is d<name of k>, unless the IR names it.
+  for (auto [j, k] : llvm::enumerate(gradArgs))
+    if (k >= 0 && k < static_cast<int64_t>(numArgs) &&
+        numResults + j < ret->getNumOperands()) {
+      StringRef argName = nameFromLoc(grad.getArgument(k).getLoc());
+      if (argName.empty())
+        argName = nameFromLoc(f.getArgument(k).getLoc());
+      if (!argName.empty())
+        preferred.try_emplace(ret->getOperand(numResults + j),
+                              ("d" + argName).str());
+    }
+
+  // Cotangents; an undefined one is the seed of a loss: ones like the result,
+  // filled in right after the result is computed.
+  for (unsigned i = 0; i < numResults; ++i) {
+    BlockArgument cot = grad.getArgument(numArgs + i);
+    if (cot.use_empty())
+      continue;
+    Value result = ret->getOperand(i);
+    std::string hint = nameFromLoc(cot.getLoc()).str();
+    if (hint.empty()) {
+      std::string resultName =
+          isa<BlockArgument>(result)
+              ? nameFromLoc(cast<BlockArgument>(result).getLoc()).str()
+              : nameFromLoc(result.getDefiningOp()->getLoc()).str();
+      hint = resultName.empty()
+                 ? (numResults == 1 ? "dy" : "dy" + std::to_string(i))
+                 : "d" + resultName;
+    }
+    std::string name = define(cot, hint);
+    std::string idx = std::to_string(i);
+    Type type = cot.getType();
+    if (isScalarType(type) && isa<FloatType>(type)) {
+      std::string ctype = cppType(type);
+      os << ctype << " " << name << " = dout.size() > " << idx << " && dout["
+         << idx << "].defined() ? dout[" << idx << "].item<" << ctype
+         << ">() : 1;\n";
+      continue;
+    }
+    if (!isa<TensorType>(type))
+      return emitError(grad.getLoc())
+             << "knet C++ emitter: cotangent " << i << " of type " << type
+             << " is not supported";
+    os << "knet::Tensor " << name << " = dout.size() > " << idx << " ? dout["
+       << idx << "] : knet::Tensor();\n";
+    // Where the result is computed, unless a use of the cotangent comes
+    // first: then the seed's shape comes from a run of the forward.
+    Operation *def = result.getDefiningOp();
+    if (def && def->getBlock() == &body &&
+        llvm::all_of(cot.getUsers(), [&](Operation *user) {
+          Operation *top = body.findAncestorOpInBlock(*user);
+          return top && def->isBeforeInBlock(top);
+        })) {
+      seedsAfter[def].push_back({name, result});
+      continue;
+    }
+    if (isa<BlockArgument>(result)) {
+      os << "if (!" << name << ".defined())\n";
+      os.indent() << name << " = knet::ones_like(" << expr(result) << ");\n";
+      os.unindent();
+      continue;
+    }
+    os << "if (!" << name << ".defined())\n";
+    os.indent() << name << " = knet::ones_like(knet_" << id << "_forward(in)["
+                << idx << "]);\n";
+    os.unindent();
+  }
+  if (failed(emitBlock(body)))
+    return failure();
+
+  // Gradients into din, one per runtime leaf.
+  os << "din.assign(in.size(), knet::Tensor());\n";
+  for (auto [j, k] : llvm::enumerate(gradArgs)) {
+    if (k < 0 || k >= static_cast<int64_t>(numArgs))
+      return emitError(grad.getLoc())
+             << "knet C++ emitter: knet.grad_args names argument " << k
+             << " of " << numArgs;
+    Value g = ret->getOperand(numResults + j);
+    Type argType = f.getArgument(k).getType();
+    const Slot &slot = slots[k];
+    if (isa<ListType>(argType)) {
+      std::string l = expr(g);
+      os << "std::copy(" << l << ".begin(), " << l << ".end(), din.begin() + "
+         << slot.str(1) << ");\n";
+    } else if (isScalarType(g.getType())) {
+      os << "din[" << slot.str() << "] = knet::Tensor::scalar(" << expr(g)
+         << ", " << dtypeOf(argType) << ");\n";
+    } else {
+      os << "din[" << slot.str() << "] = " << expr(g) << ";\n";
+    }
+  }
+  if (failed(emitReturnValues(ret, ret->getOperands().take_front(numResults))))
+    return failure();
+  os.unindent() << "}\n\n";
+  return success();
+}
+
+LogicalResult CppEmitter::emitModule(ModuleOp module) {
+  llvm::StringMap<func::FuncOp> funcs;
+  for (auto f : module.getOps<func::FuncOp>())
+    funcs[f.getSymName()] = f;
+  os << "// Generated by knet's C++ emitter (codegen/EmitCpp) from knet IR.\n"
+     << "// Do not edit: regenerate with knetc or knet-translate --emit-cpp.\n";
+  if (options.includes)
+    os << "#include <knet/compiled.h>\n"
+       << "#include <knet/knet.h>\n\n"
+       << "#include <algorithm>\n"
+       << "#include <cmath>\n"
+       << "#include <cstdint>\n"
+       << "#include <limits>\n"
+       << "#include <vector>\n";
+  os << "\n";
+  bool ok = true;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    StringRef name = f.getSymName();
+    if (f.isExternal())
+      continue;
+    if (name.ends_with("_grad") && funcs.count(name.drop_back(5)))
+      continue;
+    func::FuncOp grad = funcs.lookup((name + "_grad").str());
+    std::string id = sanitize(name);
+    if (options.forwardOnly) {
+      ok &= succeeded(emitForward(f, id));
+      continue;
+    }
+    if (!grad || grad.isExternal()) {
+      emitError(f.getLoc()) << "knet C++ emitter: @" << name << " has no @"
+                            << name << "_grad (run knet-autodiff first)";
+      ok = false;
+      continue;
+    }
+    if (failed(emitForward(f, id)) || failed(emitGrad(f, grad, id))) {
+      ok = false;
+      continue;
+    }
+    os << "static const knet::detail::CompiledFunction knet_" << id
+       << "_compiled{\n"
+       << "    \"" << name << "\", knet_" << id << "_forward, knet_" << id
+       << "_grad};\n\n";
+    os << "// The compiled " << name << ", for registration under the user's "
+       << "function.\n";
+    if (options.externalAccessors)
+      os << "const knet::detail::CompiledFunction &knet_compiled_" << id
+         << "();\n";
+    os << (options.externalAccessors ? "" : "[[maybe_unused]] static ")
+       << "const knet::detail::CompiledFunction &knet_compiled_" << id
+       << "() {\n";
+    os.indent() << "return knet_" << id << "_compiled;\n";
+    os.unindent() << "}\n\n";
+  }
+  return success(ok);
+}
+
+} // namespace
+
+LogicalResult emitCpp(ModuleOp module, raw_ostream &os,
+                      const EmitOptions &options) {
+  CppEmitter emitter(os, options);
+  return emitter.emitModule(module);
+}
+
+} // namespace mlir::knet

@@ -120,3 +120,32 @@ func.func @effects(%x: tensor<4xf32>) {
   knet.stack_push %s, %x : !knet.stack<tensor<4xf32>>
   return
 }
+
+// -----
+
+// A pop right after a push of the same stack is the pushed value (the pair
+// and the then unused stack go); a push followed by another use of the stack
+// stays.
+// CHECK-LABEL: func.func @push_pop
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4xf32>, %[[C:.*]]: i1)
+// CHECK-NEXT: %[[S:.*]] = knet.stack_new
+// CHECK-NEXT: knet.stack_push %[[S]], %[[X]]
+// CHECK-NEXT: scf.if %[[C]] {
+// CHECK-NEXT:   knet.stack_push %[[S]], %[[Y]]
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[P:.*]] = knet.stack_pop %[[S]]
+// CHECK-NEXT: %[[R:.*]] = knet.exp %[[P]]
+// CHECK-NEXT: return %[[X]], %[[R]]
+func.func @push_pop(%x: tensor<4xf32>, %y: tensor<4xf32>, %c: i1) -> (tensor<4xf32>, tensor<4xf32>) {
+  %s = knet.stack_new : !knet.stack<tensor<4xf32>>
+  %t = knet.stack_new : !knet.stack<tensor<4xf32>>
+  knet.stack_push %t, %x : !knet.stack<tensor<4xf32>>
+  %a = knet.stack_pop %t : !knet.stack<tensor<4xf32>>
+  knet.stack_push %s, %x : !knet.stack<tensor<4xf32>>
+  scf.if %c {
+    knet.stack_push %s, %y : !knet.stack<tensor<4xf32>>
+  }
+  %b = knet.stack_pop %s : !knet.stack<tensor<4xf32>>
+  %r = knet.exp %b : tensor<4xf32>
+  return %a, %r : tensor<4xf32>, tensor<4xf32>
+}

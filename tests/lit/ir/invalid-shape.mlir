@@ -225,6 +225,22 @@ func.func @list_make_type(%a: tensor<3xf32>, %b: tensor<4xf32>) {
 
 // -----
 
+func.func @list_set_type(%l: !knet.list<tensor<3xf32>>, %b: tensor<4xf32>, %i: index) {
+  // expected-error @below {{'knet.list_set' op value has type 'tensor<4xf32>' but the list holds 'tensor<3xf32>'}}
+  %0 = knet.list_set %l[%i], %b : !knet.list<tensor<3xf32>>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @list_zeros_like_type(%l: !knet.list<i64>) {
+  // expected-error @below {{'knet.list_zeros_like' op operand #0 must be list of tensors}}
+  %0 = knet.list_zeros_like %l : !knet.list<i64>
+  return
+}
+
+// -----
+
 func.func @list_get_type(%l: !knet.list<tensor<3xf32>>, %i: index) {
   // expected-error @below {{'knet.list_get' op failed to verify that result is the list's element type}}
   %0 = "knet.list_get"(%l, %i) : (!knet.list<tensor<3xf32>>, index) -> tensor<4xf32>

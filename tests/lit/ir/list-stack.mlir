@@ -41,3 +41,13 @@ func.func @make(%a: tensor<3xf32>, %c: i1) -> tensor<3xf32> {
   %x = knet.list_get %l[%i] : !knet.list<tensor<3xf32>>
   return %x : tensor<3xf32>
 }
+
+// Gradient lists: a functional update and a list of zeros.
+// CHECK-LABEL: func.func @gradient_list
+func.func @gradient_list(%ws: !knet.list<tensor<?x?xf32>>, %g: tensor<?x?xf32>, %i: index) -> !knet.list<tensor<?x?xf32>> {
+  // CHECK-NEXT: %[[Z:.*]] = knet.list_zeros_like %{{.*}} : !knet.list<tensor<?x?xf32>>
+  %z = knet.list_zeros_like %ws : !knet.list<tensor<?x?xf32>>
+  // CHECK-NEXT: knet.list_set %[[Z]][%{{.*}}], %{{.*}} : !knet.list<tensor<?x?xf32>>, tensor<?x?xf32>
+  %l = knet.list_set %z[%i], %g : !knet.list<tensor<?x?xf32>>, tensor<?x?xf32>
+  return %l : !knet.list<tensor<?x?xf32>>
+}

@@ -1215,20 +1215,25 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
       ok &= succeeded(emitForward(f, id));
       continue;
     }
-    if (!grad || grad.isExternal()) {
+    // A function marked knet.no_grad has a forward only (its compiled
+    // object has no adjoint; the runtime refuses to differentiate it).
+    const bool noGrad = f->hasAttr("knet.no_grad");
+    if (!noGrad && (!grad || grad.isExternal())) {
       emitError(f.getLoc()) << "knet C++ emitter: @" << name << " has no @"
                             << name << "_grad (run knet-autodiff first)";
       ok = false;
       continue;
     }
-    if (failed(emitForward(f, id)) || failed(emitGrad(f, grad, id))) {
+    if (failed(emitForward(f, id)) ||
+        (!noGrad && failed(emitGrad(f, grad, id)))) {
       ok = false;
       continue;
     }
     os << "static const knet::detail::CompiledFunction knet_" << id
        << "_compiled{\n"
-       << "    \"" << name << "\", knet_" << id << "_forward, knet_" << id
-       << "_grad};\n\n";
+       << "    \"" << name << "\", knet_" << id << "_forward, "
+       << (noGrad ? std::string("nullptr") : "knet_" + id + "_grad")
+       << "};\n\n";
     os << "// The compiled " << name << ", for registration under the user's "
        << "function.\n";
     if (options.externalAccessors)

@@ -278,6 +278,14 @@ const CompiledFunction *find_compiled_function(const void *user_fn) {
 
 const void *find_compiled(const void *fn) { return find_compiled_function(fn); }
 
+std::vector<Tensor> list_zeros_like(const std::vector<Tensor> &list) {
+  std::vector<Tensor> out;
+  out.reserve(list.size());
+  for (const Tensor &t : list)
+    out.push_back(zeros_like(t));
+  return out;
+}
+
 void flatten_into(std::vector<Tensor> &in, const Param &p) {
   in.push_back(p.value());
 }
@@ -298,6 +306,9 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
       tracked |= is_tracked(x) || (x.defined() && !x.impl()->param.expired());
   if (!tracked)
     return f.forward(in);
+  if (!f.grad)
+    fail(f.name, ": this compiled function has no adjoint (marked "
+                 "knet.no_grad) but a tape differentiates through it");
   std::vector<Tensor> out;
   if (root && t_recording == 1) {
     // diff(f, ...) of a compiled f: one pass computes the value and the

@@ -165,3 +165,21 @@ TEST(Compiled, FlattenArgumentsIntoLeaves) {
   EXPECT_EQ(in[6].item<int64_t>(), 2); // the list's length, then its elements
   EXPECT_EQ(in[6].rank(), 0);
 }
+
+TEST(Compiled, IntegerDivisionHelpersRound) {
+  EXPECT_EQ(detail::floordiv<int64_t>(7, 2), 3);
+  EXPECT_EQ(detail::floordiv<int64_t>(-7, 2), -4);
+  EXPECT_EQ(detail::floordiv<int64_t>(7, -2), -4);
+  EXPECT_EQ(detail::floordiv<int64_t>(-8, 2), -4);
+  EXPECT_EQ(detail::ceildiv<int64_t>(7, 2), 4);
+  EXPECT_EQ(detail::ceildiv<int64_t>(-7, 2), -3);
+  EXPECT_EQ(detail::ceildiv<int64_t>(-7, -2), 4);
+  EXPECT_EQ(detail::ceildiv<int64_t>(8, 2), 4);
+  std::vector<Tensor> l{Tensor::ones({2}), Tensor::ones({3})};
+  std::vector<Tensor> z = detail::list_zeros_like(l);
+  EXPECT_EQ(z[1].shape(), (Shape{3}));
+  EXPECT_EQ(z[1].to_vector<float>(), (std::vector<float>{0, 0, 0}));
+  std::vector<Tensor> s = detail::list_set(l, 1, z[0]);
+  EXPECT_EQ(s[1].shape(), (Shape{2}));
+  EXPECT_EQ(l[1].shape(), (Shape{3})); // a copy: the input list is unchanged
+}

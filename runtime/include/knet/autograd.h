@@ -131,6 +131,9 @@ template <class T> auto positional_grad(const Tensor &g, const T &a) {
 template <class... A, size_t... I>
 auto compiled_value_and_grad(const CompiledFunction &cf,
                              std::index_sequence<I...>, const A &...args) {
+  if (!cf.grad)
+    throw Error(std::string("value_and_grad: ") + cf.name +
+                " has no compiled adjoint (marked knet.no_grad)");
   std::vector<Tensor> in{as_leaf(args)...}, dx;
   std::vector<Tensor> out = cf.grad(in, {Tensor()}, dx);
   if (out.size() != 1 || out[0].numel() != 1)

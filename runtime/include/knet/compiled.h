@@ -25,7 +25,8 @@ struct CompiledFunction {
   const char *name;
   // outputs = f(inputs)
   std::vector<Tensor> (*forward)(const std::vector<Tensor> &in);
-  // The compiled adjoint: runs the forward and the reverse sweep, returns
+  // The compiled adjoint (null for a function marked not differentiable):
+  // runs the forward and the reverse sweep, returns
   // the outputs and sets `din` to one gradient per input (undefined for
   // non-float inputs and those the outputs do not depend on). An undefined
   // dout[i] stands for ones shaped like output i (the seed of a loss).
@@ -74,5 +75,23 @@ void flatten_into(std::vector<Tensor> &in, const std::vector<T> &list) {
   for (const T &x : list)
     flatten_into(in, x);
 }
+
+// Integer division rounding down / up (arith.floordivsi, arith.ceildivsi).
+template <class T> T floordiv(T a, T b) {
+  T q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+template <class T> T ceildiv(T a, T b) {
+  T q = a / b;
+  return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
+}
+
+// List helpers of compiled adjoints (gradient lists).
+inline std::vector<Tensor> list_set(std::vector<Tensor> list, int64_t i,
+                                    Tensor value) {
+  list.at(static_cast<size_t>(i)) = std::move(value);
+  return list;
+}
+std::vector<Tensor> list_zeros_like(const std::vector<Tensor> &list);
 
 } // namespace knet::detail

@@ -1,0 +1,332 @@
+//===- knetc.cpp - the knet compiler driver -------------------------------===//
+//
+//   knetc [options] <file.cpp>... [-- <compiler flags>]
+//   knetc [options] -p <build dir> <file.cpp>...
+//
+// Reads the files through Clang LibTooling, lowers their KNET_COMPILE
+// functions to the knet IR and prints the stage asked for (--emit), or says
+// per function whether it compiles statically or stays on the tape
+// (--explain). Exit 0 on success, 1 on any error; knetc never crashes: every
+// input ends with a status and a message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "knet/Frontend/Frontend.h"
+
+#include "clang/AST/ASTConsumer.h"
+#include "clang/AST/ASTContext.h"
+#include "clang/Basic/SourceManager.h"
+#include "clang/Driver/Driver.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/FrontendAction.h"
+#include "clang/Tooling/CompilationDatabase.h"
+#include "clang/Tooling/Tooling.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/CrashRecoveryContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace clang;
+using namespace clang::tooling;
+namespace cl = llvm::cl;
+
+#ifndef KNETC_CLANG_RESOURCE_DIR
+#define KNETC_CLANG_RESOURCE_DIR ""
+#endif
+#ifndef KNETC_RUNTIME_INCLUDE_DIR
+#define KNETC_RUNTIME_INCLUDE_DIR ""
+#endif
+
+static cl::OptionCategory knetcCategory("knetc options");
+
+static cl::list<std::string> inputFiles(cl::Positional,
+                                        cl::desc("<file.cpp>..."),
+                                        cl::cat(knetcCategory));
+static cl::opt<std::string>
+    buildPath("p", cl::desc("Build directory with compile_commands.json"),
+              cl::value_desc("build dir"), cl::cat(knetcCategory));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("Stage to print: ir (the knet IR from the frontend); "
+                  "ir-opt, ir-grad, cpp and cuda come with later stages"),
+         cl::value_desc("ir|ir-opt|ir-grad|cpp|cuda"), cl::init(""),
+         cl::cat(knetcCategory));
+static cl::opt<bool>
+    explain("explain",
+            cl::desc("Say per KNET_COMPILE function whether it compiles "
+                     "statically or stays on the tape, and why"),
+            cl::cat(knetcCategory));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(knetcCategory));
+static cl::opt<bool>
+    printLocs("print-locs",
+              cl::desc("Print the source location of every op (loc(...))"),
+              cl::cat(knetcCategory));
+static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not fuse kernels"),
+                            cl::cat(knetcCategory));
+static cl::opt<bool>
+    checkCuda("check-cuda",
+              cl::desc("Compile every emitted CUDA kernel with NVRTC"),
+              cl::cat(knetcCategory));
+
+namespace {
+
+bool isDir(const std::string &p) { return llvm::sys::fs::is_directory(p); }
+
+/// Clang's resource directory (stddef.h, the builtin headers): the one of
+/// the Clang knetc was built with, else the one next to the executable, else
+/// what `clang -print-resource-dir` says.
+std::string findResourceDir(const char *argv0) {
+  std::string baked = KNETC_CLANG_RESOURCE_DIR;
+  if (!baked.empty() && isDir(baked + "/include"))
+    return baked;
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&findResourceDir));
+  std::string nearExe = driver::Driver::GetResourcesPath(exe);
+  if (isDir(nearExe + "/include"))
+    return nearExe;
+  for (const char *name : {"clang-19", "clang"}) {
+    llvm::ErrorOr<std::string> clang = llvm::sys::findProgramByName(name);
+    if (!clang)
+      continue;
+    llvm::SmallString<128> tmp;
+    if (llvm::sys::fs::createTemporaryFile("knetc-resource-dir", "txt", tmp))
+      continue;
+    std::optional<llvm::StringRef> redirects[] = {
+        std::nullopt, llvm::StringRef(tmp), llvm::StringRef("")};
+    llvm::StringRef args[] = {*clang, "-print-resource-dir"};
+    int rc = llvm::sys::ExecuteAndWait(*clang, args, std::nullopt, redirects,
+                                       /*SecondsToWait=*/30);
+    auto buf = llvm::MemoryBuffer::getFile(tmp);
+    llvm::sys::fs::remove(tmp);
+    if (rc == 0 && buf) {
+      std::string dir = (*buf)->getBuffer().trim().str();
+      if (isDir(dir + "/include"))
+        return dir;
+    }
+  }
+  return baked;
+}
+
+struct FileResult {
+  std::string file;
+  knet::frontend::TranslationUnitResult result;
+};
+
+class LowerConsumer : public ASTConsumer {
+public:
+  LowerConsumer(mlir::MLIRContext &ctx, std::vector<FileResult> &results,
+                std::string file)
+      : ctx(ctx), results(results), file(std::move(file)) {}
+  void HandleTranslationUnit(ASTContext &ast) override {
+    if (ast.getDiagnostics().hasErrorOccurred())
+      return; // Clang said why; the AST is not trustworthy.
+    results.push_back({file, knet::frontend::lowerTranslationUnit(ast, ctx)});
+  }
+
+private:
+  mlir::MLIRContext &ctx;
+  std::vector<FileResult> &results;
+  std::string file;
+};
+
+class LowerAction : public ASTFrontendAction {
+public:
+  LowerAction(mlir::MLIRContext &ctx, std::vector<FileResult> &results)
+      : ctx(ctx), results(results) {}
+  std::unique_ptr<ASTConsumer> CreateASTConsumer(CompilerInstance &,
+                                                 StringRef file) override {
+    return std::make_unique<LowerConsumer>(ctx, results, file.str());
+  }
+
+private:
+  mlir::MLIRContext &ctx;
+  std::vector<FileResult> &results;
+};
+
+class LowerActionFactory : public FrontendActionFactory {
+public:
+  LowerActionFactory(mlir::MLIRContext &ctx, std::vector<FileResult> &results)
+      : ctx(ctx), results(results) {}
+  std::unique_ptr<FrontendAction> create() override {
+    return std::make_unique<LowerAction>(ctx, results);
+  }
+
+private:
+  mlir::MLIRContext &ctx;
+  std::vector<FileResult> &results;
+};
+
+/// Adds what `knetc model.cpp` needs to just work: C++20, Clang's resource
+/// directory, the knet runtime headers when no include dir was given.
+ArgumentsAdjuster defaultsAdjuster(std::string resourceDir) {
+  return [resourceDir](const CommandLineArguments &args, StringRef) {
+    CommandLineArguments out = args;
+    bool hasStd = false, hasResource = false, hasInclude = false;
+    for (const std::string &a : args) {
+      StringRef s(a);
+      hasStd |= s.starts_with("-std=") || s.starts_with("--std");
+      hasResource |= s.starts_with("-resource-dir");
+      hasInclude |= s.starts_with("-I") || s.starts_with("-isystem") ||
+                    s.starts_with("-iquote");
+    }
+    // After argv[0]: the input is C++ whatever its extension.
+    if (!out.empty())
+      out.insert(out.begin() + 1, "-xc++");
+    if (!hasStd)
+      out.push_back("-std=c++20");
+    if (!hasResource && !resourceDir.empty())
+      out.push_back("-resource-dir=" + resourceDir);
+    std::string runtime = KNETC_RUNTIME_INCLUDE_DIR;
+    if (!hasInclude && !runtime.empty())
+      out.push_back("-I" + runtime);
+    // Flags from a GCC build must not stop the parse.
+    out.push_back("-Wno-unknown-warning-option");
+    out.push_back("-Wno-unused-command-line-argument");
+    out.push_back("-Wno-error");
+    return out;
+  };
+}
+
+void printExplain(llvm::raw_ostream &os,
+                  const knet::frontend::FunctionReport &r) {
+  using Status = knet::frontend::FunctionReport::Status;
+  os << r.file << ":" << r.line << ": " << r.name << ": ";
+  switch (r.status) {
+  case Status::Compiled:
+    os << "compiled statically\n";
+    break;
+  case Status::Tape:
+    os << "stays on the tape: " << r.reasonFile << ":" << r.reasonLine << ": "
+       << r.reason << "\n";
+    break;
+  case Status::Error:
+    os << "error (see the diagnostics)\n";
+    break;
+  }
+}
+
+} // namespace
+
+int main(int argc, const char **argv) {
+  llvm::CrashRecoveryContext::Enable();
+  // Everything after `--` is compiler flags.
+  std::string dbError;
+  std::unique_ptr<CompilationDatabase> db =
+      FixedCompilationDatabase::loadFromCommandLine(argc, argv, dbError);
+  cl::HideUnrelatedOptions(knetcCategory);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "knetc: compiles the KNET_COMPILE functions of C++ models\n",
+          &llvm::errs()))
+    return 1;
+  if (inputFiles.empty()) {
+    llvm::errs() << "knetc: error: no input files (knetc [options] "
+                    "<file.cpp>... [-- <compiler flags>])\n";
+    return 1;
+  }
+  if (!emit.empty() && emit != "ir") {
+    llvm::errs() << "knetc: error: --emit=" << emit
+                 << " is not available yet; this knetc emits: ir\n";
+    return 1;
+  }
+  if (checkCuda) {
+    llvm::errs() << "knetc: error: --check-cuda is not available yet\n";
+    return 1;
+  }
+  bool emitIr = emit == "ir" || !explain;
+  for (const std::string &f : inputFiles) {
+    if (!llvm::sys::fs::exists(f)) {
+      llvm::errs() << "knetc: error: no such file: '" << f << "'\n";
+      return 1;
+    }
+    if (llvm::sys::fs::is_directory(f)) {
+      llvm::errs() << "knetc: error: '" << f << "' is a directory\n";
+      return 1;
+    }
+  }
+  if (!buildPath.empty()) {
+    if (db) {
+      llvm::errs() << "knetc: error: give either -p <build dir> or "
+                      "-- <flags>, not both\n";
+      return 1;
+    }
+    db = CompilationDatabase::loadFromDirectory(buildPath, dbError);
+    if (!db) {
+      llvm::errs() << "knetc: error: " << dbError << "\n";
+      return 1;
+    }
+  }
+  if (!db)
+    db = std::make_unique<FixedCompilationDatabase>(".",
+                                                    std::vector<std::string>());
+
+  mlir::DialectRegistry registry;
+  knet::frontend::registerDialects(registry);
+  mlir::MLIRContext ctx(registry, mlir::MLIRContext::Threading::DISABLED);
+
+  std::vector<FileResult> results;
+  int rc = 1;
+  {
+    ClangTool tool(*db, inputFiles);
+    tool.appendArgumentsAdjuster(defaultsAdjuster(findResourceDir(argv[0])));
+    LowerActionFactory factory(ctx, results);
+    llvm::CrashRecoveryContext crc;
+    if (!crc.RunSafely([&] { rc = tool.run(&factory); })) {
+      llvm::errs() << "knetc: error: internal error (a crash) while reading "
+                      "the input; please report it with the file\n";
+      return 1;
+    }
+  }
+
+  std::error_code ec;
+  auto out = std::make_unique<llvm::ToolOutputFile>(outputFile, ec,
+                                                    llvm::sys::fs::OF_Text);
+  if (ec) {
+    llvm::errs() << "knetc: error: " << outputFile << ": " << ec.message()
+                 << "\n";
+    return 1;
+  }
+  bool hadError = rc != 0;
+  for (FileResult &fr : results) {
+    hadError |= fr.result.hadError;
+    if (fr.result.reports.empty())
+      llvm::errs() << "knetc: note: '" << fr.file
+                   << "' has no KNET_COMPILE function\n";
+    if (explain)
+      for (const auto &r : fr.result.reports)
+        printExplain(out->os(), r);
+  }
+  if (emitIr && !hadError) {
+    mlir::OpPrintingFlags flags;
+    if (printLocs)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false)
+          .useLocalScope();
+    for (FileResult &fr : results) {
+      if (results.size() > 1)
+        out->os() << "// knetc: " << fr.file << "\n";
+      fr.result.module->print(out->os(), flags);
+      out->os() << "\n";
+    }
+  }
+  if (hadError)
+    return 1;
+  out->keep();
+  return 0;
+}

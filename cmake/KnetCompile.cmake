@@ -23,7 +23,13 @@ function(knet_compile target)
       COMMENT "knetc ${src}"
       COMMAND_EXPAND_LISTS
       VERBATIM)
-    set_source_files_properties(${abs} PROPERTIES HEADER_FILE_ONLY ON)
+    # In place of the original (a source property would be directory-wide:
+    # another target may compile the original as it is).
+    get_target_property(srcs ${target} SOURCES)
+    if(srcs)
+      list(REMOVE_ITEM srcs ${src} ${abs})
+      set_property(TARGET ${target} PROPERTY SOURCES ${srcs})
+    endif()
     target_sources(${target} PRIVATE ${out})
     # The generated TU includes headers relative to the original's folder.
     get_filename_component(dir ${abs} DIRECTORY)

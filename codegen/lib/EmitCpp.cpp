@@ -164,13 +164,15 @@ std::string dtypeOf(Type type) {
 }
 
 /// The C++ type of an IR type, or an empty string when there is none.
+/// Float scalars are carried in double whatever their IR width: the IR's
+/// float element types stand for the runtime dtype of dtype-erased C++
+/// Tensors, and a C++ scalar meets a tensor as a double (see the runtime's
+/// unify_scalar_dtype), so narrowing it here would lose precision.
 std::string cppType(Type type) {
   if (isa<TensorType>(type))
     return "knet::Tensor";
-  if (type.isF64())
+  if (type.isF64() || type.isF32())
     return "double";
-  if (type.isF32())
-    return "float";
   if (type.isInteger(1))
     return "bool";
   if (type.isInteger(32))
@@ -464,7 +466,10 @@ FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
     return emitError(op.getLoc())
            << "knet C++ emitter: only dense constants of static shape";
   Type elem = type.getElementType();
-  std::string dtype = dtypeOf(elem);
+  // A 0-d float constant is a scalar: f64, like knet.scalar ($sdtype).
+  std::string dtype = type.getRank() == 0 && isa<FloatType>(elem)
+                          ? std::string("knet::DType::f64")
+                          : dtypeOf(elem);
   std::string shape = "{";
   llvm::interleave(
       type.getShape(), [&](int64_t d) { shape += std::to_string(d); },
@@ -589,6 +594,15 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
       if (failed(dims))
         return failure();
       out += *dims;
+    } else if (take("sdtype")) {
+      // A scalar as a 0-d tensor: floats in f64 (it takes the dtype of the
+      // tensor it meets at run time).
+      Type elem = getElementTypeOrSelf(op.getResult(0).getType());
+      std::string dtype =
+          isa<FloatType>(elem) ? "knet::DType::f64" : dtypeOf(elem);
+      if (dtype.empty())
+        return bad("no DType for the result");
+      out += dtype;
     } else if (take("dtype")) {
       std::string dtype = dtypeOf(op.getResult(0).getType());
       if (dtype.empty())

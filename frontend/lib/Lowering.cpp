@@ -3572,6 +3572,8 @@ TranslationUnitResult ModuleLowering::run() {
       sym += "_" + std::to_string(used[name] - 1);
     fs->symbol = sym;
     fs->report.name = name;
+    fs->report.symbol = sym;
+    fs->report.decl = fd;
     auto [file, line] = fileLine(fd->getLocation());
     fs->report.file = file;
     fs->report.line = line;

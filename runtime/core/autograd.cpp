@@ -25,6 +25,7 @@ struct Node {
   const char *op;
   std::vector<int64_t> in; // slots, -1 for untracked inputs
   std::vector<Shape> in_shapes;
+  std::vector<DType> in_dtypes;
   std::vector<int64_t> out; // slots
   std::vector<Shape> out_shapes;
   std::vector<DType> out_dtypes;
@@ -110,8 +111,10 @@ void record(const char *op, const std::vector<Tensor> &inputs,
     Node n;
     n.op = op;
     n.in = std::move(in);
-    for (const Tensor &x : inputs)
+    for (const Tensor &x : inputs) {
       n.in_shapes.push_back(x.defined() ? x.shape() : Shape{});
+      n.in_dtypes.push_back(x.defined() ? x.dtype() : DType::f32);
+    }
     for (const Tensor &y : outputs) {
       int64_t s = T->nslots++;
       n.out.push_back(s);
@@ -229,6 +232,10 @@ std::shared_ptr<TapeImpl> TapeScope::finish(const Tensor &loss) {
         fail("internal error: the gradient of ", n.op, " input ", i,
              " has shape ", shape_str(dx[i].shape()), ", expected ",
              shape_str(n.in_shapes[i]));
+      // A gradient has its input's dtype (a 0-d scalar operand that took
+      // its partner's dtype gets its gradient back in its own).
+      if (dx[i].dtype() != n.in_dtypes[i] && is_floating(n.in_dtypes[i]))
+        dx[i] = dx[i].to(n.in_dtypes[i]);
       Tensor &acc = g[n.in[i]];
       acc = acc.defined() ? acc + dx[i] : dx[i];
     }

@@ -139,6 +139,16 @@ void check_cpu(const Tensor &t, const char *op) {
          " but this kernel runs on the CPU");
 }
 
+void unify_scalar_dtype(Tensor &a, Tensor &b) {
+  if (!a.defined() || !b.defined() || a.dtype() == b.dtype() ||
+      !is_floating(a.dtype()) || !is_floating(b.dtype()))
+    return;
+  if (a.rank() == 0 && b.rank() != 0)
+    a = a.to(b.dtype());
+  else if (b.rank() == 0 && a.rank() != 0)
+    b = b.to(a.dtype());
+}
+
 void check_same_dtype(const Tensor &a, const Tensor &b, const char *op) {
   if (a.dtype() != b.dtype())
     fail(op, ": dtype mismatch: ", dtype_name(a.dtype()), " ",

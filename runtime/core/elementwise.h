@@ -20,7 +20,9 @@ template <class F> Tensor map_float(const Tensor &x, const char *op, F f) {
 
 // y = f(a, b) with broadcasting over floating a, b of one dtype.
 template <class F>
-Tensor map_float2(const Tensor &a, const Tensor &b, const char *op, F f) {
+Tensor map_float2(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  Tensor a = a0, b = b0;
+  unify_scalar_dtype(a, b);
   check_cpu(a, op);
   check_cpu(b, op);
   check_same_dtype(a, b, op);

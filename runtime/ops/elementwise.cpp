@@ -15,7 +15,9 @@ namespace {
 
 // y = f(a, b) over any numeric dtype (arithmetic on integers too).
 template <class F>
-Tensor arith(const Tensor &a, const Tensor &b, const char *op, F f) {
+Tensor arith(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  Tensor a = a0, b = b0;
+  unify_scalar_dtype(a, b);
   check_cpu(a, op);
   check_cpu(b, op);
   check_same_dtype(a, b, op);
@@ -42,7 +44,9 @@ Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
 }
 
 template <class F>
-Tensor compare(const Tensor &a, const Tensor &b, const char *op, F f) {
+Tensor compare(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  Tensor a = a0, b = b0;
+  unify_scalar_dtype(a, b);
   check_cpu(a, op);
   check_cpu(b, op);
   check_same_dtype(a, b, op);
@@ -283,7 +287,9 @@ KNET_COMPARE(>, "gt")
 KNET_COMPARE(>=, "ge")
 #undef KNET_COMPARE
 
-Tensor where(const Tensor &c, const Tensor &a, const Tensor &b) {
+Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
+  Tensor a = a0, b = b0;
+  unify_scalar_dtype(a, b);
   check_cpu(c, "where");
   check_cpu(a, "where");
   check_cpu(b, "where");

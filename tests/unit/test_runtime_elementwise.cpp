@@ -238,3 +238,20 @@ TEST(ElementwiseGrad, SecondDerivativeOfAbsIsZero) {
   // d/dx sum(sign(-x)*-1 * x) = sum(1) => ones; the sign part adds zero.
   EXPECT_TRUE(all_close(outer.grad(x), Tensor::ones({3}, DType::f64)));
 }
+
+TEST(Elementwise, ZeroDimFloatOperandTakesThePartnersDtype) {
+  Tensor x = Tensor::from<double>({1, 2}, {2});
+  Tensor s = Tensor::scalar(0.5, DType::f32);
+  EXPECT_EQ((x * s).dtype(), DType::f64);
+  EXPECT_EQ((s - x).dtype(), DType::f64);
+  EXPECT_TRUE(all_close(x * s, Tensor::from<double>({0.5, 1}, {2})));
+  EXPECT_EQ((x > s).to_vector<bool>(), (std::vector<bool>{true, true}));
+  // Tensors of rank > 0 still need one dtype.
+  EXPECT_THROW((void)(x * Tensor::ones({2}, DType::f32)), Error);
+  // Gradients come back in each input's own dtype.
+  Param p(x.clone(), "p"), q(Tensor::scalar(3.0, DType::f32), "q");
+  Tape t = diff([&] { return sum(p.value() * q.value()); });
+  EXPECT_EQ(t.grad(q).dtype(), DType::f32);
+  EXPECT_FLOAT_EQ(t.grad(q).item<float>(), 3.0f);
+  EXPECT_TRUE(all_close(t.grad(p), Tensor::from<double>({3, 3}, {2})));
+}

@@ -13,6 +13,11 @@
 
 #include "knet/Frontend/Frontend.h"
 
+#include "knet/Codegen/EmitCpp.h"
+#include "knet/Codegen/SourceRewriter.h"
+#include "knet/Passes/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "clang/AST/ASTConsumer.h"
 #include "clang/AST/ASTContext.h"
 #include "clang/Basic/SourceManager.h"
@@ -62,9 +67,10 @@ static cl::opt<std::string>
               cl::value_desc("build dir"), cl::cat(knetcCategory));
 static cl::opt<std::string>
     emit("emit",
-         cl::desc("Stage to print: ir (the knet IR from the frontend); "
-                  "ir-opt, ir-grad, cpp and cuda come with later stages"),
-         cl::value_desc("ir|ir-opt|ir-grad|cpp|cuda"), cl::init(""),
+         cl::desc("Stage to print: ir (the knet IR from the frontend), "
+                  "ir-grad (after knet-autodiff), cpp (the generated C++), "
+                  "tu (the rewritten translation unit: the default with -o)"),
+         cl::value_desc("ir|ir-grad|cpp|tu"), cl::init(""),
          cl::cat(knetcCategory));
 static cl::opt<bool>
     explain("explain",
@@ -127,7 +133,51 @@ std::string findResourceDir(const char *argv0) {
 struct FileResult {
   std::string file;
   knet::frontend::TranslationUnitResult result;
+  std::string generated; // --emit=cpp
+  std::string tu;        // --emit=tu
+  bool stageFailed = false;
 };
+
+/// The stage knetc prints (set once in main before the tool runs).
+std::string stage = "ir";
+
+/// Runs what follows the frontend for the stages after `ir`: knet-autodiff
+/// (then canonicalize and cse), the C++ emitter, and the source rewriter.
+/// Runs while Clang's AST is alive: the rewriter needs it.
+void runLaterStages(ASTContext &ast, FileResult &fr) {
+  mlir::ModuleOp module = *fr.result.module;
+  mlir::PassManager pm(module.getContext());
+  pm.addPass(mlir::knet::createAutodiffPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  if (mlir::failed(pm.run(module))) {
+    fr.stageFailed = true;
+    return;
+  }
+  if (stage == "ir-grad")
+    return;
+  llvm::raw_string_ostream gen(fr.generated);
+  mlir::knet::EmitOptions opts;
+  opts.includes = true;
+  if (mlir::failed(mlir::knet::emitCpp(module, gen, opts))) {
+    fr.stageFailed = true;
+    return;
+  }
+  if (stage == "cpp")
+    return;
+  std::vector<mlir::knet::CompiledDecl> fns;
+  for (const auto &r : fr.result.reports)
+    if (r.status == knet::frontend::FunctionReport::Status::Compiled && r.decl)
+      fns.push_back({r.decl, mlir::knet::cppIdentifier(r.symbol)});
+  llvm::Expected<std::string> tu =
+      mlir::knet::rewriteSource(ast, fns, fr.generated);
+  if (!tu) {
+    llvm::errs() << llvm::toString(tu.takeError()) << "\n";
+    fr.stageFailed = true;
+    return;
+  }
+  fr.tu = std::move(*tu);
+}
 
 class LowerConsumer : public ASTConsumer {
 public:
@@ -137,7 +187,11 @@ public:
   void HandleTranslationUnit(ASTContext &ast) override {
     if (ast.getDiagnostics().hasErrorOccurred())
       return; // Clang said why; the AST is not trustworthy.
-    results.push_back({file, knet::frontend::lowerTranslationUnit(ast, ctx)});
+    FileResult &fr = results.emplace_back();
+    fr.file = file;
+    fr.result = knet::frontend::lowerTranslationUnit(ast, ctx);
+    if (stage != "ir" && !fr.result.hadError && fr.result.module)
+      runLaterStages(ast, fr);
   }
 
 private:
@@ -241,9 +295,15 @@ int main(int argc, const char **argv) {
                     "<file.cpp>... [-- <compiler flags>])\n";
     return 1;
   }
-  if (!emit.empty() && emit != "ir") {
-    llvm::errs() << "knetc: error: --emit=" << emit
-                 << " is not available yet; this knetc emits: ir\n";
+  stage = !emit.empty() ? std::string(emit) : (outputFile != "-" ? "tu" : "ir");
+  if (stage != "ir" && stage != "ir-grad" && stage != "cpp" && stage != "tu") {
+    llvm::errs() << "knetc: error: --emit=" << stage
+                 << " is not available (ir, ir-grad, cpp, tu)\n";
+    return 1;
+  }
+  if (stage == "tu" && inputFiles.size() != 1) {
+    llvm::errs() << "knetc: error: the rewritten translation unit (-o) "
+                    "takes one input file\n";
     return 1;
   }
   if (checkCuda) {
@@ -305,7 +365,7 @@ int main(int argc, const char **argv) {
   }
   bool hadError = rc != 0;
   for (FileResult &fr : results) {
-    hadError |= fr.result.hadError;
+    hadError |= fr.result.hadError || fr.stageFailed;
     if (fr.result.reports.empty())
       llvm::errs() << "knetc: note: '" << fr.file
                    << "' has no KNET_COMPILE function\n";
@@ -321,8 +381,14 @@ int main(int argc, const char **argv) {
     for (FileResult &fr : results) {
       if (results.size() > 1)
         out->os() << "// knetc: " << fr.file << "\n";
-      fr.result.module->print(out->os(), flags);
-      out->os() << "\n";
+      if (stage == "cpp")
+        out->os() << fr.generated;
+      else if (stage == "tu")
+        out->os() << fr.tu;
+      else {
+        fr.result.module->print(out->os(), flags);
+        out->os() << "\n";
+      }
     }
   }
   if (hadError)

@@ -26,6 +26,7 @@
 namespace clang {
 class ASTContext;
 class ASTConsumer;
+class FunctionDecl;
 } // namespace clang
 
 namespace mlir {
@@ -38,7 +39,9 @@ namespace knet::frontend {
 /// What became of one KNET_COMPILE function.
 struct FunctionReport {
   enum class Status { Compiled, Tape, Error };
-  std::string name; // qualified C++ name
+  std::string name;   // qualified C++ name
+  std::string symbol; // the func.func's name in the module
+  const clang::FunctionDecl *decl = nullptr;
   std::string file;
   unsigned line = 0;
   Status status = Status::Compiled;

@@ -1,0 +1,43 @@
+//===- SourceRewriter.h - the *.knet.cpp translation unit -------*- C++ -*-===//
+//
+// knetc's output translation unit: the user's file with the body of each
+// statically compiled KNET_COMPILE function replaced by a dispatch into the
+// generated code (knet::detail::run_compiled over the flattened arguments),
+// the generated code appended, and each function registered under its
+// address so that is_compiled, diff and value_and_grad find it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KNET_CODEGEN_SOURCEREWRITER_H
+#define KNET_CODEGEN_SOURCEREWRITER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace clang {
+class ASTContext;
+class FunctionDecl;
+} // namespace clang
+
+namespace mlir::knet {
+
+struct CompiledDecl {
+  const clang::FunctionDecl *decl;
+  std::string id; // the emitter's name: knet_compiled_<id>()
+};
+
+/// The rewritten main file of `ast`; `generated` is the emitter's output for
+/// the same functions.
+llvm::Expected<std::string> rewriteSource(clang::ASTContext &ast,
+                                          llvm::ArrayRef<CompiledDecl> fns,
+                                          llvm::StringRef generated);
+
+/// The emitter's identifier for a func.func symbol.
+std::string cppIdentifier(llvm::StringRef symbol);
+
+} // namespace mlir::knet
+
+#endif // KNET_CODEGEN_SOURCEREWRITER_H

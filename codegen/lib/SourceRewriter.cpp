@@ -1,0 +1,186 @@
+//===- SourceRewriter.cpp - the *.knet.cpp translation unit ---------------===//
+
+#include "knet/Codegen/SourceRewriter.h"
+
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Decl.h"
+#include "clang/AST/DeclCXX.h"
+#include "clang/AST/QualTypeNames.h"
+#include "clang/Basic/SourceManager.h"
+#include "clang/Rewrite/Core/Rewriter.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace clang;
+
+namespace mlir::knet {
+namespace {
+
+PrintingPolicy policy(ASTContext &ast) {
+  PrintingPolicy p(ast.getLangOpts());
+  p.SuppressUnwrittenScope = true; // no "(anonymous namespace)::"
+  p.FullyQualifiedName = true;
+  return p;
+}
+
+std::string typeName(QualType t, ASTContext &ast) {
+  return TypeName::getFullyQualifiedName(t, ast, policy(ast),
+                                         /*WithGlobalNsPrefix=*/true);
+}
+
+/// "R (*)(P1, P2)" with every type fully qualified, so that it names the
+/// function from global scope whatever the file's using-directives.
+std::string functionPointerType(const FunctionDecl *fd, ASTContext &ast) {
+  std::string s = typeName(fd->getReturnType(), ast) + " (*)(";
+  for (unsigned i = 0; i < fd->getNumParams(); ++i)
+    s += (i ? ", " : "") + typeName(fd->getParamDecl(i)->getType(), ast);
+  return s + ")";
+}
+
+/// The knet runtime class a type names, if any ("Tensor", "Param").
+StringRef knetClass(QualType t) {
+  const auto *rd = t.getNonReferenceType()->getAsCXXRecordDecl();
+  if (!rd || !rd->getIdentifier())
+    return "";
+  const auto *ns = dyn_cast<NamespaceDecl>(rd->getDeclContext());
+  if (!ns || ns->getName() != "knet")
+    return "";
+  return rd->getName();
+}
+
+bool isStdVector(QualType t) {
+  const auto *rd = t.getNonReferenceType()->getAsCXXRecordDecl();
+  return rd && rd->getQualifiedNameAsString() == "std::vector";
+}
+
+/// Appends `flatten_into(knet_in, <expr>)` lines for the leaves of a value
+/// of type `t` named by `expr`, in the frontend's order (fields in order).
+bool flatten(QualType t, const std::string &expr, llvm::raw_ostream &os) {
+  t = t.getNonReferenceType().getUnqualifiedType();
+  if (!knetClass(t).empty() || isStdVector(t) || t->isArithmeticType()) {
+    os << "  ::knet::detail::flatten_into(knet_in, " << expr << ");\n";
+    return true;
+  }
+  const auto *rd = t->getAsCXXRecordDecl();
+  if (!rd || !rd->hasDefinition() || rd->getNumBases() > 0)
+    return false;
+  for (const FieldDecl *f : rd->fields())
+    if (!flatten(f->getType(), expr + "." + f->getNameAsString(), os))
+      return false;
+  return true;
+}
+
+/// The C++ expression that rebuilds a result of type `t` from knet_out.
+bool rebuild(QualType t, ASTContext &ast, unsigned &next,
+             llvm::raw_ostream &os) {
+  t = t.getNonReferenceType().getUnqualifiedType();
+  StringRef cls = knetClass(t);
+  if (cls == "Tensor") {
+    os << "knet_out[" << next++ << "]";
+    return true;
+  }
+  if (t->isArithmeticType()) {
+    os << "static_cast<" << typeName(t, ast) << ">(knet_out[" << next++
+       << "].item<double>())";
+    return true;
+  }
+  const auto *rd = t->getAsCXXRecordDecl();
+  if (!cls.empty() || !rd || !rd->hasDefinition() || !rd->isAggregate() ||
+      rd->getNumBases() > 0)
+    return false;
+  os << typeName(t, ast) << "{";
+  bool first = true;
+  for (const FieldDecl *f : rd->fields()) {
+    if (!first)
+      os << ", ";
+    first = false;
+    if (!rebuild(f->getType(), ast, next, os))
+      return false;
+  }
+  os << "}";
+  return true;
+}
+
+} // namespace
+
+std::string cppIdentifier(StringRef symbol) {
+  std::string id;
+  for (char c : symbol) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      id.push_back(c);
+    else if (!id.empty() && id.back() != '_')
+      id.push_back('_');
+  }
+  while (!id.empty() && id.back() == '_')
+    id.pop_back();
+  if (!id.empty() && std::isdigit(static_cast<unsigned char>(id.front())))
+    id.insert(id.begin(), 'v');
+  return id;
+}
+
+llvm::Expected<std::string> rewriteSource(ASTContext &ast,
+                                          ArrayRef<CompiledDecl> fns,
+                                          StringRef generated) {
+  SourceManager &sm = ast.getSourceManager();
+  Rewriter rw(sm, ast.getLangOpts());
+  FileID main = sm.getMainFileID();
+  std::string declarations, registrations;
+  llvm::raw_string_ostream decls(declarations), regs(registrations);
+  for (const CompiledDecl &c : fns) {
+    const FunctionDecl *fd = c.decl;
+    const Stmt *body = fd->getBody();
+    if (!body || !sm.isWrittenInMainFile(body->getBeginLoc()))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "knetc: cannot rewrite '" +
+                                         fd->getQualifiedNameAsString() +
+                                         "': its body is not in the main file");
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "{\n  // Compiled by knetc: runs the generated code.\n"
+       << "  std::vector<::knet::Tensor> knet_in;\n";
+    bool ok = true;
+    for (const ParmVarDecl *p : fd->parameters())
+      ok &= !p->getName().empty() &&
+            flatten(p->getType(), p->getNameAsString(), os);
+    os << "  std::vector<::knet::Tensor> knet_out = "
+          "::knet::detail::run_compiled(knet_compiled_"
+       << c.id << "(), knet_in);\n";
+    QualType ret = fd->getReturnType();
+    if (ret->isVoidType()) {
+      os << "  (void)knet_out;\n";
+    } else {
+      os << "  return ";
+      unsigned next = 0;
+      ok &= rebuild(ret, ast, next, os);
+      os << ";\n";
+    }
+    os << "}";
+    if (!ok)
+      continue; // an argument or result the ABI cannot carry: keep the body
+    rw.ReplaceText(body->getSourceRange(), text);
+    decls << "static const ::knet::detail::CompiledFunction &knet_compiled_"
+          << c.id << "();\n";
+    std::string name;
+    llvm::raw_string_ostream ns(name);
+    fd->printQualifiedName(ns, policy(ast));
+    regs << "static const bool knet_registered_" << c.id
+         << " = (::knet::detail::register_compiled(\n    "
+            "reinterpret_cast<const void *>(static_cast<"
+         << functionPointerType(fd, ast) << ">(&::" << name
+         << ")),\n    &knet_compiled_" << c.id << "()),\n    true);\n";
+  }
+  std::string head = "// Generated by knetc from this file: the bodies of its "
+                     "compiled KNET_COMPILE\n// functions dispatch into the "
+                     "generated code at the end.\n"
+                     "#include <knet/compiled.h>\n" +
+                     declarations + "\n";
+  rw.InsertTextBefore(sm.getLocForStartOfFile(main), head);
+  std::string tail = "\n// ---- generated by knetc ----\n" + generated.str() +
+                     "\n" + registrations;
+  rw.InsertTextAfter(sm.getLocForEndOfFile(main), tail);
+  const RewriteBuffer *buf = rw.getRewriteBufferFor(main);
+  if (!buf)
+    return std::string(sm.getBufferData(main));
+  return std::string(buf->begin(), buf->end());
+}
+
+} // namespace mlir::knet

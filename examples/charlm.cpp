@@ -30,8 +30,8 @@ void lstm(const CharLM &m, const Tensor &x, Tensor &h, Tensor &c) {
 
 // Mean next-character loss over a [batch, T] window; h and c carry the state
 // in and out.
-Tensor loss(const CharLM &m, const Tensor &in, const Tensor &out, Tensor &h,
-            Tensor &c) {
+KNET_COMPILE Tensor loss(const CharLM &m, const Tensor &in, const Tensor &out,
+                         Tensor &h, Tensor &c) {
   const int64_t T = in.size(1);
   std::vector<Tensor> hs;
   for (int64_t t = 0; t < T; ++t) {
@@ -71,6 +71,9 @@ int main(int argc, char **argv) {
   const int epochs = static_cast<int>(args.num("epochs", 1));
   const int64_t steps = static_cast<int64_t>(args.num("steps", -1));
   seed(1);
+  std::cout << "loss: "
+            << (is_compiled(loss) ? "compiled by knetc" : "on the tape")
+            << "\n";
   CharCorpus text(data_dir("tinyshakespeare") + "/input.txt");
   auto batches = text.batches(B, T);
   std::cout << "tinyshakespeare: " << text.size() << " chars, vocab "

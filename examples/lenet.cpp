@@ -17,14 +17,14 @@ struct LeNet {
   Param w4 = param({10, 500}), b4 = param0({10});
 };
 
-Tensor predict(const LeNet &m, const Tensor &x) {
+KNET_COMPILE Tensor predict(const LeNet &m, const Tensor &x) {
   Tensor h = pool(relu(conv2d(x, m.c1) + m.b1)); // [N,20,12,12]
   h = pool(relu(conv2d(h, m.c2) + m.b2));        // [N,50,4,4]
   h = relu(linear(mat(h), m.w3, m.b3));
   return linear(h, m.w4, m.b4);
 }
 
-Tensor loss(const LeNet &m, const Tensor &x, const Tensor &y) {
+KNET_COMPILE Tensor loss(const LeNet &m, const Tensor &x, const Tensor &y) {
   return nll(predict(m, x), y);
 }
 
@@ -41,6 +41,9 @@ int main(int argc, char **argv) {
   const int epochs = static_cast<int>(args.num("epochs", 1));
   const int64_t steps = static_cast<int64_t>(args.num("steps", -1));
   seed(1);
+  std::cout << "loss: "
+            << (is_compiled(loss) ? "compiled by knetc" : "on the tape")
+            << "\n";
   Mnist d = mnist(data_dir("mnist"));
   std::cout << "mnist: " << d.xtrn.size(0) << " train, " << d.xtst.size(0)
             << " test; LeNet, Adam, batch 100\n";

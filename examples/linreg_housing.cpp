@@ -15,9 +15,11 @@ struct Linear {
   Param b = param0({1});
 };
 
-Tensor predict(const Linear &m, const Tensor &x) { return linear(x, m.w, m.b); }
+KNET_COMPILE Tensor predict(const Linear &m, const Tensor &x) {
+  return linear(x, m.w, m.b);
+}
 
-Tensor loss(const Linear &m, const Tensor &x, const Tensor &y) {
+KNET_COMPILE Tensor loss(const Linear &m, const Tensor &x, const Tensor &y) {
   Tensor d = predict(m, x) - y;
   return mean(d * d);
 }
@@ -26,6 +28,9 @@ int main(int argc, char **argv) {
   example::Args args(argc, argv);
   const int epochs = static_cast<int>(args.num("epochs", 10));
   seed(1);
+  std::cout << "loss: "
+            << (is_compiled(loss) ? "compiled by knetc" : "on the tape")
+            << "\n";
   Tensor table =
       read_table(data_dir("boston") + "/housing.data").to(DType::f32);
   Tensor x = table.slice(1, 0, 13), y = table.slice(1, 13, 14);

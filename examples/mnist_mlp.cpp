@@ -17,12 +17,12 @@ struct Mlp {
         b2(param0({10})) {}
 };
 
-Tensor predict(const Mlp &m, const Tensor &x) {
+KNET_COMPILE Tensor predict(const Mlp &m, const Tensor &x) {
   Tensor h = relu(linear(mat(x), m.w1, m.b1));
   return linear(h, m.w2, m.b2);
 }
 
-Tensor loss(const Mlp &m, const Tensor &x, const Tensor &y) {
+KNET_COMPILE Tensor loss(const Mlp &m, const Tensor &x, const Tensor &y) {
   return nll(predict(m, x), y);
 }
 
@@ -31,6 +31,9 @@ int main(int argc, char **argv) {
   const int epochs = static_cast<int>(args.num("epochs", 10));
   const int64_t hidden = static_cast<int64_t>(args.num("hidden", 64));
   seed(1);
+  std::cout << "loss: "
+            << (is_compiled(loss) ? "compiled by knetc" : "on the tape")
+            << "\n";
   Mnist d = mnist(data_dir("mnist"));
   std::cout << "mnist: " << d.xtrn.size(0) << " train, " << d.xtst.size(0)
             << " test; MLP 784-" << hidden << "-10, Adam, batch 100\n";

@@ -15,11 +15,11 @@ struct Softmax {
   Param b = param0({10});
 };
 
-Tensor predict(const Softmax &m, const Tensor &x) {
+KNET_COMPILE Tensor predict(const Softmax &m, const Tensor &x) {
   return linear(mat(x), m.w, m.b);
 }
 
-Tensor loss(const Softmax &m, const Tensor &x, const Tensor &y) {
+KNET_COMPILE Tensor loss(const Softmax &m, const Tensor &x, const Tensor &y) {
   return nll(predict(m, x), y);
 }
 
@@ -27,6 +27,9 @@ int main(int argc, char **argv) {
   example::Args args(argc, argv);
   const int epochs = static_cast<int>(args.num("epochs", 10));
   seed(1);
+  std::cout << "loss: "
+            << (is_compiled(loss) ? "compiled by knetc" : "on the tape")
+            << "\n";
   Mnist d = mnist(data_dir("mnist"));
   std::cout << "mnist: " << d.xtrn.size(0) << " train, " << d.xtst.size(0)
             << " test\n";

@@ -143,9 +143,12 @@ void unify_scalar_dtype(Tensor &a, Tensor &b) {
   if (!a.defined() || !b.defined() || a.dtype() == b.dtype() ||
       !is_floating(a.dtype()) || !is_floating(b.dtype()))
     return;
-  if (a.rank() == 0 && b.rank() != 0)
+  // A 0-d operand meeting a tensor takes its dtype; of two 0-d operands the
+  // f64 one (the carrier of C++ scalars) takes the other's.
+  const bool a0 = a.rank() == 0, b0 = b.rank() == 0;
+  if (a0 && (!b0 || a.dtype() == DType::f64))
     a = a.to(b.dtype());
-  else if (b.rank() == 0 && a.rank() != 0)
+  else if (b0 && (!a0 || b.dtype() == DType::f64))
     b = b.to(a.dtype());
 }
 

@@ -50,8 +50,9 @@ template <class F> decltype(auto) dispatch_all(DType t, const char *op, F &&f) {
 // Throws unless `t` is on the CPU (the CPU kernels' precondition).
 void check_cpu(const Tensor &t, const char *op);
 // A 0-d floating operand takes the floating dtype of the other operand, as
-// a C++ double does (`x * 0.5`); knetc's generated code carries scalars as
-// 0-d f64 tensors and relies on this. Other dtype pairs are left alone.
+// a C++ double does (`x * 0.5`); of two 0-d operands the f64 one adapts.
+// knetc's generated code carries scalars as 0-d f64 tensors and relies on
+// this. Other dtype pairs are left alone (an error where they must agree).
 void unify_scalar_dtype(Tensor &a, Tensor &b);
 // Throws unless a and b have one dtype.
 void check_same_dtype(const Tensor &a, const Tensor &b, const char *op);

@@ -255,3 +255,10 @@ TEST(Elementwise, ZeroDimFloatOperandTakesThePartnersDtype) {
   EXPECT_FLOAT_EQ(t.grad(q).item<float>(), 3.0f);
   EXPECT_TRUE(all_close(t.grad(p), Tensor::from<double>({3, 3}, {2})));
 }
+
+TEST(Elementwise, TwoZeroDimOperandsTheF64OneAdapts) {
+  Tensor a = Tensor::scalar(3, DType::f32), b = Tensor::scalar(2, DType::f64);
+  EXPECT_EQ((a / b).dtype(), DType::f32);
+  EXPECT_EQ((b / a).dtype(), DType::f32);
+  EXPECT_FLOAT_EQ((b / a).item<float>(), 2.0f / 3.0f);
+}

@@ -16,6 +16,7 @@
 #include "knet/Codegen/EmitCpp.h"
 #include "knet/Codegen/SourceRewriter.h"
 #include "knet/Passes/Passes.h"
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "clang/AST/ASTConsumer.h"
@@ -147,6 +148,9 @@ std::string stage = "ir";
 void runLaterStages(ASTContext &ast, FileResult &fr) {
   mlir::ModuleOp module = *fr.result.module;
   mlir::PassManager pm(module.getContext());
+  // Calls between compiled functions are inlined first (each callee keeps
+  // its own compiled form too).
+  pm.addPass(mlir::createInlinerPass());
   pm.addPass(mlir::knet::createAutodiffPass());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
@@ -339,6 +343,7 @@ int main(int argc, const char **argv) {
 
   mlir::DialectRegistry registry;
   knet::frontend::registerDialects(registry);
+  mlir::func::registerInlinerExtension(registry);
   mlir::MLIRContext ctx(registry, mlir::MLIRContext::Threading::DISABLED);
 
   std::vector<FileResult> results;

@@ -951,6 +951,14 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
     StringRef hint = nameFromLoc(arg.getLoc());
     if (hint.empty() && primal && primal != fn)
       hint = nameFromLoc(primal.getArgument(k).getLoc());
+    // The frontend names arguments with a knet.name attribute ("m.w1").
+    std::string attrName;
+    for (func::FuncOp f : {fn, primal})
+      if (hint.empty() && f && k < f.getNumArguments())
+        if (auto n = f.getArgAttrOfType<StringAttr>(k, "knet.name")) {
+          attrName = sanitize(n.getValue());
+          hint = attrName;
+        }
     std::string fallback = "arg" + std::to_string(k);
     if (hint.empty())
       hint = fallback;

@@ -27,6 +27,7 @@
 #include "clang/Frontend/FrontendAction.h"
 #include "clang/Tooling/CompilationDatabase.h"
 #include "clang/Tooling/Tooling.h"
+#include <map>
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -137,7 +138,13 @@ struct FileResult {
   std::string generated; // --emit=cpp
   std::string tu;        // --emit=tu
   bool stageFailed = false;
+  // --explain: per compiled function (IR symbol), the values its reverse
+  // sweep reads from the forward, as "line (op, pushed)" entries.
+  std::map<std::string, std::vector<std::string>> saved;
 };
+
+/// Whether --explain was given (set once in main before the tool runs).
+bool explaining = false;
 
 /// The stage knetc prints (set once in main before the tool runs).
 std::string stage = "ir";
@@ -158,8 +165,31 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
     fr.stageFailed = true;
     return;
   }
-  if (stage == "ir-grad")
-    return;
+  if (explaining)
+    for (auto grad : module.getOps<mlir::func::FuncOp>()) {
+      llvm::StringRef name = grad.getSymName();
+      if (!name.consume_back("_grad"))
+        continue;
+      std::vector<std::string> &out = fr.saved[name.str()];
+      for (const mlir::knet::SavedValue &v :
+           mlir::knet::savedForReverse(grad)) {
+        std::string entry;
+        llvm::raw_string_ostream os(entry);
+        mlir::LocationAttr loc = v.getLoc();
+        if (auto name = loc.findInstanceOf<mlir::NameLoc>())
+          os << "'" << name.getName().getValue() << "' ";
+        if (auto fl = loc.findInstanceOf<mlir::FileLineColLoc>())
+          os << "line " << fl.getLine();
+        else
+          os << "(no location)";
+        if (mlir::Operation *def = v.value.getDefiningOp())
+          os << " (" << def->getName().getStringRef()
+             << (v.pushed ? ", pushed per iteration" : "") << ")";
+        out.push_back(entry);
+      }
+    }
+  if (stage == "ir-grad" || stage == "ir")
+    return; // (stage ir: here only for --explain)
   llvm::raw_string_ostream gen(fr.generated);
   mlir::knet::EmitOptions opts;
   opts.includes = true;
@@ -194,7 +224,8 @@ public:
     FileResult &fr = results.emplace_back();
     fr.file = file;
     fr.result = knet::frontend::lowerTranslationUnit(ast, ctx);
-    if (stage != "ir" && !fr.result.hadError && fr.result.module)
+    if ((stage != "ir" || explaining) && !fr.result.hadError &&
+        fr.result.module)
       runLaterStages(ast, fr);
   }
 
@@ -262,14 +293,23 @@ ArgumentsAdjuster defaultsAdjuster(std::string resourceDir) {
   };
 }
 
-void printExplain(llvm::raw_ostream &os,
-                  const knet::frontend::FunctionReport &r) {
+void printExplain(
+    llvm::raw_ostream &os, const knet::frontend::FunctionReport &r,
+    const std::map<std::string, std::vector<std::string>> &saved) {
   using Status = knet::frontend::FunctionReport::Status;
   os << r.file << ":" << r.line << ": " << r.name << ": ";
   switch (r.status) {
-  case Status::Compiled:
+  case Status::Compiled: {
     os << "compiled statically\n";
+    auto it = saved.find(r.symbol);
+    if (it != saved.end()) {
+      os << "  saved for the reverse sweep: " << it->second.size()
+         << (it->second.size() == 1 ? " value" : " values") << "\n";
+      for (const std::string &e : it->second)
+        os << "    " << e << "\n";
+    }
     break;
+  }
   case Status::Tape:
     os << "stays on the tape: " << r.reasonFile << ":" << r.reasonLine << ": "
        << r.reason << "\n";
@@ -299,6 +339,7 @@ int main(int argc, const char **argv) {
                     "<file.cpp>... [-- <compiler flags>])\n";
     return 1;
   }
+  explaining = explain;
   stage = !emit.empty() ? std::string(emit) : (outputFile != "-" ? "tu" : "ir");
   if (stage != "ir" && stage != "ir-grad" && stage != "cpp" && stage != "tu") {
     llvm::errs() << "knetc: error: --emit=" << stage
@@ -376,7 +417,7 @@ int main(int argc, const char **argv) {
                    << "' has no KNET_COMPILE function\n";
     if (explain)
       for (const auto &r : fr.result.reports)
-        printExplain(out->os(), r);
+        printExplain(out->os(), r, fr.saved);
   }
   if (emitIr && !hadError) {
     mlir::OpPrintingFlags flags;

@@ -40,6 +40,9 @@ int main() {
   std::fprintf(stderr, "compiled: mlp_loss %d deep_loss %d control %d\n",
                is_compiled(mlp_loss), is_compiled(deep_loss),
                is_compiled(control));
+  std::fprintf(stderr, "compiled: lenet %d softmax %d linreg %d lstm %d\n",
+               is_compiled(lenet_loss), is_compiled(softmax_loss),
+               is_compiled(linreg_loss), is_compiled(lstm_loss));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),
@@ -69,6 +72,34 @@ int main() {
   Param u(randn({4}, f64), "u");
   check("until_small", until_small, u.value());
   print("until_small", diff(until_small, u.value()), {u});
+
+  LeNetSmall ln{param({3, 1, 3, 3}, xavier_uniform(), f64),
+                param({1, 3, 1, 1}, gaussian(0, 0.1), f64),
+                param({4, 3, 3, 3}, xavier_uniform(), f64),
+                param({1, 4, 1, 1}, gaussian(0, 0.1), f64),
+                param({5, 16}, xavier_uniform(), f64),
+                param({5}, gaussian(0, 0.1), f64)};
+  Tensor img = randn({2, 1, 10, 10}, f64);
+  Tensor cls = Tensor::from<int64_t>({1, 4}, {2});
+  check("lenet_loss", lenet_loss, ln, img, cls);
+  print("lenet_loss", diff(lenet_loss, ln, img, cls),
+        {ln.c1, ln.b1, ln.c2, ln.b2, ln.w, ln.b});
+
+  Param sw = param({5, 12}, xavier_uniform(), f64), sb = param0({5}, f64);
+  Tensor sx = randn({3, 2, 6}, f64), sy = Tensor::from<int64_t>({0, 3, 4}, {3});
+  check("softmax_loss", softmax_loss, sw, sb, sx, sy);
+  print("softmax_loss", diff(softmax_loss, sw, sb, sx, sy), {sw, sb});
+
+  Param lw = param({1, 4}, xavier_uniform(), f64), lb = param0({1}, f64);
+  Tensor lx = randn({6, 4}, f64), ly = randn({6, 1}, f64);
+  check("linreg_loss", linreg_loss, lw, lb, lx, ly);
+  print("linreg_loss", diff(linreg_loss, lw, lb, lx, ly), {lw, lb});
+
+  Param cw = param({12, 7}, xavier_uniform(), f64), cb = param0({12}, f64);
+  Tensor cx = randn({2, 4}, f64), h0 = randn({2, 3}, f64),
+         c0 = randn({2, 3}, f64);
+  check("lstm_loss", lstm_loss, cw, cb, cx, h0, c0);
+  print("lstm_loss", diff(lstm_loss, cw, cb, cx, h0, c0), {cw, cb});
 
   // Gradients with respect to scalar arguments need the compiled adjoint.
   if (is_compiled(control)) {

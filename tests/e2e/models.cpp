@@ -59,3 +59,33 @@ KNET_COMPILE Tensor until_small(const Tensor &w) {
   }
   return sum(h * w);
 }
+
+// The examples' models, small: LeNet's layers, softmax regression, linear
+// regression, and the char-LSTM's cell (one matrix for all gates, sliced).
+KNET_COMPILE Tensor lenet_loss(const LeNetSmall &m, const Tensor &x,
+                               const Tensor &y) {
+  Tensor h = pool(relu(conv2d(x, m.c1) + m.b1));
+  h = pool(relu(conv2d(h, m.c2, {.padding = 1}) + m.b2),
+           {.mode = PoolMode::avg});
+  return nll(linear(mat(h), m.w, m.b), y);
+}
+
+KNET_COMPILE Tensor softmax_loss(const Param &w, const Param &b,
+                                 const Tensor &x, const Tensor &y) {
+  return nll(linear(mat(x), w, b), y);
+}
+
+KNET_COMPILE Tensor linreg_loss(const Param &w, const Param &b, const Tensor &x,
+                                const Tensor &y) {
+  Tensor d = linear(x, w, b) - y;
+  return mean(d * d);
+}
+
+KNET_COMPILE Tensor lstm_loss(const Param &w, const Param &b, const Tensor &x,
+                              const Tensor &h0, const Tensor &c0) {
+  Tensor gates = linear(concat({x, h0}, 1), w, b);
+  std::vector<Tensor> g = chunk(gates, 4, 1);
+  Tensor c = sigm(g[1]) * c0 + sigm(g[0]) * tanh(g[3]);
+  Tensor h = sigm(g[2]) * tanh(c);
+  return sum(h * h) + sum(c);
+}

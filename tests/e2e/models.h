@@ -7,6 +7,19 @@ struct Mlp {
   knet::Param w1, b1, w2, b2;
 };
 
+struct LeNetSmall {
+  knet::Param c1, b1, c2, b2, w, b;
+};
+
+knet::Tensor lenet_loss(const LeNetSmall &m, const knet::Tensor &x,
+                        const knet::Tensor &y);
+knet::Tensor softmax_loss(const knet::Param &w, const knet::Param &b,
+                          const knet::Tensor &x, const knet::Tensor &y);
+knet::Tensor linreg_loss(const knet::Param &w, const knet::Param &b,
+                         const knet::Tensor &x, const knet::Tensor &y);
+knet::Tensor lstm_loss(const knet::Param &w, const knet::Param &b,
+                       const knet::Tensor &x, const knet::Tensor &h0,
+                       const knet::Tensor &c0);
 knet::Tensor mlp_loss(const Mlp &m, const knet::Tensor &x,
                       const knet::Tensor &y);
 knet::Tensor deep_loss(const std::vector<knet::Param> &ws,

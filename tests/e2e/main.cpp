@@ -40,9 +40,10 @@ int main() {
   std::fprintf(stderr, "compiled: mlp_loss %d deep_loss %d control %d\n",
                is_compiled(mlp_loss), is_compiled(deep_loss),
                is_compiled(control));
-  std::fprintf(stderr, "compiled: lenet %d softmax %d linreg %d lstm %d\n",
-               is_compiled(lenet_loss), is_compiled(softmax_loss),
-               is_compiled(linreg_loss), is_compiled(lstm_loss));
+  std::fprintf(
+      stderr, "compiled: lenet %d softmax %d linreg %d lstm %d cell %d\n",
+      is_compiled(lenet_loss), is_compiled(softmax_loss),
+      is_compiled(linreg_loss), is_compiled(lstm_loss), is_compiled(cell));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),
@@ -100,6 +101,11 @@ int main() {
          c0 = randn({2, 3}, f64);
   check("lstm_loss", lstm_loss, cw, cb, cx, h0, c0);
   print("lstm_loss", diff(lstm_loss, cw, cb, cx, h0, c0), {cw, cb});
+
+  Param tw = param({3, 3}, xavier_uniform(), f64),
+        tx(randn({5, 3}, f64) * 0.5, "x");
+  check("tree_loss", tree_loss, tw.value(), tx.value());
+  print("tree_loss", diff(tree_loss, tw.value(), tx.value()), {tw, tx});
 
   // Gradients with respect to scalar arguments need the compiled adjoint.
   if (is_compiled(control)) {

@@ -89,3 +89,26 @@ KNET_COMPILE Tensor lstm_loss(const Param &w, const Param &b, const Tensor &x,
   Tensor h = sigm(g[2]) * tanh(c);
   return sum(h * h) + sum(c);
 }
+
+// A compiled cell with a struct argument and a struct result, called from a
+// recursion that stays on the tape (the hybrid: one node per call).
+KNET_COMPILE Pair cell(const Tensor &w, const Pair &l, const Pair &r) {
+  Tensor c = tanh(matmul(l.h + r.h, w)) + l.c * r.c;
+  return Pair{sigm(c) * l.h, c};
+}
+
+Pair fold(const Tensor &w, const std::vector<Pair> &leaves, size_t lo,
+          size_t hi) {
+  if (hi - lo == 1)
+    return leaves[lo];
+  size_t mid = (lo + hi) / 2;
+  return cell(w, fold(w, leaves, lo, mid), fold(w, leaves, mid, hi));
+}
+
+Tensor tree_loss(const Tensor &w, const Tensor &x) {
+  std::vector<Pair> leaves;
+  for (int64_t i = 0; i < x.size(0); ++i)
+    leaves.push_back(Pair{x.slice(0, i, i + 1), sin(x.slice(0, i, i + 1))});
+  Pair root = fold(w, leaves, 0, leaves.size());
+  return sum(root.h * root.c);
+}

@@ -7,6 +7,12 @@ struct Mlp {
   knet::Param w1, b1, w2, b2;
 };
 
+struct Pair {
+  knet::Tensor h, c;
+};
+Pair cell(const knet::Tensor &w, const Pair &l, const Pair &r);
+knet::Tensor tree_loss(const knet::Tensor &w, const knet::Tensor &x);
+
 struct LeNetSmall {
   knet::Param c1, b1, c2, b2, w, b;
 };

@@ -108,6 +108,20 @@ int main() {
   print("tree_loss", diff(tree_loss, tw.value(), tx.value()), {tw, tx});
 
   // Gradients with respect to scalar arguments need the compiled adjoint.
+  if (is_compiled(nested)) {
+    for (int n : {0, 1, 4}) {
+      const double x0 = 0.3, h = 1e-6;
+      auto [v, dx, dn] = value_and_grad(nested, x0, n);
+      double num = (nested(x0 + h, n) - nested(x0 - h, n)) / (2 * h);
+      bool ok = std::abs(v.item<double>() - nested(x0, n)) < 1e-12 &&
+                std::abs(dx - num) <= 1e-6 * std::max(1.0, std::abs(num));
+      std::fprintf(stderr,
+                   "nested n=%d d/dx: compiled %.10g numeric %.10g %s\n", n, dx,
+                   num, ok ? "ok" : "FAILED");
+      failures += !ok;
+      (void)dn;
+    }
+  }
   if (is_compiled(control)) {
     auto [v, dw, dn, ds] = value_and_grad(control, w.value(), 3, 0.7);
     const double h = 1e-6;

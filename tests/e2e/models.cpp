@@ -112,3 +112,18 @@ Tensor tree_loss(const Tensor &w, const Tensor &x) {
   Pair root = fold(w, leaves, 0, leaves.size());
   return sum(root.h * root.c);
 }
+
+// A scalar function: nested loops, a branch inside, a helper.
+static double bump(double v) { return v * v / (1.0 + v * v); }
+
+KNET_COMPILE double nested(double x, int n) {
+  double acc = x;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j <= i; ++j) {
+      if ((i + j) % 2 == 0)
+        acc = acc + bump(acc) * 0.5;
+      else
+        acc = std::sin(acc) + x;
+    }
+  return acc;
+}

@@ -12,6 +12,7 @@ struct Pair {
 };
 Pair cell(const knet::Tensor &w, const Pair &l, const Pair &r);
 knet::Tensor tree_loss(const knet::Tensor &w, const knet::Tensor &x);
+double nested(double x, int n);
 
 struct LeNetSmall {
   knet::Param c1, b1, c2, b2, w, b;

@@ -87,23 +87,6 @@ bool isCppKeyword(StringRef name) {
   return keywords.contains(name);
 }
 
-/// A C++ identifier made of `name`'s letters, digits and underscores.
-std::string sanitize(StringRef name) {
-  std::string id;
-  for (char c : name) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c));
-    if (ok)
-      id.push_back(c);
-    else if (!id.empty() && id.back() != '_')
-      id.push_back('_');
-  }
-  while (!id.empty() && id.back() == '_')
-    id.pop_back();
-  if (!id.empty() && std::isdigit(static_cast<unsigned char>(id.front())))
-    id.insert(id.begin(), 'v');
-  return id;
-}
-
 std::string formatDouble(double v) {
   if (std::isnan(v))
     return "std::numeric_limits<double>::quiet_NaN()";
@@ -279,17 +262,17 @@ private:
 };
 
 std::string CppEmitter::define(Value value, StringRef hint) {
-  std::string base = sanitize(hint);
+  std::string base = cppIdentifier(hint);
   if (base.empty()) {
     if (auto arg = dyn_cast<BlockArgument>(value))
-      base = sanitize(nameFromLoc(arg.getLoc()));
+      base = cppIdentifier(nameFromLoc(arg.getLoc()));
     else
-      base = sanitize(nameFromLoc(value.getDefiningOp()->getLoc()));
+      base = cppIdentifier(nameFromLoc(value.getDefiningOp()->getLoc()));
     // A multi-result op's name is the first result's.
     if (auto res = dyn_cast<OpResult>(value); res && res.getResultNumber() > 0)
       base.clear();
     if (base.empty())
-      base = sanitize(preferred.lookup(value));
+      base = cppIdentifier(preferred.lookup(value));
   }
   std::string name;
   if (base.empty()) {
@@ -956,7 +939,7 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
     for (func::FuncOp f : {fn, primal})
       if (hint.empty() && f && k < f.getNumArguments())
         if (auto n = f.getArgAttrOfType<StringAttr>(k, "knet.name")) {
-          attrName = sanitize(n.getValue());
+          attrName = cppIdentifier(n.getValue());
           hint = attrName;
         }
     std::string fallback = "arg" + std::to_string(k);
@@ -1232,7 +1215,7 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
     if (name.ends_with("_grad") && funcs.count(name.drop_back(5)))
       continue;
     func::FuncOp grad = funcs.lookup((name + "_grad").str());
-    std::string id = sanitize(name);
+    std::string id = cppIdentifier(name);
     if (options.forwardOnly) {
       ok &= succeeded(emitForward(f, id));
       continue;
@@ -1271,6 +1254,22 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
 }
 
 } // namespace
+
+std::string cppIdentifier(StringRef name) {
+  std::string id;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c));
+    if (ok)
+      id.push_back(c);
+    else if (!id.empty() && id.back() != '_')
+      id.push_back('_');
+  }
+  while (!id.empty() && id.back() == '_')
+    id.pop_back();
+  if (!id.empty() && std::isdigit(static_cast<unsigned char>(id.front())))
+    id.insert(id.begin(), 'v');
+  return id;
+}
 
 LogicalResult emitCpp(ModuleOp module, raw_ostream &os,
                       const EmitOptions &options) {

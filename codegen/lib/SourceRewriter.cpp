@@ -1,6 +1,7 @@
 //===- SourceRewriter.cpp - the *.knet.cpp translation unit ---------------===//
 
 #include "knet/Codegen/SourceRewriter.h"
+#include "knet/Codegen/EmitCpp.h"
 
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/Decl.h"
@@ -101,21 +102,6 @@ bool rebuild(QualType t, ASTContext &ast, unsigned &next,
 }
 
 } // namespace
-
-std::string cppIdentifier(StringRef symbol) {
-  std::string id;
-  for (char c : symbol) {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      id.push_back(c);
-    else if (!id.empty() && id.back() != '_')
-      id.push_back('_');
-  }
-  while (!id.empty() && id.back() == '_')
-    id.pop_back();
-  if (!id.empty() && std::isdigit(static_cast<unsigned char>(id.front())))
-    id.insert(id.begin(), 'v');
-  return id;
-}
 
 llvm::Expected<std::string> rewriteSource(ASTContext &ast,
                                           ArrayRef<CompiledDecl> fns,

@@ -29,6 +29,8 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+
 namespace mlir::knet {
 
 struct EmitOptions {
@@ -48,6 +50,11 @@ struct EmitOptions {
 /// Prints the C++ of every function of `module` with a body (functions named
 /// `<f>_grad` are printed as the adjoint of `<f>`). Reports unsupported ops
 /// and types at their location and returns failure.
+/// A C++ identifier made of `name`'s letters, digits and underscores: the
+/// emitter names a function's code after it (knet_compiled_<id>), and the
+/// source rewriter refers to it by the same rule.
+std::string cppIdentifier(llvm::StringRef name);
+
 mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::raw_ostream &os,
                             const EmitOptions &options = {});
 

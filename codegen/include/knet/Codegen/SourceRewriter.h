@@ -26,7 +26,7 @@ namespace mlir::knet {
 
 struct CompiledDecl {
   const clang::FunctionDecl *decl;
-  std::string id; // the emitter's name: knet_compiled_<id>()
+  std::string id; // cppIdentifier of the symbol: knet_compiled_<id>()
 };
 
 /// The rewritten main file of `ast`; `generated` is the emitter's output for
@@ -34,9 +34,6 @@ struct CompiledDecl {
 llvm::Expected<std::string> rewriteSource(clang::ASTContext &ast,
                                           llvm::ArrayRef<CompiledDecl> fns,
                                           llvm::StringRef generated);
-
-/// The emitter's identifier for a func.func symbol.
-std::string cppIdentifier(llvm::StringRef symbol);
 
 } // namespace mlir::knet
 

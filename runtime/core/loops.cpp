@@ -11,7 +11,9 @@ LoopPlan plan_loop(const Shape &shape, const Tensor *const *ops, int n,
   const int rank = static_cast<int>(shape.size());
   // Per operand byte strides over `shape`, 0 along broadcast dimensions.
   int64_t sizes[64];
-  int64_t strides[8][64];
+  int64_t strides[kMaxLoopOps][64];
+  if (n > kMaxLoopOps)
+    fail(op, ": ", n, " operands exceed the supported ", kMaxLoopOps);
   if (rank > 64)
     fail(op, ": rank ", rank, " exceeds the supported 64");
   for (int k = 0; k < n; ++k) {

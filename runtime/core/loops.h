@@ -15,13 +15,16 @@
 namespace knet::detail {
 
 constexpr int kMaxLoopDims = 16;
+// Operands of one loop: up to 7 inputs for the runtime's own kernels, more
+// for knetc's fused kernels (knet/fused.h).
+constexpr int kMaxLoopOps = 32;
 
 struct LoopPlan {
-  int ndim = 0;                     // >= 1 after planning
-  int nops = 0;                     // operands, the output first
-  int64_t sizes[kMaxLoopDims];      // outer ... inner
-  int64_t strides[8][kMaxLoopDims]; // bytes, per operand
-  char *base[8];
+  int ndim = 0;                               // >= 1 after planning
+  int nops = 0;                               // operands, the output first
+  int64_t sizes[kMaxLoopDims];                // outer ... inner
+  int64_t strides[kMaxLoopOps][kMaxLoopDims]; // bytes, per operand
+  char *base[kMaxLoopOps];
   int64_t numel = 0;
 };
 
@@ -57,7 +60,7 @@ template <class Row> void run_plan(const LoopPlan &L, int64_t cost, Row &&row) {
     return;
   if (outer == 1) {
     parallel_for(inner, cost, [&](int64_t b, int64_t e) {
-      char *p[8];
+      char *p[kMaxLoopOps];
       for (int k = 0; k < nops; ++k)
         p[k] = L.base[k] + b * L.strides[k][nd - 1];
       row(p, e - b);
@@ -66,7 +69,7 @@ template <class Row> void run_plan(const LoopPlan &L, int64_t cost, Row &&row) {
   }
   parallel_for(outer, inner * cost, [&](int64_t b, int64_t e) {
     int64_t idx[kMaxLoopDims];
-    char *p[8];
+    char *p[kMaxLoopOps];
     // Multi-index of row b over the outer dims.
     int64_t r = b;
     for (int d = nd - 2; d >= 0; --d) {

@@ -9,6 +9,7 @@
 // value_and_grad(f, ...) find it.
 #pragma once
 
+#include <knet/fused.h>
 #include <knet/tensor.h>
 
 #include <cstdint>

@@ -7,6 +7,7 @@
 #include <knet/dtype.h>
 #include <knet/error.h>
 #include <knet/io.h>
+#include <knet/jit.h>
 #include <knet/memory.h>
 #include <knet/ops/conv.h>
 #include <knet/ops/elementwise.h>

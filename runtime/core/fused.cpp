@@ -1,0 +1,223 @@
+// run_fused: the CPU side of knetc's fused kernels (knet/fused.h). The
+// checks here decide whether a kernel computes exactly what the ops it
+// replaced would; the loop itself is the one strided-broadcast driver.
+#include <knet/fused.h>
+
+#include "core/dispatch.h"
+#include "core/loops.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+
+namespace knet::detail {
+namespace {
+
+// The broadcast shape of the given inputs, or nullopt when they do not
+// broadcast.
+std::optional<Shape> broadcast_of(const Tensor *const *in, const int64_t *idx,
+                                  int64_t n) {
+  Shape s;
+  for (int64_t i = 0; i < n; ++i) {
+    const Shape &t = in[idx[i]]->shape();
+    if (t.size() > s.size())
+      s.insert(s.begin(), t.size() - s.size(), 1);
+    const size_t off = s.size() - t.size();
+    for (size_t d = 0; d < t.size(); ++d) {
+      int64_t &a = s[off + d];
+      if (t[d] == a || t[d] == 1)
+        continue;
+      if (a != 1)
+        return std::nullopt;
+      a = t[d];
+    }
+  }
+  return s;
+}
+
+bool checks_hold(const FusedKernel &k, const Tensor *const *in) {
+  for (int at = 0; at < k.checks_size;) {
+    const int64_t len = k.checks[at];
+    const int64_t *c = k.checks + at + 1;
+    const int64_t n = c[0];
+    auto a = broadcast_of(in, c + 1, n);
+    auto b = broadcast_of(in, c + 1 + n, len - 1 - n);
+    if (!a || !b || *a != *b)
+      return false;
+    at += 1 + static_cast<int>(len);
+  }
+  return true;
+}
+
+// The float dtype the kernel computes in, as the replaced ops would: that
+// of the float inputs of rank > 0, which must agree; 0-d ones adapt (of 0-d
+// ones only, an f32 one wins, as unify_scalar_dtype has it).
+std::optional<DType> kernel_dtype(const FusedKernel &k,
+                                  const Tensor *const *in) {
+  std::optional<DType> ranked, scalar;
+  for (int i = 0; i < k.num_inputs; ++i) {
+    const Tensor &t = *in[i];
+    const bool like = k.reduce == FusedReduce::sum_to && i == k.num_inputs - 1;
+    if (k.input_kinds[i] == 'b') {
+      if (t.dtype() != DType::b8)
+        return std::nullopt;
+      continue;
+    }
+    if (t.dtype() != DType::f32 && t.dtype() != DType::f64)
+      return std::nullopt;
+    if (like)
+      continue;
+    if (t.rank() > 0) {
+      if (ranked && *ranked != t.dtype())
+        return std::nullopt;
+      ranked = t.dtype();
+    } else if (!scalar || t.dtype() == DType::f32) {
+      scalar = t.dtype();
+    }
+  }
+  if (ranked)
+    return ranked;
+  return scalar.value_or(DType::f32);
+}
+
+// The dims a reduction folds (per dim of `shape`), or nullopt when the
+// replaced op would raise an error.
+std::optional<std::vector<bool>>
+reduced_dims(const FusedKernel &k, const Shape &shape, const Tensor &like) {
+  const int r = static_cast<int>(shape.size());
+  std::vector<bool> reduced(r, false);
+  if (k.reduce == FusedReduce::sum_to) {
+    const Shape &to = like.shape();
+    const int n = static_cast<int>(to.size());
+    if (n > r)
+      return std::nullopt;
+    for (int i = 0; i < r; ++i) {
+      const int s = i - (r - n);
+      if (s < 0 || (to[s] == 1 && shape[i] != 1))
+        reduced[i] = true;
+      else if (to[s] != shape[i])
+        return std::nullopt;
+    }
+    return reduced;
+  }
+  if (!k.dims) {
+    reduced.assign(r, true);
+    return reduced;
+  }
+  for (int j = 0; j < k.num_dims; ++j) {
+    int64_t d = k.dims[j];
+    if (d < -r || d >= r)
+      return std::nullopt;
+    if (d < 0)
+      d += r;
+    if (reduced[d])
+      return std::nullopt;
+    reduced[d] = true;
+  }
+  return reduced;
+}
+
+} // namespace
+
+bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
+  const int nin = k.num_inputs, nout = k.num_outputs;
+  if (nin + nout > kMaxLoopOps)
+    return false;
+  for (int i = 0; i < nin; ++i)
+    if (!in[i]->defined() || in[i]->device().kind != Device::cpu)
+      return false;
+  std::optional<DType> dtype = kernel_dtype(k, in);
+  if (!dtype || !checks_hold(k, in))
+    return false;
+  const bool has_like = k.reduce == FusedReduce::sum_to;
+  std::vector<int64_t> all;
+  for (int i = 0; i < nin - (has_like ? 1 : 0); ++i)
+    all.push_back(i);
+  std::optional<Shape> shape =
+      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  if (!shape)
+    return false;
+
+  // 0-d float inputs adopt the kernel's dtype.
+  std::vector<Tensor> converted(nin);
+  std::vector<const Tensor *> ins(in, in + nin);
+  for (int i = 0; i < nin; ++i)
+    if (k.input_kinds[i] == 'f' && in[i]->dtype() != *dtype) {
+      converted[i] = in[i]->to(*dtype);
+      ins[i] = &converted[i];
+    }
+  FusedRow row = *dtype == DType::f32 ? k.row_f32 : k.row_f64;
+
+  if (k.reduce == FusedReduce::none) {
+    std::vector<Tensor> results(nout);
+    std::vector<const Tensor *> ops;
+    for (int o = 0; o < nout; ++o) {
+      results[o] = Tensor::empty(
+          *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, Device{});
+      ops.push_back(&results[o]);
+    }
+    ops.insert(ops.end(), ins.begin(), ins.end());
+    LoopPlan L =
+        plan_loop(*shape, ops.data(), static_cast<int>(ops.size()), k.name);
+    const int nd = L.ndim;
+    int64_t s[kMaxLoopOps];
+    for (int j = 0; j < L.nops; ++j)
+      s[j] = L.strides[j][nd - 1];
+    run_plan(L, 4 * (nin + nout),
+             [&](char *const *p, int64_t n) { row(p, s, n); });
+    for (int o = 0; o < nout; ++o)
+      out[o] = std::move(results[o]);
+    return true;
+  }
+
+  // A reduction: accumulate in f64 over the broadcast iteration space, the
+  // accumulator broadcast along the folded dims (on one thread: rows of
+  // the same accumulator element would race).
+  std::optional<std::vector<bool>> reduced =
+      reduced_dims(k, *shape, *in[nin - 1]);
+  if (!reduced || nout != 1)
+    return false;
+  Shape keep, result;
+  int64_t count = 1;
+  for (size_t d = 0; d < shape->size(); ++d) {
+    if ((*reduced)[d]) {
+      keep.push_back(1);
+      count *= (*shape)[d];
+      if (k.keepdim)
+        result.push_back(1);
+    } else {
+      keep.push_back((*shape)[d]);
+      result.push_back((*shape)[d]);
+    }
+  }
+  if (has_like)
+    result = in[nin - 1]->shape();
+  double init = 0;
+  if (k.reduce == FusedReduce::max)
+    init = -std::numeric_limits<double>::infinity();
+  if (k.reduce == FusedReduce::min)
+    init = std::numeric_limits<double>::infinity();
+  if ((k.reduce == FusedReduce::max || k.reduce == FusedReduce::min) &&
+      count == 0)
+    return false; // the replaced op reports the empty reduction
+  Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
+  std::vector<const Tensor *> ops{&acc};
+  ops.insert(ops.end(), ins.begin(), ins.end());
+  LoopPlan L =
+      plan_loop(*shape, ops.data(), static_cast<int>(ops.size()), k.name);
+  const int nd = L.ndim;
+  int64_t s[kMaxLoopOps];
+  for (int j = 0; j < L.nops; ++j)
+    s[j] = L.strides[j][nd - 1];
+  run_plan(L, /*cost=*/0, [&](char *const *p, int64_t n) { row(p, s, n); });
+  if (k.reduce == FusedReduce::mean) {
+    double *a = acc.data<double>();
+    const double scale = 1.0 / static_cast<double>(count);
+    for (int64_t i = 0, n = acc.numel(); i < n; ++i)
+      a[i] *= scale;
+  }
+  out[0] = acc.to(*dtype).reshape(result);
+  return true;
+}
+
+} // namespace knet::detail

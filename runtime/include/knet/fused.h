@@ -1,0 +1,53 @@
+// Fused kernels: the interface between knetc's generated kernels and the
+// runtime's loop driver.
+//
+// knetc turns each knet.fused region into a row function, a loop over one
+// innermost row of the broadcast iteration space with one scalar body, and a
+// FusedKernel describing it. run_fused checks that the run-time operands are
+// what the kernel assumes (see docs/codegen.md, "Fused kernels"), plans the
+// loop with the one strided-broadcast driver and calls the row function per
+// row; when they are not, it returns false and the generated code runs the
+// ops the kernel replaced instead.
+#pragma once
+
+#include <knet/tensor.h>
+
+#include <cstdint>
+
+namespace knet::detail {
+
+// Called once per row: ptrs[k] points at the row's first element of operand
+// k (the results first, then the inputs), strides[k] is the byte stride
+// along the row, n the row's length. A reduction's result operands are f64
+// accumulators.
+using FusedRow = void (*)(char *const *ptrs, const int64_t *strides, int64_t n);
+
+enum class FusedReduce { none, sum, mean, max, min, sum_to };
+
+struct FusedKernel {
+  const char *name;         // knet_k<id>, also the CUDA kernel's name
+  int num_inputs;           // tensors read, the like of sum_to last
+  int num_outputs;          // tensors written
+  const char *input_kinds;  // per input: 'f' float (any float dtype), 'b' bool
+  const char *output_kinds; // per output: 'f' or 'b'
+  FusedReduce reduce;
+  const int64_t *dims; // reduced dims (null: all)
+  int num_dims;
+  bool keepdim;
+  // Shape checks, back to back: [len, n, a1..an, b1..bm] means inputs a
+  // broadcast to the shape inputs b broadcast to (len counts what follows).
+  const int64_t *checks;
+  int checks_size;
+  FusedRow row_f32;
+  FusedRow row_f64;
+  const char *cuda_source; // the same body as CUDA C (runtime/jit)
+};
+
+// Runs `k` over inputs in[0..num_inputs) into out[0..num_outputs) and
+// returns true, or returns false (leaving `out` alone) when the operands are
+// not what the kernel assumes: not all on the CPU, float inputs of
+// different dtypes (0-d ones adapt) or of integer dtype, bool inputs that are
+// not b8, a shape check that fails, or shapes that do not broadcast.
+bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);
+
+} // namespace knet::detail

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "knet/Codegen/EmitCpp.h"
+#include "knet/Codegen/EmitKernels.h"
 
 #include "knet/IR/KnetDialect.h"
 
@@ -259,6 +260,8 @@ private:
   // cotangent becomes ones like it.
   DenseMap<Operation *, SmallVector<std::pair<std::string, Value>, 1>>
       seedsAfter;
+  // Per module: the kernel (knet_k<i>) of each knet.fused op.
+  DenseMap<Operation *, std::string> kernelNames;
 };
 
 std::string CppEmitter::define(Value value, StringRef hint) {
@@ -911,11 +914,50 @@ LogicalResult CppEmitter::emitIf(scf::IfOp op) {
   return success();
 }
 
+/// A kernel call: run_fused runs the kernel when the operands are what it
+/// assumes, else the ops it replaced (the fallback region) run here.
 LogicalResult CppEmitter::emitFused(FusedOp op) {
-  // Fusion into one loop is a later issue; for now the region runs op by op
-  // over whole tensors, which the runtime's broadcasting makes equivalent.
-  return emitError(op.getLoc())
-         << "knet C++ emitter: knet.fused is not supported yet";
+  std::string kernel = kernelNames.lookup(op);
+  emitLocation(op.getLoc());
+  os << "// " << kernel << ": " << fusedSummary(op) << "\n";
+  SmallVector<std::string> vars;
+  for (Value r : op.getResults()) {
+    vars.push_back(define(r));
+    os << "knet::Tensor " << vars.back() << ";\n";
+  }
+  os << "{\n";
+  os.indent();
+  os << "const knet::Tensor *knet_in[] = {";
+  llvm::interleave(
+      op.getInputs(), [&](Value v) { os << "&" << expr(v); },
+      [&] { os << ", "; });
+  if (op.getInputs().empty())
+    os << "nullptr";
+  os << "};\n";
+  os << "knet::Tensor knet_out[" << op.getNumResults() << "];\n";
+  os << "if (knet::detail::run_fused(" << kernel
+     << "_kernel, knet_in, knet_out)) {\n";
+  os.indent();
+  for (auto [i, var] : llvm::enumerate(vars))
+    os << var << " = std::move(knet_out[" << i << "]);\n";
+  os.unindent() << "} else {\n";
+  os.indent();
+  Region &fallback = op.getFallback();
+  if (fallback.empty()) {
+    os << "knet::fail(\"" << kernel
+       << ": the operands do not suit the kernel and it has no fallback\");\n";
+  } else {
+    Block &block = fallback.front();
+    for (auto [arg, input] : llvm::zip(block.getArguments(), op.getInputs()))
+      names[arg] = expr(input);
+    if (failed(emitBlock(block)))
+      return failure();
+    emitAssignments(vars, block.getTerminator()->getOperands(),
+                    op.getResultTypes());
+  }
+  os.unindent() << "}\n";
+  os.unindent() << "}\n";
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1207,6 +1249,19 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
        << "#include <limits>\n"
        << "#include <vector>\n";
   os << "\n";
+  FailureOr<SmallVector<KernelSource>> kernels = emitKernels(module);
+  if (failed(kernels))
+    return failure();
+  if (!kernels->empty()) {
+    os << "namespace {\n\n";
+    for (const KernelSource &k : *kernels)
+      os << k.cpp;
+    os << "} // namespace\n\n";
+  }
+  unsigned index = 0;
+  module.walk([&](FusedOp op) {
+    kernelNames[op] = "knet_k" + std::to_string(index++);
+  });
   bool ok = true;
   for (auto f : module.getOps<func::FuncOp>()) {
     StringRef name = f.getSymName();

@@ -1097,14 +1097,41 @@ LogicalResult ListMakeOp::verify() {
 }
 
 OpFoldResult ListGetOp::fold(FoldAdaptor adaptor) {
-  auto make = getList().getDefiningOp<ListMakeOp>();
   auto index = dyn_cast_or_null<IntegerAttr>(adaptor.getIndex());
-  if (!make || !index)
+  if (!index)
+    return {};
+  // Through a list_set at a constant index: its value, or (another index)
+  // the element of the list it updated.
+  if (auto set = getList().getDefiningOp<ListSetOp>()) {
+    IntegerAttr at;
+    if (!matchPattern(set.getIndex(), m_Constant(&at)))
+      return {};
+    if (at.getInt() == index.getInt())
+      return set.getValue();
+    getListMutable().assign(set.getList());
+    return getResult();
+  }
+  auto make = getList().getDefiningOp<ListMakeOp>();
+  if (!make)
     return {};
   int64_t i = index.getInt();
   if (i < 0 || i >= static_cast<int64_t>(make.getElements().size()))
     return {};
   return make.getElements()[i];
+}
+
+/// list_get(list_zeros_like(l), i) -> zeros_like(list_get(l, i)).
+LogicalResult ListGetOp::canonicalize(ListGetOp op, PatternRewriter &rewriter) {
+  auto zeros = op.getList().getDefiningOp<ListZerosLikeOp>();
+  if (!zeros)
+    return failure();
+  auto element =
+      rewriter.create<ListGetOp>(op.getLoc(), zeros.getList(), op.getIndex());
+  auto zero = rewriter.replaceOpWithNewOp<ZerosLikeOp>(op, element);
+  // Both stay in the sweep (forward or reverse) the list_get was in.
+  for (Operation *created : {element.getOperation(), zero.getOperation()})
+    created->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+  return success();
 }
 
 LogicalResult ListSetOp::verify() {
@@ -1160,6 +1187,29 @@ LogicalResult StackPopOp::canonicalize(StackPopOp op,
 LogicalResult FusedOp::verify() {
   if (!getReduce() && (getDims() || getKeepdim()))
     return emitOpError() << "'dims' and 'keepdim' need a 'reduce'";
+  int64_t numInputs = getInputs().size();
+  if (std::optional<ArrayAttr> checks = getChecks()) {
+    for (Attribute a : *checks) {
+      ArrayRef<int64_t> c = cast<DenseI64ArrayAttr>(a).asArrayRef();
+      if (c.empty() || c[0] < 1 || c[0] + 2 > static_cast<int64_t>(c.size()))
+        return emitOpError() << "a shape check is [n, a1..an, b1..bm] with "
+                                "n >= 1 and m >= 1";
+      for (int64_t index : c.drop_front())
+        if (index < 0 || index >= numInputs)
+          return emitOpError() << "a shape check names input #" << index
+                               << " but the op has " << numInputs << " inputs";
+    }
+  }
+  if (getReduce() == ReduceKind::sum_to) {
+    if (numInputs < 1 || getDims() || getKeepdim())
+      return emitOpError() << "'reduce sum_to' takes the shape of its last "
+                              "input and no 'dims' or 'keepdim'";
+    if (auto like = ranked(getInputs().back()))
+      for (Type t : getResultTypes())
+        if (failed(checkShape(*this, t, like.getShape(), "result")))
+          return failure();
+    return success();
+  }
   SmallVector<int64_t> shape;
   bool certain;
   if (failed(broadcastShape(*this, shape, certain)))
@@ -1213,6 +1263,8 @@ LogicalResult FusedOp::verifyRegions() {
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError() << "the body must end in knet.yield";
+  if (failed(verifyFallback()))
+    return failure();
   if (yield.getValues().size() != getNumResults())
     return emitOpError() << "the body yields " << yield.getValues().size()
                          << " values but the op has " << getNumResults()
@@ -1224,5 +1276,29 @@ LogicalResult FusedOp::verifyRegions() {
                            << v.getType() << " but result #" << i
                            << " has element type " << et;
   }
+  return success();
+}
+
+LogicalResult FusedOp::verifyFallback() {
+  Region &region = getFallback();
+  if (region.empty())
+    return success();
+  if (!region.hasOneBlock())
+    return emitOpError() << "the fallback must be one block";
+  Block &block = region.front();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError() << "the fallback has " << block.getNumArguments()
+                         << " arguments but the op has " << getInputs().size()
+                         << " inputs";
+  for (auto [i, arg, input] :
+       llvm::enumerate(block.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError() << "fallback argument #" << i << " has type "
+                           << arg.getType() << " but input #" << i
+                           << " has type " << input.getType();
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield || yield.getValues().getTypes() != getResultTypes())
+    return emitOpError() << "the fallback must end in knet.yield of the "
+                            "results' types";
   return success();
 }

@@ -6,7 +6,8 @@
 // Reads the files through Clang LibTooling, lowers their KNET_COMPILE
 // functions to the knet IR and prints the stage asked for (--emit), or says
 // per function whether it compiles statically or stays on the tape
-// (--explain). Exit 0 on success, 1 on any error; knetc never crashes: every
+// (--explain), and can compile the CUDA kernels it emits with NVRTC
+// (--check-cuda). Exit 0 on success, 1 on any error; knetc never crashes: every
 // input ends with a status and a message.
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +15,7 @@
 #include "knet/Frontend/Frontend.h"
 
 #include "knet/Codegen/EmitCpp.h"
+#include "knet/Codegen/EmitKernels.h"
 #include "knet/Codegen/SourceRewriter.h"
 #include "knet/Passes/Passes.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
@@ -28,6 +30,8 @@
 #include "clang/Tooling/CompilationDatabase.h"
 #include "clang/Tooling/Tooling.h"
 #include <map>
+
+#include "jit/nvrtc.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -70,9 +74,11 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     emit("emit",
          cl::desc("Stage to print: ir (the knet IR from the frontend), "
-                  "ir-grad (after knet-autodiff), cpp (the generated C++), "
-                  "tu (the rewritten translation unit: the default with -o)"),
-         cl::value_desc("ir|ir-grad|cpp|tu"), cl::init(""),
+                  "ir-grad (after knet-autodiff), ir-opt (after fusion), "
+                  "cpp (the generated C++), cuda (the fused kernels as CUDA "
+                  "C), tu (the rewritten translation unit: the default with "
+                  "-o)"),
+         cl::value_desc("ir|ir-grad|ir-opt|cpp|cuda|tu"), cl::init(""),
          cl::cat(knetcCategory));
 static cl::opt<bool>
     explain("explain",
@@ -90,7 +96,8 @@ static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not fuse kernels"),
                             cl::cat(knetcCategory));
 static cl::opt<bool>
     checkCuda("check-cuda",
-              cl::desc("Compile every emitted CUDA kernel with NVRTC"),
+              cl::desc("Compile every emitted CUDA kernel with NVRTC for "
+                       "sm_80 and sm_90 (no GPU needed)"),
               cl::cat(knetcCategory));
 
 namespace {
@@ -141,6 +148,9 @@ struct FileResult {
   // --explain: per compiled function (IR symbol), the values its reverse
   // sweep reads from the forward, as "line (op, pushed)" entries.
   std::map<std::string, std::vector<std::string>> saved;
+  // --explain: per compiled function, what fusion did.
+  std::map<std::string, std::vector<std::string>> fusion;
+  std::string cuda; // --emit=cuda
 };
 
 /// Whether --explain was given (set once in main before the tool runs).
@@ -148,6 +158,109 @@ bool explaining = false;
 
 /// The stage knetc prints (set once in main before the tool runs).
 std::string stage = "ir";
+
+/// Tensor ops of `f`, a knet.fused kernel counting as one.
+unsigned countOps(mlir::func::FuncOp f) {
+  unsigned n = 0;
+  f.walk<mlir::WalkOrder::PreOrder>([&](mlir::Operation *op) {
+    if (op->getDialect() &&
+        op->getDialect()->getNamespace() ==
+            mlir::knet::KnetDialect::getDialectNamespace() &&
+        !mlir::isa<mlir::knet::YieldOp>(op))
+      ++n;
+    return mlir::isa<mlir::knet::FusedOp>(op) ? mlir::WalkResult::skip()
+                                              : mlir::WalkResult::advance();
+  });
+  return n;
+}
+
+/// Fuses (unless --no-fuse), notes what fusion did for --explain, and
+/// prints or checks the CUDA kernels (--emit=cuda, --check-cuda).
+mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
+  std::map<std::string, unsigned> before;
+  for (auto f : module.getOps<mlir::func::FuncOp>())
+    before[f.getSymName().str()] = countOps(f);
+  if (!noFuse) {
+    mlir::PassManager pm(module.getContext());
+    pm.addPass(mlir::knet::createFusionPass());
+    if (mlir::failed(pm.run(module))) {
+      fr.stageFailed = true;
+      return mlir::failure();
+    }
+  }
+  if (explaining) {
+    unsigned index = 0;
+    std::map<mlir::Operation *, unsigned> kernelIndex;
+    module.walk([&](mlir::knet::FusedOp op) { kernelIndex[op] = index++; });
+    for (auto f : module.getOps<mlir::func::FuncOp>()) {
+      llvm::StringRef name = f.getSymName();
+      bool grad = name.consume_back("_grad");
+      std::vector<std::string> &out = fr.fusion[name.str()];
+      unsigned kernels = 0;
+      f.walk([&](mlir::knet::FusedOp) { ++kernels; });
+      std::string line;
+      llvm::raw_string_ostream os(line);
+      os << (grad ? "gradient" : "forward") << ": "
+         << before[f.getSymName().str()] << " ops, " << countOps(f)
+         << " after fusion (" << kernels
+         << (kernels == 1 ? " kernel" : " kernels") << ")";
+      out.push_back(line);
+      f.walk([&](mlir::knet::FusedOp op) {
+        std::string k;
+        llvm::raw_string_ostream ks(k);
+        ks << "  knet_k" << kernelIndex[op];
+        if (auto fl = op.getLoc()->findInstanceOf<mlir::FileLineColLoc>())
+          ks << " (line " << fl.getLine() << ")";
+        ks << ": " << mlir::knet::fusedSummary(op);
+        out.push_back(k);
+      });
+    }
+  }
+  if (stage != "cuda" && !checkCuda)
+    return mlir::success();
+  mlir::FailureOr<llvm::SmallVector<mlir::knet::KernelSource>> kernels =
+      mlir::knet::emitKernels(module);
+  if (mlir::failed(kernels)) {
+    fr.stageFailed = true;
+    return mlir::failure();
+  }
+  std::string all;
+  for (const mlir::knet::KernelSource &k : *kernels)
+    all += k.cuda + "\n";
+  fr.cuda = all;
+  if (!checkCuda || kernels->empty())
+    return mlir::success();
+  if (!knet::jit::nvrtc_available()) {
+    llvm::errs() << "knetc: error: --check-cuda needs NVRTC (libnvrtc.so from "
+                    "the CUDA toolkit; set KNET_NVRTC_LIBRARY to its path)\n";
+    fr.stageFailed = true;
+    return mlir::failure();
+  }
+  // Both archs, and between them both dtypes and both contiguity paths.
+  struct Check {
+    const char *arch;
+    bool f64, contiguous;
+  };
+  for (Check c : {Check{"sm_80", false, false}, Check{"sm_90", true, true}}) {
+    std::vector<std::string> options;
+    for (const std::string &d :
+         mlir::knet::cudaSpecialization(c.f64, 2, c.contiguous))
+      options.push_back(d);
+    knet::jit::NvrtcResult r =
+        knet::jit::nvrtc_compile(all, fr.file + ".cu", c.arch, options);
+    if (!r.ok) {
+      llvm::errs() << fr.file << ": error: NVRTC rejected the CUDA kernels ("
+                   << c.arch << ", " << (c.f64 ? "f64" : "f32") << "):\n"
+                   << r.log << "\n";
+      fr.stageFailed = true;
+      return mlir::failure();
+    }
+  }
+  llvm::errs() << "knetc: " << fr.file << ": " << kernels->size()
+               << " CUDA kernel" << (kernels->size() == 1 ? "" : "s")
+               << " compiled with NVRTC for sm_80 and sm_90\n";
+  return mlir::success();
+}
 
 /// Runs what follows the frontend for the stages after `ir`: knet-autodiff
 /// (then canonicalize and cse), the C++ emitter, and the source rewriter.
@@ -188,8 +301,12 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
         out.push_back(entry);
       }
     }
-  if (stage == "ir-grad" || stage == "ir")
-    return; // (stage ir: here only for --explain)
+  if (stage == "ir-grad" || (stage == "ir" && !explaining && !checkCuda))
+    return;
+  if (failed(fuseAndExplain(module, fr)))
+    return;
+  if (stage == "ir-opt" || stage == "ir")
+    return; // (stage ir: here only for --explain and --check-cuda)
   llvm::raw_string_ostream gen(fr.generated);
   mlir::knet::EmitOptions opts;
   opts.includes = true;
@@ -224,7 +341,7 @@ public:
     FileResult &fr = results.emplace_back();
     fr.file = file;
     fr.result = knet::frontend::lowerTranslationUnit(ast, ctx);
-    if ((stage != "ir" || explaining) && !fr.result.hadError &&
+    if ((stage != "ir" || explaining || checkCuda) && !fr.result.hadError &&
         fr.result.module)
       runLaterStages(ast, fr);
   }
@@ -295,12 +412,16 @@ ArgumentsAdjuster defaultsAdjuster(std::string resourceDir) {
 
 void printExplain(
     llvm::raw_ostream &os, const knet::frontend::FunctionReport &r,
-    const std::map<std::string, std::vector<std::string>> &saved) {
+    const std::map<std::string, std::vector<std::string>> &saved,
+    const std::map<std::string, std::vector<std::string>> &fusion) {
   using Status = knet::frontend::FunctionReport::Status;
   os << r.file << ":" << r.line << ": " << r.name << ": ";
   switch (r.status) {
   case Status::Compiled: {
     os << "compiled statically\n";
+    if (auto f = fusion.find(r.symbol); f != fusion.end())
+      for (const std::string &line : f->second)
+        os << "  " << line << "\n";
     auto it = saved.find(r.symbol);
     if (it != saved.end()) {
       os << "  saved for the reverse sweep: " << it->second.size()
@@ -341,9 +462,10 @@ int main(int argc, const char **argv) {
   }
   explaining = explain;
   stage = !emit.empty() ? std::string(emit) : (outputFile != "-" ? "tu" : "ir");
-  if (stage != "ir" && stage != "ir-grad" && stage != "cpp" && stage != "tu") {
+  if (stage != "ir" && stage != "ir-grad" && stage != "ir-opt" &&
+      stage != "cpp" && stage != "cuda" && stage != "tu") {
     llvm::errs() << "knetc: error: --emit=" << stage
-                 << " is not available (ir, ir-grad, cpp, tu)\n";
+                 << " is not available (ir, ir-grad, ir-opt, cpp, cuda, tu)\n";
     return 1;
   }
   if (stage == "tu" && inputFiles.size() != 1) {
@@ -351,11 +473,9 @@ int main(int argc, const char **argv) {
                     "takes one input file\n";
     return 1;
   }
-  if (checkCuda) {
-    llvm::errs() << "knetc: error: --check-cuda is not available yet\n";
-    return 1;
-  }
-  bool emitIr = emit == "ir" || !explain;
+  // --check-cuda alone prints nothing but its verdict.
+  bool emitIr = emit == "ir" ||
+                (!explain && !(checkCuda && emit.empty() && outputFile == "-"));
   for (const std::string &f : inputFiles) {
     if (!llvm::sys::fs::exists(f)) {
       llvm::errs() << "knetc: error: no such file: '" << f << "'\n";
@@ -417,7 +537,7 @@ int main(int argc, const char **argv) {
                    << "' has no KNET_COMPILE function\n";
     if (explain)
       for (const auto &r : fr.result.reports)
-        printExplain(out->os(), r, fr.saved);
+        printExplain(out->os(), r, fr.saved, fr.fusion);
   }
   if (emitIr && !hadError) {
     mlir::OpPrintingFlags flags;
@@ -429,6 +549,8 @@ int main(int argc, const char **argv) {
         out->os() << "// knetc: " << fr.file << "\n";
       if (stage == "cpp")
         out->os() << fr.generated;
+      else if (stage == "cuda")
+        out->os() << fr.cuda;
       else if (stage == "tu")
         out->os() << fr.tu;
       else {

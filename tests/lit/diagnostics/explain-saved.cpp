@@ -5,7 +5,7 @@
 using namespace knet;
 
 // CHECK: explain-saved.cpp:[[@LINE+4]]: mlp: compiled statically
-// CHECK-NEXT: saved for the reverse sweep: 2 values
+// CHECK: saved for the reverse sweep: 2 values
 // CHECK-NEXT: line [[@LINE+3]] (knet.relu)
 // CHECK-NEXT: line [[@LINE+3]] (knet.mul)
 KNET_COMPILE Tensor mlp(const Tensor &w, const Tensor &x) {

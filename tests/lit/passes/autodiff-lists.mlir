@@ -16,7 +16,9 @@
 // CHECK: %[[DB:.*]] = knet.mul %[[D]], %[[A]] {knet.reverse}
 // CHECK: %[[Z:.*]] = knet.list_zeros_like %[[WS]] {knet.reverse}
 // CHECK: %[[L1:.*]] = knet.list_set %[[Z]][%[[C1]]], %[[DB]] {knet.reverse}
-// CHECK: %[[OLD:.*]] = knet.list_get %[[L1]][%[[C0]]] {knet.reverse}
+// list_get through list_set and list_zeros_like folds (canonicalize):
+// CHECK: %[[A2:.*]] = knet.list_get %[[WS]][%[[C0]]] {knet.reverse}
+// CHECK: %[[OLD:.*]] = knet.zeros_like %[[A2]] {knet.reverse}
 // CHECK: %[[NEW:.*]] = knet.add %[[OLD]], %[[DA]] {knet.reverse}
 // CHECK: %[[L2:.*]] = knet.list_set %[[L1]][%[[C0]]], %[[NEW]] {knet.reverse}
 // CHECK: return %{{.*}}, %[[L2]]

@@ -97,7 +97,8 @@ def Knet_PoolMode : I32EnumAttr<"PoolMode", "pooling mode", [
 def Knet_ReduceKind : I32EnumAttr<"ReduceKind",
     "the reduction closing a knet.fused region", [
     I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"mean", 1>,
-    I32EnumAttrCase<"max", 2>, I32EnumAttrCase<"min", 3>]> {
+    I32EnumAttrCase<"max", 2>, I32EnumAttrCase<"min", 3>,
+    I32EnumAttrCase<"sum_to", 4>]> {
   let cppNamespace = "::mlir::knet";
 }
 

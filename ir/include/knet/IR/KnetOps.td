@@ -836,6 +836,7 @@ def Knet_ListGetOp : Knet_Op<"list_get", [Pure, Knet_Diff,
   let results = (outs AnyType:$result);
   let assemblyFormat = "$list `[` $index `]` attr-dict `:` type($list)";
   let hasFolder = 1;
+  let hasCanonicalizeMethod = 1;
 }
 
 def Knet_ListSizeOp : Knet_Op<"list_size", [Pure]> {
@@ -916,26 +917,43 @@ def Knet_FusedOp : Knet_Op<"fused", [Pure, IsolatedFromAbove]> {
     (their element types); it holds only arith and math ops and ends in
     knet.yield with one scalar per result. The inputs broadcast like the
     elementwise ops; with `reduce`, each yielded value is reduced over `dims`
-    (all when absent) of the broadcast shape.
+    (all when absent) of the broadcast shape. `reduce sum_to` sums to the
+    shape of the last input, which the body does not read (knet.sum_to).
+
+    The optional `fallback` region, made by knet-fuse, holds the tensor ops
+    the kernel replaced (its arguments are the inputs; it ends in knet.yield
+    of the results). The kernel runs when the run-time operands satisfy it:
+    float inputs share one dtype (0-d ones adapt), i1 inputs are bool, and
+    each entry of `checks`, `[n, a1..an, b1..bm]`, holds: inputs a broadcast
+    to the same shape as inputs b. Otherwise the fallback runs, so fusion
+    never changes what is computed, nor the errors raised.
   }];
   let arguments = (ins Variadic<Knet_Tensor>:$inputs,
                        OptionalAttr<Knet_ReduceKind>:$reduce,
                        OptionalAttr<DenseI64ArrayAttr>:$dims,
-                       UnitAttr:$keepdim);
+                       UnitAttr:$keepdim,
+                       OptionalAttr<TypedArrayAttrBase<DenseI64ArrayAttr,
+                           "shape checks">>:$checks);
   let results = (outs Variadic<Knet_Tensor>:$results);
-  let regions = (region SizedRegion<1>:$body);
+  let regions = (region SizedRegion<1>:$body, AnyRegion:$fallback);
   let assemblyFormat = [{
     `(` $inputs `)` (`reduce` $reduce^)? (`dims` $dims^)? (`keepdim` $keepdim^)?
-    attr-dict `:` functional-type($inputs, $results) $body
+    (`checks` $checks^)? attr-dict `:` functional-type($inputs, $results) $body
+    (`fallback` $fallback^)?
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The fallback region, when present, mirrors the op's signature.
+    LogicalResult verifyFallback();
+  }];
 }
 
 def Knet_YieldOp : Knet_Op<"yield", [Pure, Terminator, ReturnLike,
     HasParent<"FusedOp">]> {
-  let summary = "the scalar results of a knet.fused body";
-  let arguments = (ins Variadic<Knet_ScalarElement>:$values);
+  let summary = "the results of a knet.fused body (scalars) or fallback "
+                "(tensors)";
+  let arguments = (ins Variadic<AnyType>:$values);
   let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
 }
 

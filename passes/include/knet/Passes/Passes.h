@@ -31,6 +31,11 @@ void registerTestSavedValuesPass();
 std::unique_ptr<Pass> createAutodiffPass();
 void registerAutodiffPass();
 
+/// knet-fuse: groups elementwise ops (and the reductions that end them) into
+/// knet.fused kernels with a fallback region (docs/ir.md, "Fusion").
+std::unique_ptr<Pass> createFusionPass();
+void registerFusionPass();
+
 /// The unit attribute that marks the ops of a gradient function's reverse
 /// sweep (its top-level ops; their regions are reverse code too).
 inline constexpr llvm::StringLiteral kReverseAttrName = "knet.reverse";

@@ -1,0 +1,59 @@
+//===- EmitKernels.h - knet.fused regions to C++ and CUDA C -----*- C++ -*-===//
+//
+// Each knet.fused region becomes two kernels with the same scalar body,
+// printed from the region's arith/math ops by one printer:
+//
+//   - a C++ row function `knet_k<i><T>::row` for the runtime's loop driver
+//     (a contiguous fast path the compiler vectorizes and a strided
+//     broadcast path), with its `knet::detail::FusedKernel` description;
+//   - CUDA C source, `extern "C" __global__ void knet_k<i>(...)`: a
+//     grid-stride loop, or for a reduction one block per result element
+//     with warp shuffles and a block reduction. The runtime's JIT compiles it
+//     with NVRTC, specialized by defines on the dtype (KNET_T), the rank
+//     (KNET_RANK) and contiguity (KNET_CONTIGUOUS).
+//
+// See docs/codegen.md, "Fused kernels".
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KNET_CODEGEN_EMITKERNELS_H
+#define KNET_CODEGEN_EMITKERNELS_H
+
+#include "knet/IR/KnetDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+
+namespace mlir::knet {
+
+struct KernelSource {
+  /// knet_k<i>: the C++ struct template, the FusedKernel object
+  /// (<name>_kernel) and the CUDA kernel are named after it.
+  std::string name;
+  /// The ops the kernel replaced, e.g. "sigm, mul, add; reduce sum".
+  std::string summary;
+  /// C++ definitions (the row function and the FusedKernel object).
+  std::string cpp;
+  /// CUDA C source of the kernel (without specialization defines).
+  std::string cuda;
+};
+
+/// The kernels of `module` in walk order, named knet_k0, knet_k1, ...
+/// Reports a body op without a C++/CUDA spelling at its location.
+FailureOr<llvm::SmallVector<KernelSource>> emitKernels(ModuleOp module);
+
+/// The defines that specialize a kernel's CUDA source (NVRTC options).
+llvm::SmallVector<std::string> cudaSpecialization(bool f64, int rank,
+                                                  bool contiguous);
+
+/// "sigm, mul, add; reduce sum": the ops a knet.fused op replaced (from its
+/// fallback region), for --explain and comments.
+std::string fusedSummary(FusedOp op);
+
+} // namespace mlir::knet
+
+#endif // KNET_CODEGEN_EMITKERNELS_H

@@ -1,0 +1,563 @@
+//===- EmitKernels.cpp - knet.fused regions to C++ and CUDA C -------------===//
+//
+// One printer turns a knet.fused body (arith/math ops over scalars) into C
+// statements; the C++ row function and the CUDA kernel wrap the same
+// statements in their loops. See EmitKernels.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "knet/Codegen/EmitKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <charconv>
+#include <cmath>
+
+using namespace mlir;
+
+namespace mlir::knet {
+namespace {
+
+enum class Target { cpp, cuda };
+
+std::string literal(double v) {
+  if (std::isnan(v))
+    return "T(NAN)";
+  if (std::isinf(v))
+    return v > 0 ? "T(INFINITY)" : "T(-INFINITY)";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  std::string s(buf, end);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return "T(" + s + ")";
+}
+
+/// The C type of a body scalar: T for floats (the run-time dtype), bool.
+std::string scalarType(Type type) {
+  if (isa<FloatType>(type))
+    return "T";
+  if (type.isInteger(1))
+    return "bool";
+  return {};
+}
+
+std::string cmpOp(arith::CmpFPredicate p) {
+  using P = arith::CmpFPredicate;
+  switch (p) {
+  case P::OEQ:
+  case P::UEQ:
+    return "==";
+  case P::ONE:
+  case P::UNE:
+    return "!=";
+  case P::OLT:
+  case P::ULT:
+    return "<";
+  case P::OLE:
+  case P::ULE:
+    return "<=";
+  case P::OGT:
+  case P::UGT:
+    return ">";
+  case P::OGE:
+  case P::UGE:
+    return ">=";
+  default:
+    return {};
+  }
+}
+
+/// Prints the body's ops as `<type> v<i> = <expr>;` lines (dead ones
+/// dropped) and returns the C expressions of the yielded values.
+FailureOr<SmallVector<std::string>>
+printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
+  DenseMap<Value, std::string> names;
+  for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+    names[arg] = "a" + std::to_string(i);
+  const char *ns = target == Target::cpp ? "std::" : "";
+  unsigned next = 0;
+  for (Operation &op : body.without_terminator()) {
+    if (op.use_empty())
+      continue;
+    auto arg = [&](unsigned i) { return names.lookup(op.getOperand(i)); };
+    auto call = [&](StringRef fn) {
+      std::string s = (ns + fn + "(").str();
+      for (unsigned i = 0; i < op.getNumOperands(); ++i)
+        s += (i ? ", " : "") + arg(i);
+      return s + ")";
+    };
+    std::string e;
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+        e = literal(f.getValueAsDouble());
+      else if (auto b = dyn_cast<IntegerAttr>(c.getValue());
+               b && c.getType().isInteger(1))
+        e = b.getValue().isZero() ? "false" : "true";
+    } else if (isa<arith::AddFOp>(op)) {
+      e = arg(0) + " + " + arg(1);
+    } else if (isa<arith::SubFOp>(op)) {
+      e = arg(0) + " - " + arg(1);
+    } else if (isa<arith::MulFOp>(op)) {
+      e = arg(0) + " * " + arg(1);
+    } else if (isa<arith::DivFOp>(op)) {
+      e = arg(0) + " / " + arg(1);
+    } else if (isa<arith::NegFOp>(op)) {
+      e = "-" + arg(0);
+    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op)) {
+      e = call("fmax");
+    } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op)) {
+      e = call("fmin");
+    } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+      std::string o = cmpOp(cmp.getPredicate());
+      if (!o.empty())
+        e = arg(0) + " " + o + " " + arg(1);
+    } else if (isa<arith::SelectOp>(op)) {
+      e = arg(0) + " ? " + arg(1) + " : " + arg(2);
+    } else if (isa<arith::AndIOp>(op) &&
+               op.getResult(0).getType().isInteger(1)) {
+      e = arg(0) + " && " + arg(1);
+    } else if (isa<arith::OrIOp>(op) &&
+               op.getResult(0).getType().isInteger(1)) {
+      e = arg(0) + " || " + arg(1);
+    } else if (isa<arith::XOrIOp>(op) &&
+               op.getResult(0).getType().isInteger(1)) {
+      e = arg(0) + " != " + arg(1);
+    } else if (isa<arith::ExtFOp, arith::TruncFOp, arith::UIToFPOp,
+                   arith::SIToFPOp>(op)) {
+      e = "static_cast<T>(" + arg(0) + ")";
+    } else if (isa<math::ExpOp>(op)) {
+      e = call("exp");
+    } else if (isa<math::ExpM1Op>(op)) {
+      e = call("expm1");
+    } else if (isa<math::LogOp>(op)) {
+      e = call("log");
+    } else if (isa<math::Log1pOp>(op)) {
+      e = call("log1p");
+    } else if (isa<math::SqrtOp>(op)) {
+      e = call("sqrt");
+    } else if (isa<math::RsqrtOp>(op)) {
+      e = "T(1) / " + (ns + Twine("sqrt(") + arg(0) + ")").str();
+    } else if (isa<math::SinOp>(op)) {
+      e = call("sin");
+    } else if (isa<math::CosOp>(op)) {
+      e = call("cos");
+    } else if (isa<math::TanhOp>(op)) {
+      e = call("tanh");
+    } else if (isa<math::PowFOp>(op)) {
+      e = call("pow");
+    } else if (isa<math::AbsFOp>(op)) {
+      e = call("fabs");
+    }
+    std::string type = op.getNumResults() == 1
+                           ? scalarType(op.getResult(0).getType())
+                           : std::string();
+    if (e.empty() || type.empty())
+      return op.emitError()
+             << "knet kernel emitter: no C++/CUDA spelling for this op in a "
+                "knet.fused body";
+    std::string name = "v" + std::to_string(next++);
+    os << indent << type << " " << name << " = " << e << ";\n";
+    names[op.getResult(0)] = name;
+  }
+  SmallVector<std::string> yields;
+  for (Value v : body.getTerminator()->getOperands())
+    yields.push_back(names.lookup(v));
+  return yields;
+}
+
+/// The C type of a kernel operand: T or bool.
+std::string operandType(Type tensorType) {
+  return scalarType(getElementTypeOrSelf(tensorType));
+}
+
+const char *reduceName(FusedOp op) {
+  if (!op.getReduce())
+    return "none";
+  switch (*op.getReduce()) {
+  case ReduceKind::sum:
+    return "sum";
+  case ReduceKind::mean:
+    return "mean";
+  case ReduceKind::max:
+    return "max";
+  case ReduceKind::min:
+    return "min";
+  case ReduceKind::sum_to:
+    return "sum_to";
+  }
+  return "none";
+}
+
+/// acc = combine(acc, x), in C.
+std::string combine(FusedOp op, StringRef acc, StringRef x, Target target) {
+  const char *ns = target == Target::cpp ? "std::" : "";
+  if (op.getReduce() == ReduceKind::max)
+    return (acc + " = " + ns + "fmax(" + acc + ", " + x + ")").str();
+  if (op.getReduce() == ReduceKind::min)
+    return (acc + " = " + ns + "fmin(" + acc + ", " + x + ")").str();
+  return (acc + " += " + x).str();
+}
+
+/// The C++ row function and the FusedKernel object of `op`.
+FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
+                                     StringRef summary, StringRef cuda) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  Block &body = op.getBody().front();
+  const unsigned nin = op.getInputs().size(), nout = op.getNumResults();
+  const bool reduce = op.getReduce().has_value();
+
+  os << "// " << name << ": " << summary << "\n";
+  os << "template <class T> struct " << name << " {\n";
+  os << "  static inline void body(";
+  for (unsigned i = 0; i < nin; ++i)
+    os << (i ? ", " : "") << "[[maybe_unused]] "
+       << operandType(op.getInputs()[i].getType()) << " a" << i;
+  for (unsigned o = 0; o < nout; ++o)
+    os << (nin + o ? ", " : "") << operandType(op.getResult(o).getType())
+       << " &r" << o;
+  os << ") {\n";
+  FailureOr<SmallVector<std::string>> yields =
+      printBody(body, Target::cpp, os, "    ");
+  if (failed(yields))
+    return failure();
+  for (unsigned o = 0; o < nout; ++o)
+    os << "    r" << o << " = " << (*yields)[o] << ";\n";
+  os << "  }\n";
+
+  // Operand k of the loop: results first, then inputs.
+  auto inType = [&](unsigned i) {
+    return operandType(op.getInputs()[i].getType());
+  };
+  auto outType = [&](unsigned o) {
+    return reduce ? std::string("double")
+                  : operandType(op.getResult(o).getType());
+  };
+  auto strided = [&](StringRef type, unsigned k) {
+    return ("*reinterpret_cast<" + type + " *>(p[" + Twine(k) + "] + j * s[" +
+            Twine(k) + "])")
+        .str();
+  };
+  os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
+  os << "    const bool dense =";
+  for (unsigned i = 0; i < nin; ++i)
+    os << (i ? " &&" : "") << "\n        s[" << nout + i << "] == sizeof("
+       << inType(i) << ")";
+  if (nin == 0)
+    os << " true";
+  os << ";\n";
+  // Pointers of the dense path.
+  auto densePointers = [&](StringRef indent) {
+    for (unsigned i = 0; i < nin; ++i)
+      os << indent << "const " << inType(i) << " *x" << i
+         << " = reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
+         << "]);\n";
+  };
+  auto denseArgs = [&]() {
+    std::string s;
+    for (unsigned i = 0; i < nin; ++i)
+      s += (i ? ", x" : "x") + std::to_string(i) + "[j]";
+    return s;
+  };
+  auto stridedArgs = [&]() {
+    std::string s;
+    for (unsigned i = 0; i < nin; ++i)
+      s += (i ? ", " : "") + strided("const " + inType(i), nout + i);
+    return s;
+  };
+  auto sep = [&](const std::string &args) {
+    return args.empty() ? std::string() : ", ";
+  };
+  if (!reduce) {
+    os << "    if (dense";
+    for (unsigned o = 0; o < nout; ++o)
+      os << " && s[" << o << "] == sizeof(" << outType(o) << ")";
+    os << ") {\n";
+    densePointers("      ");
+    for (unsigned o = 0; o < nout; ++o)
+      os << "      " << outType(o) << " *y" << o << " = reinterpret_cast<"
+         << outType(o) << " *>(p[" << o << "]);\n";
+    std::string args = denseArgs();
+    os << "      for (int64_t j = 0; j < n; ++j)\n        body(" << args;
+    for (unsigned o = 0; o < nout; ++o)
+      os << (o || !args.empty() ? ", " : "") << "y" << o << "[j]";
+    os << ");\n      return;\n    }\n";
+    args = stridedArgs();
+    os << "    for (int64_t j = 0; j < n; ++j)\n      body(" << args;
+    for (unsigned o = 0; o < nout; ++o)
+      os << (o || !args.empty() ? ", " : "") << strided(outType(o), o);
+    os << ");\n";
+  } else {
+    // One result, accumulated in double.
+    os << "    if (dense && s[0] == 0) {\n";
+    densePointers("      ");
+    os << "      double acc = *reinterpret_cast<double *>(p[0]);\n";
+    std::string args = denseArgs();
+    os << "      for (int64_t j = 0; j < n; ++j) {\n";
+    os << "        T r;\n        body(" << args << sep(args) << "r);\n";
+    os << "        "
+       << combine(op, "acc", "static_cast<double>(r)", Target::cpp)
+       << ";\n      }\n";
+    os << "      *reinterpret_cast<double *>(p[0]) = acc;\n      return;\n";
+    os << "    }\n";
+    args = stridedArgs();
+    os << "    for (int64_t j = 0; j < n; ++j) {\n";
+    os << "      T r;\n      body(" << args << sep(args) << "r);\n";
+    os << "      double &acc = " << strided("double", 0) << ";\n";
+    os << "      " << combine(op, "acc", "static_cast<double>(r)", Target::cpp)
+       << ";\n    }\n";
+  }
+  os << "  }\n};\n";
+
+  // The FusedKernel description.
+  std::string kinds, outKinds;
+  for (Value v : op.getInputs())
+    kinds += operandType(v.getType()) == "bool" ? 'b' : 'f';
+  for (Value v : op.getResults())
+    outKinds += operandType(v.getType()) == "bool" ? 'b' : 'f';
+  SmallVector<int64_t> checks;
+  if (std::optional<ArrayAttr> attr = op.getChecks())
+    for (Attribute a : *attr) {
+      ArrayRef<int64_t> c = cast<DenseI64ArrayAttr>(a).asArrayRef();
+      checks.push_back(c.size());
+      llvm::append_range(checks, c);
+    }
+  auto array = [&](StringRef what, ArrayRef<int64_t> values) -> std::string {
+    if (values.empty())
+      return "nullptr";
+    std::string arrayName = (name + "_" + what).str();
+    os << "const int64_t " << arrayName << "[] = {";
+    llvm::interleave(
+        values, [&](int64_t v) { os << v; }, [&] { os << ", "; });
+    os << "};\n";
+    return arrayName;
+  };
+  std::string checksName = array("checks", checks);
+  std::optional<ArrayRef<int64_t>> dims;
+  if (op.getDims())
+    dims = *op.getDims();
+  std::string dimsName = dims ? array("dims", *dims) : "nullptr";
+  os << "const knet::detail::FusedKernel " << name << "_kernel{\n"
+     << "    \"" << name << "\", " << nin << ", " << nout << ", \"" << kinds
+     << "\", \"" << outKinds << "\",\n"
+     << "    knet::detail::FusedReduce::" << reduceName(op) << ", " << dimsName
+     << ", " << (dims ? dims->size() : 0) << ", "
+     << (op.getKeepdim() ? "true" : "false") << ",\n"
+     << "    " << checksName << ", " << checks.size() << ", &" << name
+     << "<float>::row, &" << name << "<double>::row,\n"
+     << "    R\"knet_cuda(" << cuda << ")knet_cuda\"};\n\n";
+  return text;
+}
+
+/// The CUDA C kernel of `op`.
+FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
+                                      StringRef summary) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  Block &body = op.getBody().front();
+  const unsigned nin = op.getInputs().size(), nout = op.getNumResults();
+  const unsigned nops = nin + nout;
+  const bool reduce = op.getReduce().has_value();
+
+  os << "// " << name << ": " << summary << "\n"
+     << "// Specialized by defines: KNET_T (float or double), KNET_ACC (the\n"
+     << "// accumulator), KNET_RANK (>= 1), KNET_RRANK (reduced dims, >= 1)\n"
+     << "// and KNET_CONTIGUOUS (every operand dense over the iteration "
+        "space).\n"
+     << "typedef KNET_T T;\n"
+     << "struct " << name << "_args {\n"
+     << "  long long n;  // " << (reduce ? "results" : "elements") << "\n"
+     << "  long long sizes[KNET_RANK];\n"
+     << "  long long strides[" << nops << "][KNET_RANK]; // elements\n";
+  if (reduce)
+    os << "  long long rn; // elements folded into each result\n"
+       << "  long long rsizes[KNET_RRANK];\n"
+       << "  long long rstrides[" << nops << "][KNET_RRANK];\n";
+  os << "  void *ptr[" << nops << "]; // results, then inputs\n};\n\n";
+
+  os << "__device__ __forceinline__ void " << name << "_body(";
+  for (unsigned i = 0; i < nin; ++i)
+    os << (i ? ", " : "") << operandType(op.getInputs()[i].getType()) << " a"
+       << i;
+  for (unsigned o = 0; o < nout; ++o)
+    os << (nin + o ? ", " : "") << operandType(op.getResult(o).getType())
+       << " &r" << o;
+  os << ") {\n";
+  FailureOr<SmallVector<std::string>> yields =
+      printBody(body, Target::cuda, os, "  ");
+  if (failed(yields))
+    return failure();
+  for (unsigned o = 0; o < nout; ++o)
+    os << "  r" << o << " = " << (*yields)[o] << ";\n";
+  os << "}\n\n";
+
+  auto load = [&](unsigned i, StringRef offset) {
+    std::string type = operandType(op.getInputs()[i].getType());
+    return ("static_cast<const " + type + " *>(a.ptr[" + Twine(nout + i) +
+            "])[" + offset + "]")
+        .str();
+  };
+  // Offsets of every operand at index `index` over (sizes, strides).
+  auto offsets = [&](StringRef indent, StringRef index, StringRef sizes,
+                     StringRef strides, StringRef rank, StringRef into) {
+    os << indent << "{\n"
+       << indent << "  long long r = " << index << ";\n"
+       << indent << "#pragma unroll\n"
+       << indent << "  for (int d = " << rank << " - 1; d >= 0; --d) {\n"
+       << indent << "    long long x = r % a." << sizes << "[d];\n"
+       << indent << "    r /= a." << sizes << "[d];\n";
+    for (unsigned k = 0; k < nops; ++k)
+      os << indent << "    " << into << "[" << k << "] += x * a." << strides
+         << "[" << k << "][d];\n";
+    os << indent << "  }\n" << indent << "}\n";
+  };
+
+  os << "extern \"C\" __global__ void " << name << "(" << name
+     << "_args a) {\n";
+  if (!reduce) {
+    os << "  for (long long i = (long long)blockIdx.x * blockDim.x + "
+          "threadIdx.x; i < a.n;\n"
+       << "       i += (long long)blockDim.x * gridDim.x) {\n"
+       << "    long long o[" << nops << "];\n"
+       << "#if KNET_CONTIGUOUS\n"
+       << "    for (int k = 0; k < " << nops << "; ++k)\n"
+       << "      o[k] = i;\n"
+       << "#else\n"
+       << "    for (int k = 0; k < " << nops << "; ++k)\n"
+       << "      o[k] = 0;\n";
+    offsets("    ", "i", "sizes", "strides", "KNET_RANK", "o");
+    os << "#endif\n";
+    for (unsigned o = 0; o < nout; ++o)
+      os << "    " << operandType(op.getResult(o).getType()) << " r" << o
+         << ";\n";
+    os << "    " << name << "_body(";
+    for (unsigned i = 0; i < nin; ++i)
+      os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
+    for (unsigned o = 0; o < nout; ++o)
+      os << (nin + o ? ", " : "") << "r" << o;
+    os << ");\n";
+    for (unsigned o = 0; o < nout; ++o)
+      os << "    static_cast<" << operandType(op.getResult(o).getType())
+         << " *>(a.ptr[" << o << "])[o[" << o << "]] = r" << o << ";\n";
+    os << "  }\n}\n";
+    return text;
+  }
+
+  // A reduction: one block per result; each thread folds a strided share of
+  // the result's elements, then warp shuffles and a block reduction.
+  const char *init = op.getReduce() == ReduceKind::max   ? "-INFINITY"
+                     : op.getReduce() == ReduceKind::min ? "INFINITY"
+                                                         : "0";
+  os << "  __shared__ KNET_ACC part[32];\n"
+     << "  for (long long out = blockIdx.x; out < a.n; out += gridDim.x) {\n"
+     << "    long long base[" << nops << "];\n"
+     << "    for (int k = 0; k < " << nops << "; ++k)\n"
+     << "      base[k] = 0;\n";
+  offsets("    ", "out", "sizes", "strides", "KNET_RANK", "base");
+  os << "    KNET_ACC acc = " << init << ";\n"
+     << "    for (long long j = threadIdx.x; j < a.rn; j += blockDim.x) {\n"
+     << "      long long o[" << nops << "];\n"
+     << "      for (int k = 0; k < " << nops << "; ++k)\n"
+     << "        o[k] = base[k];\n";
+  offsets("      ", "j", "rsizes", "rstrides", "KNET_RRANK", "o");
+  os << "      T r0;\n      " << name << "_body(";
+  for (unsigned i = 0; i < nin; ++i)
+    os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
+  os << (nin ? ", " : "") << "r0);\n"
+     << "      " << combine(op, "acc", "(KNET_ACC)r0", Target::cuda) << ";\n"
+     << "    }\n"
+     << "    for (int d = 16; d > 0; d >>= 1) {\n"
+     << "      KNET_ACC other = __shfl_down_sync(0xffffffffu, acc, d);\n"
+     << "      " << combine(op, "acc", "other", Target::cuda) << ";\n"
+     << "    }\n"
+     << "    if ((threadIdx.x & 31) == 0)\n"
+     << "      part[threadIdx.x >> 5] = acc;\n"
+     << "    __syncthreads();\n"
+     << "    if (threadIdx.x < 32) {\n"
+     << "      acc = threadIdx.x < (blockDim.x + 31) / 32 ? part[threadIdx.x] "
+        ": "
+     << init << ";\n"
+     << "      for (int d = 16; d > 0; d >>= 1) {\n"
+     << "        KNET_ACC other = __shfl_down_sync(0xffffffffu, acc, d);\n"
+     << "        " << combine(op, "acc", "other", Target::cuda) << ";\n"
+     << "      }\n"
+     << "      if (threadIdx.x == 0)\n"
+     << "        static_cast<T *>(a.ptr[0])[out] = (T)("
+     << (op.getReduce() == ReduceKind::mean ? "acc / (KNET_ACC)a.rn" : "acc")
+     << ");\n"
+     << "    }\n"
+     << "    __syncthreads();\n"
+     << "  }\n}\n";
+  return text;
+}
+
+} // namespace
+
+std::string fusedSummary(FusedOp op) {
+  std::string s;
+  Region &fallback = op.getFallback();
+  if (!fallback.empty()) {
+    for (Operation &inner : fallback.front().without_terminator()) {
+      if (op.getReduce() &&
+          &inner ==
+              fallback.front().getTerminator()->getOperand(0).getDefiningOp())
+        continue; // the closing reduction, named below
+      StringRef n = inner.getName().getStringRef();
+      n.consume_front("knet.");
+      s += (s.empty() ? "" : ", ") + n.str();
+    }
+  } else {
+    s = std::to_string(op.getBody().front().getOperations().size() - 1) +
+        " scalar ops";
+  }
+  if (op.getReduce())
+    s += std::string("; reduce ") + reduceName(op);
+  return s;
+}
+
+llvm::SmallVector<std::string> cudaSpecialization(bool f64, int rank,
+                                                  bool contiguous) {
+  return {f64 ? "-DKNET_T=double" : "-DKNET_T=float", "-DKNET_ACC=double",
+          "-DKNET_RANK=" + std::to_string(std::max(rank, 1)),
+          "-DKNET_RRANK=" + std::to_string(std::max(rank, 1)),
+          std::string("-DKNET_CONTIGUOUS=") + (contiguous ? "1" : "0")};
+}
+
+FailureOr<SmallVector<KernelSource>> emitKernels(ModuleOp module) {
+  SmallVector<KernelSource> kernels;
+  bool ok = true;
+  module.walk([&](FusedOp op) {
+    KernelSource k;
+    k.name = "knet_k" + std::to_string(kernels.size());
+    k.summary = fusedSummary(op);
+    FailureOr<std::string> cuda = emitCudaKernel(op, k.name, k.summary);
+    if (failed(cuda)) {
+      ok = false;
+      return;
+    }
+    k.cuda = *cuda;
+    FailureOr<std::string> cpp = emitCppKernel(op, k.name, k.summary, k.cuda);
+    if (failed(cpp)) {
+      ok = false;
+      return;
+    }
+    k.cpp = *cpp;
+    kernels.push_back(std::move(k));
+  });
+  if (!ok)
+    return failure();
+  return kernels;
+}
+
+} // namespace mlir::knet

@@ -1,0 +1,475 @@
+//===- Fusion.cpp - elementwise fusion into knet.fused kernels ------------===//
+//
+// knet-fuse groups elementwise ops into knet.fused kernels, greedily, in the
+// order of each block: an op joins the groups of the operands it consumes
+// when the merged group can still be placed where the op is (no op outside
+// the group that lies between them reads a member: that is what keeps a
+// matmul between two elementwise chains from being fused across). Members
+// are the ops with a scalar body (ScalarElementwiseOpInterface) over float
+// or bool elements, and broadcast_to; a sum_to whose operand is a member
+// joins as the identity, guarded by a run-time shape check. A reduction
+// (sum/mean/max/min, or a sum_to that ends a chain) of a member closes a
+// kernel of its own over the members its operand depends on, which are
+// recomputed there when the chain has other users too.
+//
+// Each kernel keeps the ops it replaced in its `fallback` region, and states
+// the shape equalities its body assumes in `checks`: the runtime runs the
+// fallback when they do not hold, so fusion never changes results (only the
+// order of a reduction's sums).
+//
+//===----------------------------------------------------------------------===//
+
+#include "knet/IR/KnetDialect.h"
+#include "knet/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Pass/Pass.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/EquivalenceClasses.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+#include <optional>
+
+using namespace mlir;
+using namespace mlir::knet;
+
+namespace {
+
+/// Tensors of float or bool elements: what a kernel computes on (the IR's
+/// f32 stands for the run-time float dtype; integer tensors stay with the
+/// runtime ops).
+bool isKernelTensor(Type t) {
+  auto tt = dyn_cast<TensorType>(t);
+  if (!tt)
+    return false;
+  Type e = tt.getElementType();
+  return isa<FloatType>(e) || e.isInteger(1);
+}
+
+bool allKernelTensors(Operation *op) {
+  return op->getNumResults() == 1 &&
+         llvm::all_of(op->getOperandTypes(), isKernelTensor) &&
+         isKernelTensor(op->getResult(0).getType());
+}
+
+/// An op that can be a member of an elementwise kernel. Casts are left out:
+/// their target dtype is a run-time value the IR's element type stands for.
+bool isMemberOp(Operation *op) {
+  if (isa<CastOp>(op) || !allKernelTensors(op))
+    return false;
+  return isa<ScalarElementwiseOpInterface, BroadcastToOp, SumToOp>(op);
+}
+
+/// A reduction that may close a kernel, with the fused op's reduce kind.
+std::optional<ReduceKind> closingKind(Operation *op) {
+  if (!isa<SumOp, MeanOp, MaxOp, MinOp, SumToOp>(op) || !allKernelTensors(op) ||
+      !isa<FloatType>(getElementTypeOrSelf(op->getOperand(0).getType())))
+    return std::nullopt;
+  if (isa<SumOp>(op))
+    return ReduceKind::sum;
+  if (isa<MeanOp>(op))
+    return ReduceKind::mean;
+  if (isa<MaxOp>(op))
+    return ReduceKind::max;
+  if (isa<MinOp>(op))
+    return ReduceKind::min;
+  if (isa<SumToOp>(op))
+    return ReduceKind::sum_to;
+  return std::nullopt;
+}
+
+/// The op of `block` that holds `op` (itself, or an ancestor).
+Operation *inBlock(Block *block, Operation *op) {
+  return block->findAncestorOpInBlock(*op);
+}
+
+struct FusionPass : public PassWrapper<FusionPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FusionPass)
+
+  FusionPass() = default;
+  FusionPass(const FusionPass &other) : PassWrapper(other) {}
+
+  StringRef getArgument() const final { return "knet-fuse"; }
+  StringRef getDescription() const final {
+    return "Fuse chains of elementwise ops (and the reductions that end "
+           "them) into knet.fused kernels";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, math::MathDialect, KnetDialect>();
+  }
+
+  Option<unsigned> maxInputs{*this, "max-inputs",
+                             llvm::cl::desc("Most tensor inputs per kernel"),
+                             llvm::cl::init(16)};
+  Option<unsigned> maxOutputs{*this, "max-outputs",
+                              llvm::cl::desc("Most results per kernel"),
+                              llvm::cl::init(8)};
+
+  void runOnOperation() override;
+  void fuseBlock(Block &block);
+};
+
+/// A kernel about to be built: its member ops in block order, and for a
+/// reduction kernel the reduction that closes it.
+struct Kernel {
+  SmallVector<Operation *> members;
+  Operation *reduction = nullptr;
+};
+
+/// Builds one knet.fused op from `kernel` before `anchor`; `outputs` are the
+/// member results it returns (for a reduction kernel: the reduction's).
+FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
+                    Operation *anchor) {
+  llvm::SetVector<Operation *> members(kernel.members.begin(),
+                                       kernel.members.end());
+  // Inputs: every operand not computed by a member, in first-use order; the
+  // like of a closing sum_to goes last (its shape only is read).
+  llvm::SetVector<Value> inputs;
+  for (Operation *op : members)
+    for (Value v : op->getOperands())
+      if (!members.contains(v.getDefiningOp()))
+        inputs.insert(v);
+  Value like;
+  if (auto sumTo = dyn_cast_or_null<SumToOp>(kernel.reduction)) {
+    like = sumTo.getLike();
+    if (!members.contains(sumTo.getX().getDefiningOp()))
+      inputs.insert(sumTo.getX());
+  } else if (kernel.reduction) {
+    Value x = kernel.reduction->getOperand(0);
+    if (!members.contains(x.getDefiningOp()))
+      inputs.insert(x);
+  }
+  SmallVector<Value> inputList(inputs.begin(), inputs.end());
+  if (like) {
+    inputList.push_back(like);
+  }
+  auto indexOf = [&](Value v) {
+    return static_cast<int64_t>(llvm::find(inputList, v) - inputList.begin());
+  };
+
+  // Which inputs each value depends on (its cone), for the shape checks.
+  DenseMap<Value, llvm::SmallBitVector> cone;
+  auto coneOf = [&](Value v) {
+    auto it = cone.find(v);
+    if (it != cone.end())
+      return it->second;
+    llvm::SmallBitVector bits(inputList.size());
+    bits.set(indexOf(v));
+    return bits;
+  };
+  SmallVector<Attribute> checks;
+  OpBuilder b(anchor);
+  auto addCheck = [&](const llvm::SmallBitVector &lhs,
+                      const llvm::SmallBitVector &rhs) {
+    if (lhs == rhs)
+      return;
+    SmallVector<int64_t> c{static_cast<int64_t>(lhs.count())};
+    for (int i : lhs.set_bits())
+      c.push_back(i);
+    for (int i : rhs.set_bits())
+      c.push_back(i);
+    checks.push_back(b.getDenseI64ArrayAttr(c));
+  };
+  for (Operation *op : members) {
+    llvm::SmallBitVector bits(inputList.size());
+    for (Value v : op->getOperands())
+      bits |= coneOf(v);
+    if (auto sumTo = dyn_cast<SumToOp>(op)) {
+      // The identity when x already has like's shape, which is checked.
+      addCheck(coneOf(sumTo.getX()), coneOf(sumTo.getLike()));
+      bits = coneOf(sumTo.getX());
+    }
+    cone[op->getResult(0)] = bits;
+  }
+  if (!kernel.reduction) {
+    llvm::SmallBitVector all(inputList.size());
+    all.set();
+    for (Value out : outputs)
+      addCheck(coneOf(out), all);
+  }
+
+  SmallVector<Location> locs;
+  for (Operation *op : members)
+    locs.push_back(op->getLoc());
+  if (kernel.reduction)
+    locs.push_back(kernel.reduction->getLoc());
+  Location loc = b.getFusedLoc(locs);
+
+  SmallVector<Type> resultTypes;
+  for (Value out : outputs)
+    resultTypes.push_back(out.getType());
+  auto fused = b.create<FusedOp>(loc, resultTypes, inputList,
+                                 ArrayRef<NamedAttribute>{});
+  if (Operation *r = kernel.reduction) {
+    fused.setReduceAttr(ReduceKindAttr::get(b.getContext(), *closingKind(r)));
+    if (auto dims = r->getAttrOfType<DenseI64ArrayAttr>("dims"))
+      fused.setDimsAttr(dims);
+    if (r->hasAttr("keepdim"))
+      fused.setKeepdim(true);
+  }
+  if (!checks.empty())
+    fused.setChecksAttr(b.getArrayAttr(checks));
+
+  // The scalar body, from each member's buildScalar.
+  {
+    Block *body = b.createBlock(&fused.getBody());
+    IRMapping scalars;
+    for (Value v : inputList)
+      scalars.map(
+          v, body->addArgument(getElementTypeOrSelf(v.getType()), v.getLoc()));
+    b.setInsertionPointToStart(body);
+    for (Operation *op : members) {
+      Value s;
+      if (auto scalar = dyn_cast<ScalarElementwiseOpInterface>(op)) {
+        SmallVector<Value> operands;
+        for (Value v : op->getOperands())
+          operands.push_back(scalars.lookup(v));
+        s = scalar.buildScalar(b, operands);
+      } else {
+        s = scalars.lookup(op->getOperand(0)); // broadcast_to, sum_to
+      }
+      scalars.map(op->getResult(0), s);
+    }
+    SmallVector<Value> yields;
+    if (kernel.reduction)
+      yields.push_back(scalars.lookup(kernel.reduction->getOperand(0)));
+    else
+      for (Value out : outputs)
+        yields.push_back(scalars.lookup(out));
+    b.create<YieldOp>(loc, yields);
+  }
+
+  // The fallback: the ops the kernel replaces.
+  {
+    Block *fallback = b.createBlock(&fused.getFallback());
+    IRMapping map;
+    for (Value v : inputList)
+      map.map(v, fallback->addArgument(v.getType(), v.getLoc()));
+    b.setInsertionPointToStart(fallback);
+    for (Operation *op : members)
+      b.clone(*op, map);
+    SmallVector<Value> yields;
+    if (kernel.reduction)
+      yields.push_back(b.clone(*kernel.reduction, map)->getResult(0));
+    else
+      for (Value out : outputs)
+        yields.push_back(map.lookup(out));
+    b.create<YieldOp>(loc, yields);
+  }
+  return fused;
+}
+
+void FusionPass::fuseBlock(Block &block) {
+  // Greedy grouping in block order. Groups are classes of member ops.
+  llvm::EquivalenceClasses<Operation *> groups;
+  DenseMap<Operation *, unsigned> order;
+  unsigned position = 0;
+  for (Operation &op : block)
+    order[&op] = position++;
+
+  auto inGroup = [&](Operation *op) {
+    return op && groups.findValue(op) != groups.end();
+  };
+  auto membersOf = [&](Operation *op) {
+    SmallVector<Operation *> ms(groups.findLeader(op), groups.member_end());
+    return ms;
+  };
+  // Whether `op` can join the union of `members`: no outside op placed
+  // before `op` reads a member, and the caps hold.
+  auto canJoin = [&](ArrayRef<Operation *> members, Operation *op) {
+    llvm::SmallPtrSet<Operation *, 16> set(members.begin(), members.end());
+    set.insert(op);
+    llvm::SmallPtrSet<Value, 16> inputs;
+    unsigned outputs = 0;
+    for (Operation *m : set) {
+      bool escapes = false;
+      for (Operation *user : m->getResult(0).getUsers()) {
+        Operation *u = inBlock(&block, user);
+        if (!u || set.contains(u))
+          continue;
+        escapes = true;
+        if (order.lookup(u) < order.lookup(op))
+          return false;
+      }
+      outputs += escapes;
+      for (Value v : m->getOperands())
+        if (!set.contains(v.getDefiningOp()))
+          inputs.insert(v);
+    }
+    return inputs.size() <= maxInputs && outputs <= maxOutputs;
+  };
+
+  for (Operation &opRef : block) {
+    Operation *op = &opRef;
+    if (!isMemberOp(op))
+      continue;
+    // A sum_to joins only as the identity inside a chain.
+    if (auto sumTo = dyn_cast<SumToOp>(op)) {
+      Operation *def = sumTo.getX().getDefiningOp();
+      if (!def || !inGroup(def) || def->getBlock() != &block)
+        continue;
+    }
+    groups.insert(op);
+    SmallVector<Operation *> leaders;
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getBlock() != &block || !inGroup(def))
+        continue;
+      Operation *leader = groups.getLeaderValue(def);
+      if (!llvm::is_contained(leaders, leader))
+        leaders.push_back(leader);
+    }
+    SmallVector<Operation *> all;
+    for (Operation *leader : leaders)
+      llvm::append_range(all, membersOf(leader));
+    if (!leaders.empty() && canJoin(all, op)) {
+      for (Operation *leader : leaders)
+        groups.unionSets(leader, op);
+      continue;
+    }
+    // Else join the latest group it can, or start one.
+    for (Operation *leader : llvm::reverse(leaders))
+      if (canJoin(membersOf(leader), op)) {
+        groups.unionSets(leader, op);
+        break;
+      }
+  }
+
+  auto sortByOrder = [&](SmallVector<Operation *> &ops) {
+    llvm::sort(ops, [&](Operation *a, Operation *b) {
+      return order.lookup(a) < order.lookup(b);
+    });
+  };
+  auto groupOf = [&](Operation *op) -> SmallVector<Operation *> {
+    if (!inGroup(op))
+      return {};
+    SmallVector<Operation *> ms = membersOf(op);
+    sortByOrder(ms);
+    return ms;
+  };
+
+  // A sum_to with no user in its group ends the chain: it becomes a
+  // reduction instead of an identity.
+  for (Operation &op : block)
+    if (auto sumTo = dyn_cast<SumToOp>(&op); sumTo && inGroup(&op)) {
+      bool usedInGroup = llvm::any_of(sumTo->getUsers(), [&](Operation *u) {
+        return inGroup(u) && groups.isEquivalent(u, &op);
+      });
+      if (!usedInGroup) {
+        // Rebuild the group without it.
+        SmallVector<Operation *> ms = groupOf(&op);
+        llvm::EquivalenceClasses<Operation *> rebuilt;
+        for (auto it = groups.begin(); it != groups.end(); ++it) {
+          if (!it->isLeader())
+            continue;
+          Operation *leader = it->getData();
+          if (groups.isEquivalent(leader, &op))
+            continue;
+          for (auto m = groups.member_begin(it); m != groups.member_end(); ++m)
+            rebuilt.unionSets(leader, *m);
+        }
+        Operation *first = nullptr;
+        for (Operation *m : ms) {
+          if (m == &op)
+            continue;
+          rebuilt.insert(m);
+          if (first)
+            rebuilt.unionSets(first, m);
+          else
+            first = m;
+        }
+        groups = rebuilt;
+      }
+    }
+
+  // Reduction kernels: a reduction of a member's result recomputes the
+  // members that result depends on.
+  SmallVector<std::pair<Kernel, Operation *>> reductions;
+  for (Operation &op : block) {
+    if (!closingKind(&op))
+      continue;
+    if (isa<SumToOp>(&op) && inGroup(&op))
+      continue; // an identity inside a chain
+    Operation *def = op.getOperand(0).getDefiningOp();
+    if (!def || def->getBlock() != &block || !inGroup(def))
+      continue;
+    SmallVector<Operation *> group = groupOf(def);
+    llvm::SmallPtrSet<Operation *, 16> needed;
+    needed.insert(def);
+    for (Operation *m : llvm::reverse(group))
+      if (needed.contains(m))
+        for (Value v : m->getOperands())
+          if (Operation *d = v.getDefiningOp();
+              inGroup(d) && groups.isEquivalent(d, def))
+            needed.insert(d);
+    Kernel k;
+    for (Operation *m : group)
+      if (needed.contains(m))
+        k.members.push_back(m);
+    k.reduction = &op;
+    reductions.push_back({k, &op});
+  }
+  for (auto &[kernel, reduction] : reductions) {
+    FusedOp fused = buildKernel(kernel, {reduction->getResult(0)}, reduction);
+    reduction->getResult(0).replaceAllUsesWith(fused.getResult(0));
+    reduction->erase();
+  }
+
+  // Elementwise kernels: the groups of two or more members that still have
+  // users outside.
+  SmallVector<Operation *> leaders;
+  for (auto it = groups.begin(); it != groups.end(); ++it)
+    if (it->isLeader())
+      leaders.push_back(it->getData());
+  for (Operation *leader : leaders) {
+    Kernel k;
+    k.members = groupOf(leader);
+    llvm::SmallPtrSet<Operation *, 16> set(k.members.begin(), k.members.end());
+    SmallVector<Value> outputs;
+    for (Operation *m : k.members)
+      if (llvm::any_of(m->getUsers(), [&](Operation *u) {
+            Operation *a = inBlock(&block, u);
+            return !a || !set.contains(a);
+          }))
+        outputs.push_back(m->getResult(0));
+    if (k.members.size() >= 2 && !outputs.empty()) {
+      FusedOp fused = buildKernel(k, outputs, k.members.back());
+      for (auto [out, result] : llvm::zip(outputs, fused.getResults()))
+        out.replaceAllUsesWith(result);
+    }
+    if (k.members.size() >= 2 || outputs.empty())
+      for (Operation *m : llvm::reverse(k.members))
+        if (m->use_empty())
+          m->erase();
+  }
+}
+
+void FusionPass::runOnOperation() {
+  SmallVector<Block *> blocks;
+  getOperation()->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (isa<FusedOp>(op))
+      return WalkResult::skip();
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        blocks.push_back(&block);
+    return WalkResult::advance();
+  });
+  for (Block *block : blocks)
+    fuseBlock(*block);
+}
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::knet::createFusionPass() {
+  return std::make_unique<FusionPass>();
+}
+
+void mlir::knet::registerFusionPass() { PassRegistration<FusionPass>(); }

@@ -1,22 +1,32 @@
-# knet_compile(<target> <source>...)
+# knet_compile(<target> <source>... [KNETC_FLAGS <flag>...])
 #
 # Runs knetc on each model source as a build step and compiles the generated
 # <source>.knet.cpp in place of the original. The step re-runs when the source
 # or knetc changes. knetc receives the target's include directories, compile
 # definitions and C++ standard, so it parses the source as the compiler does.
+# KNETC_FLAGS are passed to knetc (e.g. --no-fuse); the generated file then
+# goes to <target>/<source>.knet.cpp, so that other targets may compile the
+# same source with other flags.
 function(knet_compile target)
   if(NOT TARGET Knet::knetc)
     message(FATAL_ERROR "knet_compile: Knet::knetc is not available")
   endif()
-  foreach(src IN LISTS ARGN)
+  cmake_parse_arguments(PARSE_ARGV 1 KC "" "" "KNETC_FLAGS")
+  if(KC_KNETC_FLAGS)
+    file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/${target})
+  endif()
+  foreach(src IN LISTS KC_UNPARSED_ARGUMENTS)
     get_filename_component(abs ${src} ABSOLUTE)
     get_filename_component(name ${src} NAME_WE)
     set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}.knet.cpp)
+    if(KC_KNETC_FLAGS)
+      set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}/${name}.knet.cpp)
+    endif()
     set(incs "$<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>")
     set(defs "$<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>")
     add_custom_command(
       OUTPUT ${out}
-      COMMAND Knet::knetc ${abs} -o ${out} --
+      COMMAND Knet::knetc ${abs} -o ${out} ${KC_KNETC_FLAGS} --
               -std=c++20 "$<$<BOOL:${incs}>:-I$<JOIN:${incs},;-I>>"
               "$<$<BOOL:${defs}>:-D$<JOIN:${defs},;-D>>"
       DEPENDS ${abs} Knet::knetc

@@ -111,7 +111,7 @@ struct FusionPass : public PassWrapper<FusionPass, OperationPass<>> {
                              llvm::cl::init(16)};
   Option<unsigned> maxOutputs{*this, "max-outputs",
                               llvm::cl::desc("Most results per kernel"),
-                              llvm::cl::init(8)};
+                              llvm::cl::init(12)};
 
   void runOnOperation() override;
   void fuseBlock(Block &block);
@@ -343,6 +343,55 @@ void FusionPass::fuseBlock(Block &block) {
       }
   }
 
+  // Siblings: groups that read a common input and neither feeds the other
+  // (the gate gradients of an LSTM cell) merge when the union can still be
+  // placed at its last member.
+  auto canMerge = [&](ArrayRef<Operation *> members) {
+    Operation *last =
+        *llvm::max_element(members, [&](Operation *a, Operation *b) {
+          return order.lookup(a) < order.lookup(b);
+        });
+    return canJoin(members, last);
+  };
+  for (bool merged = true; merged;) {
+    merged = false;
+    SmallVector<Operation *> leaders;
+    for (auto it = groups.begin(); it != groups.end(); ++it)
+      if (it->isLeader())
+        leaders.push_back(it->getData());
+    llvm::sort(leaders, [&](Operation *a, Operation *b) {
+      return order.lookup(a) < order.lookup(b);
+    });
+    auto inputsOf = [&](ArrayRef<Operation *> members) {
+      llvm::SmallPtrSet<Value, 16> inputs;
+      llvm::SmallPtrSet<Operation *, 16> set(members.begin(), members.end());
+      for (Operation *m : members)
+        for (Value v : m->getOperands())
+          if (!set.contains(v.getDefiningOp()))
+            inputs.insert(v);
+      return inputs;
+    };
+    for (size_t i = 0; i < leaders.size() && !merged; ++i) {
+      SmallVector<Operation *> a = membersOf(leaders[i]);
+      if (a.size() < 2)
+        continue;
+      auto inputsA = inputsOf(a);
+      for (size_t j = i + 1; j < leaders.size() && !merged; ++j) {
+        SmallVector<Operation *> b = membersOf(leaders[j]);
+        if (b.size() < 2 || llvm::none_of(inputsOf(b), [&](Value v) {
+              return inputsA.contains(v);
+            }))
+          continue;
+        SmallVector<Operation *> both(a);
+        llvm::append_range(both, b);
+        if (canMerge(both)) {
+          groups.unionSets(leaders[i], leaders[j]);
+          merged = true;
+        }
+      }
+    }
+  }
+
   auto sortByOrder = [&](SmallVector<Operation *> &ops) {
     llvm::sort(ops, [&](Operation *a, Operation *b) {
       return order.lookup(a) < order.lookup(b);
@@ -357,13 +406,16 @@ void FusionPass::fuseBlock(Block &block) {
   };
 
   // A sum_to with no user in its group ends the chain: it becomes a
-  // reduction instead of an identity.
+  // reduction instead of an identity. Not when its like is computed in the
+  // group: the reduction would read it before the group's kernel made it.
   for (Operation &op : block)
     if (auto sumTo = dyn_cast<SumToOp>(&op); sumTo && inGroup(&op)) {
       bool usedInGroup = llvm::any_of(sumTo->getUsers(), [&](Operation *u) {
         return inGroup(u) && groups.isEquivalent(u, &op);
       });
-      if (!usedInGroup) {
+      Operation *like = sumTo.getLike().getDefiningOp();
+      bool likeInGroup = inGroup(like) && groups.isEquivalent(like, &op);
+      if (!usedInGroup && !likeInGroup) {
         // Rebuild the group without it.
         SmallVector<Operation *> ms = groupOf(&op);
         llvm::EquivalenceClasses<Operation *> rebuilt;
@@ -440,15 +492,27 @@ void FusionPass::fuseBlock(Block &block) {
             return !a || !set.contains(a);
           }))
         outputs.push_back(m->getResult(0));
+    // Members only the reductions needed are left out (they recompute them).
+    llvm::SmallPtrSet<Operation *, 16> needed;
+    for (Value out : outputs)
+      needed.insert(out.getDefiningOp());
+    for (Operation *m : llvm::reverse(k.members))
+      if (needed.contains(m))
+        for (Value v : m->getOperands())
+          if (Operation *d = v.getDefiningOp(); d && set.contains(d))
+            needed.insert(d);
+    llvm::erase_if(k.members,
+                   [&](Operation *m) { return !needed.contains(m); });
     if (k.members.size() >= 2 && !outputs.empty()) {
       FusedOp fused = buildKernel(k, outputs, k.members.back());
       for (auto [out, result] : llvm::zip(outputs, fused.getResults()))
         out.replaceAllUsesWith(result);
     }
-    if (k.members.size() >= 2 || outputs.empty())
-      for (Operation *m : llvm::reverse(k.members))
-        if (m->use_empty())
-          m->erase();
+    // Members whose every use is gone (fused, or recomputed by reductions).
+    SmallVector<Operation *> all = groupOf(leader);
+    for (Operation *m : llvm::reverse(all))
+      if (m->use_empty())
+        m->erase();
   }
 }
 

@@ -7,11 +7,14 @@
 #include "core/loops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <optional>
 
 namespace knet::detail {
 namespace {
+
+std::atomic<int64_t> kernels_run{0}, fallbacks_run{0};
 
 // The broadcast shape of the given inputs, or nullopt when they do not
 // broadcast.
@@ -119,7 +122,9 @@ reduced_dims(const FusedKernel &k, const Shape &shape, const Tensor &like) {
 
 } // namespace
 
-bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
+// The kernel, or false when the operands do not suit it.
+static bool try_fused(const FusedKernel &k, const Tensor *const *in,
+                      Tensor *out) {
   const int nin = k.num_inputs, nout = k.num_outputs;
   if (nin + nout > kMaxLoopOps)
     return false;
@@ -171,8 +176,8 @@ bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   }
 
   // A reduction: accumulate in f64 over the broadcast iteration space, the
-  // accumulator broadcast along the folded dims (on one thread: rows of
-  // the same accumulator element would race).
+  // accumulator broadcast along the folded dims (on one thread when some
+  // dim is folded: rows of the same accumulator element would race).
   std::optional<std::vector<bool>> reduced =
       reduced_dims(k, *shape, *in[nin - 1]);
   if (!reduced || nout != 1)
@@ -209,7 +214,9 @@ bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   int64_t s[kMaxLoopOps];
   for (int j = 0; j < L.nops; ++j)
     s[j] = L.strides[j][nd - 1];
-  run_plan(L, /*cost=*/0, [&](char *const *p, int64_t n) { row(p, s, n); });
+  // Rows share accumulator elements only when something is folded.
+  const int64_t cost = count == 1 ? 4 * (nin + 1) : 0;
+  run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
   if (k.reduce == FusedReduce::mean) {
     double *a = acc.data<double>();
     const double scale = 1.0 / static_cast<double>(count);
@@ -218,6 +225,14 @@ bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   }
   out[0] = acc.to(*dtype).reshape(result);
   return true;
+}
+
+FusedStats fused_stats() { return {kernels_run.load(), fallbacks_run.load()}; }
+
+bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
+  const bool ran = try_fused(k, in, out);
+  (ran ? kernels_run : fallbacks_run).fetch_add(1, std::memory_order_relaxed);
+  return ran;
 }
 
 } // namespace knet::detail

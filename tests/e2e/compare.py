@@ -1,8 +1,22 @@
 #!/usr/bin/env python3
-"""Runs the compiled and the tape build of the e2e models and checks that
-their values and gradients agree (relative 1e-8) line by line."""
+"""Runs two builds of the e2e models and checks that their values and
+gradients agree line by line.
+
+  compare.py A B                 A: knetc's build, B: the tape (relative 1e-8)
+  compare.py --fusion A B        A: knetc's build, B: knetc --no-fuse; they
+                                 must agree to 1e-12 (only the order of a
+                                 reduction's sums may differ) and A must have
+                                 run fused kernels, B none
+"""
+import re
 import subprocess
 import sys
+
+args = sys.argv[1:]
+fusion = args[:1] == ["--fusion"]
+if fusion:
+    args = args[1:]
+tol = 1e-12 if fusion else 1e-8
 
 def run(exe):
     p = subprocess.run([exe], capture_output=True, text=True)
@@ -11,23 +25,37 @@ def run(exe):
         sys.exit(f"{exe} failed (exit {p.returncode})")
     return p.stdout.splitlines(), p.stderr.splitlines()
 
-(compiled, log), (tape, _) = run(sys.argv[1]), run(sys.argv[2])
-if log[:2] != ["compiled: mlp_loss 1 deep_loss 1 control 1",
-               "compiled: lenet 1 softmax 1 linreg 1 lstm 1 cell 1"]:
+def kernels_run(log):
+    for line in log:
+        m = re.match(r"fused kernels: (\d+) run, (\d+) fell back", line)
+        if m:
+            return int(m.group(1))
+    sys.exit("no 'fused kernels' line in the log")
+
+(a, log_a), (b, log_b) = run(args[0]), run(args[1])
+registered = ["compiled: mlp_loss 1 deep_loss 1 control 1",
+              "compiled: lenet 1 softmax 1 linreg 1 lstm 1 cell 1"]
+if log_a[:2] != registered or (fusion and log_b[:2] != registered):
     sys.exit("the knetc build did not register its compiled functions")
-if len(compiled) != len(tape):
-    sys.exit(f"different line counts: {len(compiled)} vs {len(tape)}")
+if fusion:
+    ka, kb = kernels_run(log_a), kernels_run(log_b)
+    if ka == 0:
+        sys.exit("the fused build ran no fused kernel")
+    if kb != 0:
+        sys.exit(f"the --no-fuse build ran {kb} fused kernels")
+if len(a) != len(b):
+    sys.exit(f"different line counts: {len(a)} vs {len(b)}")
 worst = 0.0
-for a, b in zip(compiled, tape):
-    ka, kb = a.split()[:2], b.split()[:2]
+for la, lb in zip(a, b):
+    ka, kb = la.split()[:2], lb.split()[:2]
     if ka != kb:
-        sys.exit(f"lines differ: {a[:60]} / {b[:60]}")
-    va, vb = [float(v) for v in a.split()[2:]], [float(v) for v in b.split()[2:]]
+        sys.exit(f"lines differ: {la[:60]} / {lb[:60]}")
+    va, vb = [float(v) for v in la.split()[2:]], [float(v) for v in lb.split()[2:]]
     if len(va) != len(vb):
         sys.exit(f"{ka}: {len(va)} vs {len(vb)} numbers")
     for u, v in zip(va, vb):
         rel = abs(u - v) / max(1.0, abs(v))
         worst = max(worst, rel)
-        if rel > 1e-8:
-            sys.exit(f"{' '.join(ka)}: compiled {u!r} vs tape {v!r}")
-print(f"{len(compiled)} lines agree; max relative difference {worst:.3g}")
+        if rel > tol:
+            sys.exit(f"{' '.join(ka)}: {u!r} vs {v!r} (tolerance {tol})")
+print(f"{len(a)} lines agree; max relative difference {worst:.3g}")

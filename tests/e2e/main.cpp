@@ -136,5 +136,9 @@ int main() {
     (void)dw;
     (void)dn;
   }
+  detail::FusedStats fused = detail::fused_stats();
+  std::fprintf(stderr, "fused kernels: %lld run, %lld fell back\n",
+               static_cast<long long>(fused.kernels),
+               static_cast<long long>(fused.fallbacks));
   return failures == 0 ? 0 : 1;
 }

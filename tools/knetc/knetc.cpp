@@ -228,8 +228,14 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
   for (const mlir::knet::KernelSource &k : *kernels)
     all += k.cuda + "\n";
   fr.cuda = all;
-  if (!checkCuda || kernels->empty())
+  if (!checkCuda)
     return mlir::success();
+  if (kernels->empty()) {
+    llvm::errs() << "knetc: " << fr.file
+                 << ": 0 CUDA kernels compiled with NVRTC for sm_80 and "
+                    "sm_90 (nothing fused)\n";
+    return mlir::success();
+  }
   if (!knet::jit::nvrtc_available()) {
     llvm::errs() << "knetc: error: --check-cuda needs NVRTC (libnvrtc.so from "
                     "the CUDA toolkit; set KNET_NVRTC_LIBRARY to its path)\n";

@@ -50,4 +50,12 @@ struct FusedKernel {
 // not b8, a shape check that fails, or shapes that do not broadcast.
 bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);
 
+// How often run_fused ran a kernel and how often it declined (the generated
+// code then ran the replaced ops), since the process started.
+struct FusedStats {
+  int64_t kernels = 0;
+  int64_t fallbacks = 0;
+};
+FusedStats fused_stats();
+
 } // namespace knet::detail

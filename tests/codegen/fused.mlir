@@ -1,0 +1,51 @@
+// Models for the fused kernels' end-to-end test (test_fusion_kernels): at
+// build time knet-autodiff, canonicalize, cse and knet-fuse run over them and
+// knet-translate turns the result into C++. Tensors are unranked f32, as the
+// frontend writes them: f32 stands for the run-time float dtype.
+
+// One elementwise kernel over broadcast operands: tanh(x * s + b) * sigm(x);
+// its gradient reduces into b's shape (reduce sum_to).
+func.func @chain(%x: tensor<*xf32>, %b: tensor<*xf32>, %s: tensor<*xf32>)
+    -> tensor<*xf32> {
+  %0 = knet.mul %x, %s : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.add %0, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %2 = knet.tanh %1 : tensor<*xf32>
+  %3 = knet.sigm %x : tensor<*xf32>
+  %4 = knet.mul %2, %3 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %4 : tensor<*xf32>
+}
+
+// Two results from one kernel: exp(x) and exp(x) * c. When x has fewer
+// elements than c the first result's shape is not the kernel's and the
+// replaced ops run instead.
+func.func @pair(%x: tensor<*xf32>, %c: tensor<*xf32>)
+    -> (tensor<*xf32>, tensor<*xf32>) {
+  %0 = knet.exp %x : tensor<*xf32>
+  %1 = knet.mul %0, %c : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %2 = knet.add %1, %0 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %0, %2 : tensor<*xf32>, tensor<*xf32>
+}
+
+// Reductions closing kernels: sum over dim 0, the mean of all, the max over
+// dim 1 kept.
+func.func @reduce(%x: tensor<*xf32>, %b: tensor<*xf32>)
+    -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
+  %0 = knet.add %x, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.relu %0 : tensor<*xf32>
+  %2 = knet.sum %1 dims [0] : tensor<*xf32> -> tensor<*xf32>
+  %3 = knet.mul %0, %0 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %4 = knet.mean %3 : tensor<*xf32> -> tensor<*xf32>
+  %5 = knet.sin %0 : tensor<*xf32>
+  %6 = knet.max %5 dims [1] keepdim : tensor<*xf32> -> tensor<*xf32>
+  return %2, %4, %6 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
+}
+
+// Comparisons and where: bool values inside a kernel.
+func.func @select(%x: tensor<*xf32>, %y: tensor<*xf32>) -> tensor<*xf32> {
+  %0 = knet.gt %x, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xi1>
+  %1 = knet.sub %x, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %2 = knet.neg %1 : tensor<*xf32>
+  %3 = knet.where %0, %1, %2 : tensor<*xi1>, tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %4 = knet.sqrt %3 : tensor<*xf32>
+  return %4 : tensor<*xf32>
+}

@@ -1,0 +1,33 @@
+// --emit=cuda prints each fused kernel as CUDA C: a grid-stride loop over
+// the broadcast iteration space, or for a reduction one block per result
+// with warp shuffles and a block reduction; specialized by defines.
+// RUN: %knetc --emit=cuda %s -- -std=c++20 | FileCheck %s
+#include <knet/knet.h>
+using namespace knet;
+
+// CHECK: // knet_k0: add, relu
+// CHECK: typedef KNET_T T;
+// CHECK: struct knet_k0_args {
+// CHECK: long long strides[3][KNET_RANK];
+// CHECK: __device__ __forceinline__ void knet_k0_body(T a0, T a1, T &r0) {
+// CHECK: extern "C" __global__ void knet_k0(knet_k0_args a) {
+// CHECK-NEXT: for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < a.n;
+// CHECK-NEXT: i += (long long)blockDim.x * gridDim.x) {
+// CHECK: #if KNET_CONTIGUOUS
+// CHECK: knet_k0_body(static_cast<const T *>(a.ptr[1])[o[1]], static_cast<const T *>(a.ptr[2])[o[2]], r0);
+// CHECK: static_cast<T *>(a.ptr[0])[o[0]] = r0;
+KNET_COMPILE Tensor layer(const Tensor &x, const Tensor &b) {
+  return relu(x + b);
+}
+
+// CHECK: // knet_k{{[0-9]+}}: sub, mul; reduce sum
+// CHECK: __shared__ KNET_ACC part[32];
+// CHECK: for (long long out = blockIdx.x; out < a.n; out += gridDim.x) {
+// CHECK: for (long long j = threadIdx.x; j < a.rn; j += blockDim.x) {
+// CHECK: acc += (KNET_ACC)r0;
+// CHECK: __shfl_down_sync(0xffffffffu, acc, d);
+// CHECK: __syncthreads();
+KNET_COMPILE Tensor sse(const Tensor &x, const Tensor &y) {
+  Tensor d = x - y;
+  return sum(d * d);
+}

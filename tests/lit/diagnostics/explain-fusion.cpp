@@ -1,0 +1,46 @@
+// --explain says, per compiled function, how many ops fusion left and which
+// kernels it formed. The MLP's bias+relu is one kernel, and its backward
+// (relu_back) fuses with the bias gradient's reduction; the LSTM cell's
+// forward is one kernel and its adjoint's elementwise work two.
+// RUN: %knetc --explain %s -- -std=c++20 | FileCheck %s
+// RUN: %knetc --explain --no-fuse %s -- -std=c++20 | FileCheck %s --check-prefix=NOFUSE
+#include <knet/knet.h>
+using namespace knet;
+
+// CHECK: explain-fusion.cpp:[[@LINE+7]]: mlp: compiled statically
+// CHECK-NEXT: forward: 5 ops, 4 after fusion (1 kernel)
+// CHECK-NEXT: knet_k0 (line [[@LINE+7]]): add, relu
+// CHECK-NEXT: gradient: {{[0-9]+}} ops, {{[0-9]+}} after fusion (3 kernels)
+// CHECK-NEXT: knet_k1 (line [[@LINE+5]]): add, relu
+// CHECK-NEXT: knet_k2 (line [[@LINE+4]]): relu_back; reduce sum_to
+// CHECK-NEXT: knet_k3 (line [[@LINE+3]]): relu_back; reduce sum_to
+KNET_COMPILE Tensor mlp(const Param &w1, const Param &b1, const Param &w2,
+                        const Tensor &x) {
+  Tensor h = relu(matmul(x, w1) + b1);
+  return sum(matmul(h, w2));
+}
+
+struct State {
+  Tensor h, c;
+};
+
+// CHECK: explain-fusion.cpp:[[@LINE+6]]: lstm: compiled statically
+// CHECK-NEXT: forward: {{[0-9]+}} ops, {{[0-9]+}} after fusion (1 kernel)
+// CHECK-NEXT: knet_k4 (line {{[0-9]+}}): sigm, mul, sigm, tanh, mul, add, sigm, tanh, mul
+// CHECK-NEXT: gradient: {{[0-9]+}} ops, {{[0-9]+}} after fusion (2 kernels)
+// CHECK-NEXT: knet_k5 (line {{[0-9]+}}): {{.*}}; reduce sum_to
+// CHECK-NEXT: knet_k6 (line {{[0-9]+}}): {{.*}}sigm_back{{.*}}
+KNET_COMPILE State lstm(const Param &w, const Param &b, const Tensor &x,
+                        const Tensor &h0, const Tensor &c0) {
+  Tensor gates = matmul(concat({x, h0}, 1), w) + b;
+  std::vector<Tensor> g = chunk(gates, 4, 1);
+  Tensor c = sigm(g[1]) * c0 + sigm(g[0]) * tanh(g[3]);
+  Tensor h = sigm(g[2]) * tanh(c);
+  return State{h, c};
+}
+
+// NOFUSE: mlp: compiled statically
+// NOFUSE-NEXT: forward: 5 ops, 5 after fusion (0 kernels)
+// NOFUSE: lstm: compiled statically
+// NOFUSE-NEXT: forward: {{[0-9]+}} ops, {{[0-9]+}} after fusion (0 kernels)
+// NOFUSE-NEXT: gradient: {{[0-9]+}} ops, {{[0-9]+}} after fusion (0 kernels)

@@ -1,0 +1,160 @@
+// The CPU fused kernels end to end: tests/codegen/fused.mlir through
+// knet-autodiff, knet-fuse and the C++ emitter, compiled into this program.
+// Each kernel must compute what the runtime's ops compute, over broadcast,
+// transposed and sliced operands, in f32 and f64, and fall back to the
+// replaced ops (same results, same errors) when the operands do not suit it.
+#include "test_util.h"
+
+#include <knet/compiled.h>
+
+using namespace knet;
+using knet::testing::all_close;
+using knet::testing::rand_f32;
+using knet::testing::rand_f64;
+
+#if KNET_FUSION_KERNELS
+
+const detail::CompiledFunction &knet_compiled_chain();
+const detail::CompiledFunction &knet_compiled_pair();
+const detail::CompiledFunction &knet_compiled_reduce();
+const detail::CompiledFunction &knet_compiled_select();
+
+namespace {
+
+constexpr double kRtol = 1e-12, kAtol = 1e-12;
+
+Tensor chain(const Tensor &x, const Tensor &b, const Tensor &s) {
+  return tanh(x * s + b) * sigm(x);
+}
+
+// Counts the kernels run and declined while `f` runs.
+template <class F> std::pair<int64_t, int64_t> count(F &&f) {
+  detail::FusedStats before = detail::fused_stats();
+  f();
+  detail::FusedStats after = detail::fused_stats();
+  return {after.kernels - before.kernels, after.fallbacks - before.fallbacks};
+}
+
+TEST(FusionKernels, ElementwiseOverBroadcastAndStridedOperands) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor s = Tensor::scalar(0.7, DType::f64);
+  Tensor b = rand_f64({5}, -1, 1, 2);
+  Tensor dense = rand_f64({4, 5}, -1, 1, 1);
+  Tensor transposed = rand_f64({5, 4}, -1, 1, 3).transpose(0, 1);
+  Tensor sliced = rand_f64({4, 9}, -1, 1, 4).slice(1, 2, 7);
+  Tensor column = rand_f64({4, 1}, -1, 1, 5); // broadcast against b
+  for (const Tensor &x : {dense, transposed, sliced, column}) {
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = f.forward({x, b, s}); });
+    EXPECT_EQ(run, 1);
+    EXPECT_EQ(declined, 0);
+    EXPECT_TRUE(all_close(out[0], chain(x, b, s), kRtol, kAtol));
+  }
+}
+
+TEST(FusionKernels, Float32) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor x = rand_f32({3, 7}, -2, 2, 6), b = rand_f32({7}, -1, 1, 7);
+  Tensor s = Tensor::scalar(1.5, DType::f64); // a C++ double: adapts
+  std::vector<Tensor> out = f.forward({x, b, s});
+  EXPECT_EQ(out[0].dtype(), DType::f32);
+  EXPECT_TRUE(all_close(out[0], chain(x, b, s), 1e-6, 1e-6));
+}
+
+TEST(FusionKernels, GradientReducesToTheBroadcastOperand) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor x0 = rand_f64({6, 5}, -1, 1, 8), b0 = rand_f64({5}, -1, 1, 9);
+  Tensor s0 = Tensor::scalar(0.3, DType::f64);
+  Param x(x0), b(b0), s(s0);
+  Tape t = diff([&] { return sum(chain(x.value(), b.value(), s.value())); });
+  std::vector<Tensor> din;
+  Tensor dout = Tensor::ones({6, 5}, DType::f64);
+  std::vector<Tensor> out;
+  auto [run, declined] = count([&] {
+    out = f.grad({x0, b0, s0}, {dout}, din);
+  });
+  EXPECT_GE(run, 2);
+  EXPECT_EQ(declined, 0);
+  ASSERT_EQ(din.size(), 3u);
+  EXPECT_TRUE(all_close(din[0], t.grad(x), kRtol, kAtol));
+  EXPECT_TRUE(all_close(din[1], t.grad(b), kRtol, kAtol));
+  EXPECT_EQ(din[1].shape(), Shape({5}));
+  EXPECT_TRUE(all_close(din[2], t.grad(s), kRtol, kAtol));
+}
+
+TEST(FusionKernels, TwoResultsAndTheirFallback) {
+  const detail::CompiledFunction &f = knet_compiled_pair();
+  Tensor x = rand_f64({3, 4}, -1, 1, 10), c = rand_f64({4}, -1, 1, 11);
+  std::vector<Tensor> out;
+  auto [run, declined] = count([&] { out = f.forward({x, c}); });
+  EXPECT_EQ(run, 1);
+  EXPECT_EQ(declined, 0);
+  EXPECT_TRUE(all_close(out[0], exp(x), kRtol, kAtol));
+  EXPECT_TRUE(all_close(out[1], exp(x) * c + exp(x), kRtol, kAtol));
+  // exp(x) would take c's shape in the kernel: the replaced ops run.
+  Tensor small = rand_f64({4}, -1, 1, 12), big = rand_f64({3, 4}, -1, 1, 13);
+  auto [run2, declined2] = count([&] { out = f.forward({small, big}); });
+  EXPECT_EQ(run2, 0);
+  EXPECT_EQ(declined2, 1);
+  EXPECT_EQ(out[0].shape(), Shape({4}));
+  EXPECT_TRUE(all_close(out[0], exp(small), kRtol, kAtol));
+  EXPECT_TRUE(all_close(out[1], exp(small) * big + exp(small), kRtol, kAtol));
+}
+
+TEST(FusionKernels, ReductionsCloseKernels) {
+  const detail::CompiledFunction &f = knet_compiled_reduce();
+  Tensor b = rand_f64({5}, -1, 1, 14);
+  for (const Tensor &x : {rand_f64({4, 5}, -1, 1, 15),
+                          rand_f64({5, 4}, -1, 1, 16).transpose(0, 1)}) {
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = f.forward({x, b}); });
+    EXPECT_GE(run, 3);
+    EXPECT_EQ(declined, 0);
+    Tensor a = x + b;
+    EXPECT_TRUE(all_close(out[0], sum(relu(a), {0}), kRtol, kAtol));
+    EXPECT_TRUE(all_close(out[1], mean(a * a), kRtol, kAtol));
+    EXPECT_TRUE(all_close(out[2], max(sin(a), {1}, true), kRtol, kAtol));
+    EXPECT_EQ(out[2].shape(), Shape({4, 1}));
+  }
+}
+
+TEST(FusionKernels, BoolValuesInsideAKernel) {
+  const detail::CompiledFunction &f = knet_compiled_select();
+  Tensor x = rand_f64({8}, -1, 1, 17), y = rand_f64({8}, -1, 1, 18);
+  std::vector<Tensor> out = f.forward({x, y});
+  EXPECT_TRUE(all_close(out[0], sqrt(abs(x - y)), kRtol, kAtol));
+}
+
+TEST(FusionKernels, MixedDtypesFallBackToTheSameError) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor x = rand_f32({2, 3}), b = rand_f64({3});
+  Tensor s = Tensor::scalar(1.0, DType::f64);
+  std::string tape, compiled;
+  try {
+    (void)chain(x, b, s);
+  } catch (const Error &e) {
+    tape = e.what();
+  }
+  try {
+    (void)f.forward({x, b, s});
+  } catch (const Error &e) {
+    compiled = e.what();
+  }
+  EXPECT_FALSE(tape.empty());
+  EXPECT_EQ(compiled, tape);
+}
+
+TEST(FusionKernels, ShapesThatDoNotBroadcastFallBackToTheSameError) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor x = rand_f64({2, 3}), b = rand_f64({4});
+  Tensor s = Tensor::scalar(1.0, DType::f64);
+  EXPECT_THROW((void)f.forward({x, b, s}), Error);
+}
+
+} // namespace
+
+#else
+TEST(FusionKernels, NeedsTheCompiler) {
+  GTEST_SKIP() << "built without knetc (KNET_BUILD_COMPILER=OFF)";
+}
+#endif

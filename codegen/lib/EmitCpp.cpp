@@ -1257,6 +1257,16 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
     for (const KernelSource &k : *kernels)
       os << k.cpp;
     os << "} // namespace\n\n";
+    if (options.externalAccessors) {
+      os << "// The fused kernels of this file (for tests).\n"
+         << "std::vector<const knet::detail::FusedKernel *> "
+            "knet_fused_kernels();\n"
+         << "std::vector<const knet::detail::FusedKernel *> "
+            "knet_fused_kernels() {\n  return {";
+      for (const KernelSource &k : *kernels)
+        os << (&k == kernels->data() ? "" : ", ") << "&" << k.name << "_kernel";
+      os << "};\n}\n\n";
+    }
   }
   unsigned index = 0;
   module.walk([&](FusedOp op) {

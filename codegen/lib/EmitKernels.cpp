@@ -29,11 +29,17 @@ namespace {
 
 enum class Target { cpp, cuda };
 
-std::string literal(double v) {
+/// A float constant of the kernel's type T. NVRTC has no <cmath>: CUDA
+/// spells infinity and NaN with the KNET_INF and KNET_NAN macros.
+std::string literal(double v, Target target) {
+  bool cuda = target == Target::cuda;
   if (std::isnan(v))
-    return "T(NAN)";
-  if (std::isinf(v))
-    return v > 0 ? "T(INFINITY)" : "T(-INFINITY)";
+    return cuda ? "T(KNET_NAN)" : "std::numeric_limits<T>::quiet_NaN()";
+  if (std::isinf(v)) {
+    std::string inf =
+        cuda ? "T(KNET_INF)" : "std::numeric_limits<T>::infinity()";
+    return v > 0 ? inf : "-" + inf;
+  }
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   (void)ec;
@@ -100,7 +106,7 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
     std::string e;
     if (auto c = dyn_cast<arith::ConstantOp>(op)) {
       if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-        e = literal(f.getValueAsDouble());
+        e = literal(f.getValueAsDouble(), target);
       else if (auto b = dyn_cast<IntegerAttr>(c.getValue());
                b && c.getType().isInteger(1))
         e = b.getValue().isZero() ? "false" : "true";
@@ -371,11 +377,15 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
   const bool reduce = op.getReduce().has_value();
 
   os << "// " << name << ": " << summary << "\n"
-     << "// Specialized by defines: KNET_T (float or double), KNET_ACC (the\n"
-     << "// accumulator), KNET_RANK (>= 1), KNET_RRANK (reduced dims, >= 1)\n"
-     << "// and KNET_CONTIGUOUS (every operand dense over the iteration "
-        "space).\n"
+     << "// Specialized by defines (runtime/jit/specialize.h): KNET_T (float\n"
+     << "// or double), KNET_ACC (the accumulator), KNET_RANK (>= 1),\n"
+     << "// KNET_RRANK (reduced dims, >= 1) and KNET_DENSE (bit k: operand k\n"
+     << "// is dense over the iteration space, neither strided nor "
+        "broadcast).\n"
      << "typedef KNET_T T;\n"
+     << "#define KNET_IS_DENSE(k) ((KNET_DENSE >> (k)) & 1ull)\n"
+     << "#define KNET_INF __longlong_as_double(0x7ff0000000000000ll)\n"
+     << "#define KNET_NAN __longlong_as_double(0x7ff8000000000000ll)\n"
      << "struct " << name << "_args {\n"
      << "  long long n;  // " << (reduce ? "results" : "elements") << "\n"
      << "  long long sizes[KNET_RANK];\n"
@@ -408,18 +418,28 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
             "])[" + offset + "]")
         .str();
   };
-  // Offsets of every operand at index `index` over (sizes, strides).
+  // Offsets of every operand at index `index` over (sizes, strides); with
+  // `dense`, operands marked dense skip the arithmetic (offset = index).
   auto offsets = [&](StringRef indent, StringRef index, StringRef sizes,
-                     StringRef strides, StringRef rank, StringRef into) {
+                     StringRef strides, StringRef rank, StringRef into,
+                     bool dense) {
+    if (dense)
+      for (unsigned k = 0; k < nops; ++k)
+        os << indent << into << "[" << k << "] = KNET_IS_DENSE(" << k << ") ? "
+           << index << " : 0;\n";
     os << indent << "{\n"
        << indent << "  long long r = " << index << ";\n"
        << indent << "#pragma unroll\n"
        << indent << "  for (int d = " << rank << " - 1; d >= 0; --d) {\n"
        << indent << "    long long x = r % a." << sizes << "[d];\n"
        << indent << "    r /= a." << sizes << "[d];\n";
-    for (unsigned k = 0; k < nops; ++k)
-      os << indent << "    " << into << "[" << k << "] += x * a." << strides
-         << "[" << k << "][d];\n";
+    for (unsigned k = 0; k < nops; ++k) {
+      os << indent << "    ";
+      if (dense)
+        os << "if (!KNET_IS_DENSE(" << k << ")) ";
+      os << into << "[" << k << "] += x * a." << strides << "[" << k
+         << "][d];\n";
+    }
     os << indent << "  }\n" << indent << "}\n";
   };
 
@@ -429,15 +449,8 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
     os << "  for (long long i = (long long)blockIdx.x * blockDim.x + "
           "threadIdx.x; i < a.n;\n"
        << "       i += (long long)blockDim.x * gridDim.x) {\n"
-       << "    long long o[" << nops << "];\n"
-       << "#if KNET_CONTIGUOUS\n"
-       << "    for (int k = 0; k < " << nops << "; ++k)\n"
-       << "      o[k] = i;\n"
-       << "#else\n"
-       << "    for (int k = 0; k < " << nops << "; ++k)\n"
-       << "      o[k] = 0;\n";
-    offsets("    ", "i", "sizes", "strides", "KNET_RANK", "o");
-    os << "#endif\n";
+       << "    long long o[" << nops << "];\n";
+    offsets("    ", "i", "sizes", "strides", "KNET_RANK", "o", true);
     for (unsigned o = 0; o < nout; ++o)
       os << "    " << operandType(op.getResult(o).getType()) << " r" << o
          << ";\n";
@@ -456,21 +469,21 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
 
   // A reduction: one block per result; each thread folds a strided share of
   // the result's elements, then warp shuffles and a block reduction.
-  const char *init = op.getReduce() == ReduceKind::max   ? "-INFINITY"
-                     : op.getReduce() == ReduceKind::min ? "INFINITY"
+  const char *init = op.getReduce() == ReduceKind::max   ? "-KNET_INF"
+                     : op.getReduce() == ReduceKind::min ? "KNET_INF"
                                                          : "0";
   os << "  __shared__ KNET_ACC part[32];\n"
      << "  for (long long out = blockIdx.x; out < a.n; out += gridDim.x) {\n"
      << "    long long base[" << nops << "];\n"
      << "    for (int k = 0; k < " << nops << "; ++k)\n"
      << "      base[k] = 0;\n";
-  offsets("    ", "out", "sizes", "strides", "KNET_RANK", "base");
+  offsets("    ", "out", "sizes", "strides", "KNET_RANK", "base", false);
   os << "    KNET_ACC acc = " << init << ";\n"
      << "    for (long long j = threadIdx.x; j < a.rn; j += blockDim.x) {\n"
      << "      long long o[" << nops << "];\n"
      << "      for (int k = 0; k < " << nops << "; ++k)\n"
      << "        o[k] = base[k];\n";
-  offsets("      ", "j", "rsizes", "rstrides", "KNET_RRANK", "o");
+  offsets("      ", "j", "rsizes", "rstrides", "KNET_RRANK", "o", false);
   os << "      T r0;\n      " << name << "_body(";
   for (unsigned i = 0; i < nin; ++i)
     os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
@@ -524,14 +537,6 @@ std::string fusedSummary(FusedOp op) {
   if (op.getReduce())
     s += std::string("; reduce ") + reduceName(op);
   return s;
-}
-
-llvm::SmallVector<std::string> cudaSpecialization(bool f64, int rank,
-                                                  bool contiguous) {
-  return {f64 ? "-DKNET_T=double" : "-DKNET_T=float", "-DKNET_ACC=double",
-          "-DKNET_RANK=" + std::to_string(std::max(rank, 1)),
-          "-DKNET_RRANK=" + std::to_string(std::max(rank, 1)),
-          std::string("-DKNET_CONTIGUOUS=") + (contiguous ? "1" : "0")};
 }
 
 FailureOr<SmallVector<KernelSource>> emitKernels(ModuleOp module) {

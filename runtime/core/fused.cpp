@@ -5,6 +5,7 @@
 
 #include "core/dispatch.h"
 #include "core/loops.h"
+#include "jit/specialize.h"
 
 #include <algorithm>
 #include <atomic>
@@ -225,6 +226,36 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   }
   out[0] = acc.to(*dtype).reshape(result);
   return true;
+}
+
+std::shared_ptr<const CompiledKernel>
+compile_fused_cuda(const FusedKernel &k, const Tensor *const *in,
+                   const std::string &arch) {
+  std::optional<DType> dtype = kernel_dtype(k, in);
+  if (!dtype)
+    fail(k.name, ": the operands' dtypes do not suit the kernel");
+  const bool has_like = k.reduce == FusedReduce::sum_to;
+  std::vector<int64_t> all;
+  for (int i = 0; i < k.num_inputs - (has_like ? 1 : 0); ++i)
+    all.push_back(i);
+  std::optional<Shape> shape =
+      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  if (!shape)
+    fail(k.name, ": the operands do not broadcast");
+  // Results are written densely; an input is dense when it has the
+  // iteration shape and is contiguous.
+  uint64_t dense = 0;
+  if (k.reduce == FusedReduce::none)
+    for (int o = 0; o < k.num_outputs; ++o)
+      dense |= uint64_t{1} << o;
+  for (int i = 0; i < k.num_inputs; ++i)
+    if (in[i]->shape() == *shape && in[i]->is_contiguous())
+      dense |= uint64_t{1} << (k.num_outputs + i);
+  const int rank = static_cast<int>(shape->size());
+  KernelSpec spec{
+      k.cuda_source, k.name, arch,
+      jit::fused_kernel_options(*dtype == DType::f64, rank, rank, dense)};
+  return compile_kernel(spec);
 }
 
 FusedStats fused_stats() { return {kernels_run.load(), fallbacks_run.load()}; }

@@ -32,6 +32,7 @@
 #include <map>
 
 #include "jit/nvrtc.h"
+#include "jit/specialize.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -242,16 +243,17 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
     fr.stageFailed = true;
     return mlir::failure();
   }
-  // Both archs, and between them both dtypes and both contiguity paths.
+  // Both archs, and between them both dtypes, strided and dense operands.
   struct Check {
     const char *arch;
-    bool f64, contiguous;
+    bool f64;
+    int rank;
+    uint64_t dense;
   };
-  for (Check c : {Check{"sm_80", false, false}, Check{"sm_90", true, true}}) {
-    std::vector<std::string> options;
-    for (const std::string &d :
-         mlir::knet::cudaSpecialization(c.f64, 2, c.contiguous))
-      options.push_back(d);
+  for (Check c :
+       {Check{"sm_80", false, 2, 0}, Check{"sm_90", true, 1, ~0ull}}) {
+    std::vector<std::string> options =
+        knet::jit::fused_kernel_options(c.f64, c.rank, 1, c.dense);
     knet::jit::NvrtcResult r =
         knet::jit::nvrtc_compile(all, fr.file + ".cu", c.arch, options);
     if (!r.ok) {

@@ -10,9 +10,12 @@
 // ops the kernel replaced instead.
 #pragma once
 
+#include <knet/jit.h>
 #include <knet/tensor.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 namespace knet::detail {
 
@@ -49,6 +52,16 @@ struct FusedKernel {
 // different dtypes (0-d ones adapt) or of integer dtype, bool inputs that are
 // not b8, a shape check that fails, or shapes that do not broadcast.
 bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);
+
+// The kernel's CUDA C, specialized for the operands `in` would give it
+// (their float dtype, the rank of the iteration space, which operands are
+// dense over it: the broadcast pattern and contiguity; sizes and strides are
+// kernel arguments), compiled by the JIT for `arch` (e.g. "sm_80"): with
+// NVRTC at first use, then from the memory or disk cache (knet/jit.h).
+// Needs no GPU. Throws knet::Error when the operands do not suit the kernel.
+std::shared_ptr<const CompiledKernel>
+compile_fused_cuda(const FusedKernel &k, const Tensor *const *in,
+                   const std::string &arch);
 
 // How often run_fused ran a kernel and how often it declined (the generated
 // code then ran the replaced ops), since the process started.

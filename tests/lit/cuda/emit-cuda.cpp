@@ -13,7 +13,8 @@ using namespace knet;
 // CHECK: extern "C" __global__ void knet_k0(knet_k0_args a) {
 // CHECK-NEXT: for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < a.n;
 // CHECK-NEXT: i += (long long)blockDim.x * gridDim.x) {
-// CHECK: #if KNET_CONTIGUOUS
+// CHECK: o[0] = KNET_IS_DENSE(0) ? i : 0;
+// CHECK: if (!KNET_IS_DENSE(2)) o[2] += x * a.strides[2][d];
 // CHECK: knet_k0_body(static_cast<const T *>(a.ptr[1])[o[1]], static_cast<const T *>(a.ptr[2])[o[2]], r0);
 // CHECK: static_cast<T *>(a.ptr[0])[o[0]] = r0;
 KNET_COMPILE Tensor layer(const Tensor &x, const Tensor &b) {

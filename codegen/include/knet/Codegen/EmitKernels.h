@@ -10,7 +10,8 @@
 //     grid-stride loop, or for a reduction one block per result element
 //     with warp shuffles and a block reduction. The runtime's JIT compiles it
 //     with NVRTC, specialized by defines on the dtype (KNET_T), the rank
-//     (KNET_RANK) and contiguity (KNET_CONTIGUOUS).
+//     (KNET_RANK) and which operands are dense (KNET_DENSE), see
+//     runtime/jit/specialize.h.
 //
 // See docs/codegen.md, "Fused kernels".
 //
@@ -45,10 +46,6 @@ struct KernelSource {
 /// The kernels of `module` in walk order, named knet_k0, knet_k1, ...
 /// Reports a body op without a C++/CUDA spelling at its location.
 FailureOr<llvm::SmallVector<KernelSource>> emitKernels(ModuleOp module);
-
-/// The defines that specialize a kernel's CUDA source (NVRTC options).
-llvm::SmallVector<std::string> cudaSpecialization(bool f64, int rank,
-                                                  bool contiguous);
 
 /// "sigm, mul, add; reduce sum": the ops a knet.fused op replaced (from its
 /// fallback region), for --explain and comments.

@@ -175,11 +175,12 @@ Value ScalarBuilder::pow(Value x, Value y) {
 }
 
 Value ScalarBuilder::sigm(Value x) {
-  // x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
-  Value pos = div(one(x), add(one(x), exp(neg(x))));
-  Value ex = exp(x);
-  Value negative = div(ex, add(one(x), ex));
-  return select(cmp(CmpKind::ge, x, zero(x)), pos, negative);
+  // x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)), the runtime's
+  // values with one exp: e = exp(-|x|).
+  Value nonNegative = cmp(CmpKind::ge, x, zero(x));
+  Value e = exp(select(nonNegative, neg(x), x));
+  Value onePlus = add(one(x), e);
+  return select(nonNegative, div(one(x), onePlus), div(e, onePlus));
 }
 
 Value ScalarBuilder::gelu(Value x) {

@@ -3505,6 +3505,19 @@ bool FunctionLowering::lower() {
            false;
   if (fn->isVariadic())
     return tape(fn->getLocation(), "variadic function"), false;
+  // The compiled ABI returns results only: what the body writes through a
+  // non-const reference parameter would not reach the caller.
+  for (const ParmVarDecl *p : fn->parameters()) {
+    QualType t = p->getType();
+    if (t->isLValueReferenceType() &&
+        !t.getNonReferenceType().isConstQualified())
+      return tape(p->getLocation(),
+                  ("parameter '" + p->getName() +
+                   "' is a non-const reference (writes to it must reach the "
+                   "caller; the compiled ABI returns results only)")
+                      .str()),
+             false;
+  }
   Location l = loc(fn->getLocation());
   b.setInsertionPointToEnd(m.module.getBody());
   auto ft = b.getFunctionType(sig.inputs, sig.results);

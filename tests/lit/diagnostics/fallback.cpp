@@ -56,3 +56,10 @@ KNET_COMPILE Tensor caller(Tensor x) { return depth(x, 2) + leaf(x); }
 
 // IR-NOT: func.func @depth
 // IR-NOT: func.func @caller
+
+// A non-const reference parameter: the caller must see what the body writes.
+// CHECK: fallback.cpp:[[@LINE+1]]: carry: stays on the tape: {{.*}}fallback.cpp:[[@LINE+1]]: parameter 'h' is a non-const reference (writes to it must reach the caller; the compiled ABI returns results only)
+KNET_COMPILE Tensor carry(const Tensor &x, Tensor &h) {
+  h = h + x;
+  return sum(h);
+}

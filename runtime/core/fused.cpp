@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <limits>
 #include <optional>
 
@@ -16,6 +19,18 @@ namespace knet::detail {
 namespace {
 
 std::atomic<int64_t> kernels_run{0}, fallbacks_run{0};
+
+// KNET_FUSED_STATS=1 prints the counts to stderr when the process exits.
+const bool report_at_exit = [] {
+  const char *env = std::getenv("KNET_FUSED_STATS");
+  if (env && *env && std::string(env) != "0")
+    std::atexit([] {
+      std::fprintf(stderr, "knet: fused kernels: %lld run, %lld fell back\n",
+                   static_cast<long long>(kernels_run.load()),
+                   static_cast<long long>(fallbacks_run.load()));
+    });
+  return true;
+}();
 
 // The broadcast shape of the given inputs, or nullopt when they do not
 // broadcast.

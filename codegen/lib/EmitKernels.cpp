@@ -15,6 +15,7 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
@@ -92,9 +93,16 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
   for (auto [i, arg] : llvm::enumerate(body.getArguments()))
     names[arg] = "a" + std::to_string(i);
   const char *ns = target == Target::cpp ? "std::" : "";
+  // Only what the yielded values need (a like-only member leaves dead ops).
+  llvm::SmallPtrSet<Operation *, 32> live;
+  for (Operation &op : llvm::reverse(body.getOperations()))
+    if (op.hasTrait<mlir::OpTrait::IsTerminator>() || live.contains(&op))
+      for (Value v : op.getOperands())
+        if (Operation *def = v.getDefiningOp())
+          live.insert(def);
   unsigned next = 0;
   for (Operation &op : body.without_terminator()) {
-    if (op.use_empty())
+    if (!live.contains(&op))
       continue;
     auto arg = [&](unsigned i) { return names.lookup(op.getOperand(i)); };
     auto call = [&](StringRef fn) {
@@ -121,9 +129,9 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
     } else if (isa<arith::NegFOp>(op)) {
       e = "-" + arg(0);
     } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op)) {
-      e = call("fmax");
+      e = arg(0) + " >= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
     } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op)) {
-      e = call("fmin");
+      e = arg(0) + " <= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
     } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
       std::string o = cmpOp(cmp.getPredicate());
       if (!o.empty())
@@ -205,13 +213,13 @@ const char *reduceName(FusedOp op) {
   return "none";
 }
 
-/// acc = combine(acc, x), in C.
-std::string combine(FusedOp op, StringRef acc, StringRef x, Target target) {
-  const char *ns = target == Target::cpp ? "std::" : "";
+/// acc = combine(acc, x), in C, as the runtime's reductions do (max keeps
+/// acc unless x is greater: NaNs are skipped).
+std::string combine(FusedOp op, StringRef acc, StringRef x) {
   if (op.getReduce() == ReduceKind::max)
-    return (acc + " = " + ns + "fmax(" + acc + ", " + x + ")").str();
+    return (acc + " = " + x + " > " + acc + " ? " + x + " : " + acc).str();
   if (op.getReduce() == ReduceKind::min)
-    return (acc + " = " + ns + "fmin(" + acc + ", " + x + ")").str();
+    return (acc + " = " + x + " < " + acc + " ? " + x + " : " + acc).str();
   return (acc + " += " + x).str();
 }
 
@@ -312,8 +320,7 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     std::string args = denseArgs();
     os << "      for (int64_t j = 0; j < n; ++j) {\n";
     os << "        T r;\n        body(" << args << sep(args) << "r);\n";
-    os << "        "
-       << combine(op, "acc", "static_cast<double>(r)", Target::cpp)
+    os << "        " << combine(op, "acc", "static_cast<double>(r)")
        << ";\n      }\n";
     os << "      *reinterpret_cast<double *>(p[0]) = acc;\n      return;\n";
     os << "    }\n";
@@ -321,7 +328,7 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     os << "    for (int64_t j = 0; j < n; ++j) {\n";
     os << "      T r;\n      body(" << args << sep(args) << "r);\n";
     os << "      double &acc = " << strided("double", 0) << ";\n";
-    os << "      " << combine(op, "acc", "static_cast<double>(r)", Target::cpp)
+    os << "      " << combine(op, "acc", "static_cast<double>(r)")
        << ";\n    }\n";
   }
   os << "  }\n};\n";
@@ -350,6 +357,14 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     return arrayName;
   };
   std::string checksName = array("checks", checks);
+  SmallVector<int64_t> cones;
+  if (std::optional<ArrayAttr> attr = op.getCones())
+    for (Attribute a : *attr) {
+      ArrayRef<int64_t> c = cast<DenseI64ArrayAttr>(a).asArrayRef();
+      cones.push_back(c.size());
+      llvm::append_range(cones, c);
+    }
+  std::string conesName = array("cones", cones);
   std::optional<ArrayRef<int64_t>> dims;
   if (op.getDims())
     dims = *op.getDims();
@@ -360,8 +375,9 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
      << "    knet::detail::FusedReduce::" << reduceName(op) << ", " << dimsName
      << ", " << (dims ? dims->size() : 0) << ", "
      << (op.getKeepdim() ? "true" : "false") << ",\n"
-     << "    " << checksName << ", " << checks.size() << ", &" << name
-     << "<float>::row, &" << name << "<double>::row,\n"
+     << "    " << checksName << ", " << checks.size() << ", " << conesName
+     << ", " << cones.size() << ", &" << name << "<float>::row, &" << name
+     << "<double>::row,\n"
      << "    R\"knet_cuda(" << cuda << ")knet_cuda\"};\n\n";
   return text;
 }
@@ -386,6 +402,8 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
      << "#define KNET_IS_DENSE(k) ((KNET_DENSE >> (k)) & 1ull)\n"
      << "#define KNET_INF __longlong_as_double(0x7ff0000000000000ll)\n"
      << "#define KNET_NAN __longlong_as_double(0x7ff8000000000000ll)\n"
+     << "#define KNET_TMAX (sizeof(T) == 4 ? (double)3.402823466e+38f : "
+        "1.7976931348623157e+308)\n"
      << "struct " << name << "_args {\n"
      << "  long long n;  // " << (reduce ? "results" : "elements") << "\n"
      << "  long long sizes[KNET_RANK];\n"
@@ -467,10 +485,12 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
     return text;
   }
 
-  // A reduction: one block per result; each thread folds a strided share of
+  // A reduction: one block per result (launched with blockDim.x a multiple
+  // of 32, for the full-warp shuffles); each thread folds a strided share of
   // the result's elements, then warp shuffles and a block reduction.
-  const char *init = op.getReduce() == ReduceKind::max   ? "-KNET_INF"
-                     : op.getReduce() == ReduceKind::min ? "KNET_INF"
+  // max/min start where the runtime's do: the lowest/highest finite T.
+  const char *init = op.getReduce() == ReduceKind::max   ? "-KNET_TMAX"
+                     : op.getReduce() == ReduceKind::min ? "KNET_TMAX"
                                                          : "0";
   os << "  __shared__ KNET_ACC part[32];\n"
      << "  for (long long out = blockIdx.x; out < a.n; out += gridDim.x) {\n"
@@ -488,11 +508,11 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
   for (unsigned i = 0; i < nin; ++i)
     os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
   os << (nin ? ", " : "") << "r0);\n"
-     << "      " << combine(op, "acc", "(KNET_ACC)r0", Target::cuda) << ";\n"
+     << "      " << combine(op, "acc", "(KNET_ACC)r0") << ";\n"
      << "    }\n"
      << "    for (int d = 16; d > 0; d >>= 1) {\n"
      << "      KNET_ACC other = __shfl_down_sync(0xffffffffu, acc, d);\n"
-     << "      " << combine(op, "acc", "other", Target::cuda) << ";\n"
+     << "      " << combine(op, "acc", "other") << ";\n"
      << "    }\n"
      << "    if ((threadIdx.x & 31) == 0)\n"
      << "      part[threadIdx.x >> 5] = acc;\n"
@@ -503,7 +523,7 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
      << init << ";\n"
      << "      for (int d = 16; d > 0; d >>= 1) {\n"
      << "        KNET_ACC other = __shfl_down_sync(0xffffffffu, acc, d);\n"
-     << "        " << combine(op, "acc", "other", Target::cuda) << ";\n"
+     << "        " << combine(op, "acc", "other") << ";\n"
      << "      }\n"
      << "      if (threadIdx.x == 0)\n"
      << "        static_cast<T *>(a.ptr[0])[out] = (T)("

@@ -3506,11 +3506,13 @@ bool FunctionLowering::lower() {
   if (fn->isVariadic())
     return tape(fn->getLocation(), "variadic function"), false;
   // The compiled ABI returns results only: what the body writes through a
-  // non-const reference parameter would not reach the caller.
+  // non-const reference parameter would not reach the caller. (Moments are
+  // the running statistics batchnorm updates: they have their own rule.)
   for (const ParmVarDecl *p : fn->parameters()) {
     QualType t = p->getType();
     if (t->isLValueReferenceType() &&
-        !t.getNonReferenceType().isConstQualified())
+        !t.getNonReferenceType().isConstQualified() &&
+        !isKnetClass(t.getNonReferenceType(), "Moments"))
       return tape(p->getLocation(),
                   ("parameter '" + p->getName() +
                    "' is a non-const reference (writes to it must reach the "

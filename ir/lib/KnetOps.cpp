@@ -1200,6 +1200,12 @@ LogicalResult FusedOp::verify() {
                                << " but the op has " << numInputs << " inputs";
     }
   }
+  if (std::optional<ArrayAttr> cones = getCones())
+    for (Attribute a : *cones)
+      for (int64_t index : cast<DenseI64ArrayAttr>(a).asArrayRef())
+        if (index < 0 || index >= numInputs)
+          return emitOpError() << "a dtype cone names input #" << index
+                               << " but the op has " << numInputs << " inputs";
   if (getReduce() == ReduceKind::sum_to) {
     if (numInputs < 1 || getDims() || getKeepdim())
       return emitOpError() << "'reduce sum_to' takes the shape of its last "

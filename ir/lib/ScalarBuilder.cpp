@@ -17,13 +17,20 @@ Value ScalarBuilder::c(Type type, double v) {
     if (t == type && value == v)
       return op;
   Value result;
-  if (auto ft = dyn_cast<FloatType>(type))
+  if (auto ft = dyn_cast<FloatType>(type);
+      ft && ft.isF32() && static_cast<double>(static_cast<float>(v)) != v) {
+    // f32 stands for the run-time float dtype: keep the exact double and
+    // narrow it in the body (an f64 kernel must see 0.7978845608028654).
+    Value exact = b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v));
+    result = b.create<arith::TruncFOp>(loc, ft, exact);
+  } else if (auto ft = dyn_cast<FloatType>(type)) {
     result = b.create<arith::ConstantOp>(loc, b.getFloatAttr(ft, v));
-  else if (type.isIndex())
+  } else if (type.isIndex()) {
     result = b.create<arith::ConstantIndexOp>(loc, static_cast<int64_t>(v));
-  else
+  } else {
     result = b.create<arith::ConstantOp>(
         loc, b.getIntegerAttr(type, static_cast<int64_t>(v)));
+  }
   constants.emplace_back(type, v, result);
   return result;
 }
@@ -185,16 +192,15 @@ Value ScalarBuilder::sigm(Value x) {
 
 Value ScalarBuilder::gelu(Value x) {
   // 0.5 x (1 + tanh(c (x + k x^3)))
-  Value x3 = mul(mul(x, x), x);
-  Value u = mul(c(x, kGeluC), add(x, mul(c(x, kGeluK), x3)));
+  // The runtime's order of products: ((K x) x) x.
+  Value u = mul(c(x, kGeluC), add(x, mul(mul(mul(c(x, kGeluK), x), x), x)));
   return mul(mul(c(x, 0.5), x), add(one(x), tanh(u)));
 }
 
 Value ScalarBuilder::geluDerivative(Value x) {
   // 0.5 (1 + t) + 0.5 x (1 - t^2) du, t = tanh(u)
-  Value x2 = mul(x, x);
-  Value u = mul(c(x, kGeluC), add(x, mul(c(x, kGeluK), mul(x2, x))));
-  Value du = mul(c(x, kGeluC), add(one(x), mul(c(x, 3 * kGeluK), x2)));
+  Value u = mul(c(x, kGeluC), add(x, mul(mul(mul(c(x, kGeluK), x), x), x)));
+  Value du = mul(c(x, kGeluC), add(one(x), mul(mul(c(x, 3 * kGeluK), x), x)));
   Value t = tanh(u);
   Value half = c(x, 0.5);
   return add(mul(half, add(one(x), t)),

@@ -28,6 +28,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/Pass.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -64,6 +65,10 @@ bool allKernelTensors(Operation *op) {
 /// their target dtype is a run-time value the IR's element type stands for.
 bool isMemberOp(Operation *op) {
   if (isa<CastOp>(op) || !allKernelTensors(op))
+    return false;
+  // A sum_to that ends a chain becomes a float reduction.
+  if (isa<SumToOp>(op) &&
+      !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())))
     return false;
   return isa<ScalarElementwiseOpInterface, BroadcastToOp, SumToOp>(op);
 }
@@ -178,16 +183,44 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
       c.push_back(i);
     checks.push_back(b.getDenseI64ArrayAttr(c));
   };
-  for (Operation *op : members) {
+  // Float inputs each member's value (not its shape) comes from: a member
+  // whose inputs are all 0-d computes in their dtype (dtype cones).
+  llvm::SmallBitVector floatInputs(inputList.size());
+  for (auto [i, v] : llvm::enumerate(inputList))
+    if (isa<FloatType>(getElementTypeOrSelf(v.getType())))
+      floatInputs.set(i);
+  DenseMap<Value, llvm::SmallBitVector> valueCone;
+  auto valueConeOf = [&](Value v) {
+    auto it = valueCone.find(v);
+    if (it != valueCone.end())
+      return it->second;
     llvm::SmallBitVector bits(inputList.size());
-    for (Value v : op->getOperands())
+    bits.set(indexOf(v));
+    return bits;
+  };
+  SmallVector<llvm::SmallBitVector> dtypeCones;
+  for (Operation *op : members) {
+    llvm::SmallBitVector bits(inputList.size()), values(inputList.size());
+    for (Value v : op->getOperands()) {
       bits |= coneOf(v);
+      values |= valueConeOf(v);
+    }
     if (auto sumTo = dyn_cast<SumToOp>(op)) {
       // The identity when x already has like's shape, which is checked.
       addCheck(coneOf(sumTo.getX()), coneOf(sumTo.getLike()));
       bits = coneOf(sumTo.getX());
+      values = valueConeOf(sumTo.getX());
+    } else if (auto bcast = dyn_cast<BroadcastToOp>(op)) {
+      // x must broadcast to like's shape (else the op's error is raised).
+      addCheck(coneOf(bcast.getX()) | coneOf(bcast.getLike()),
+               coneOf(bcast.getLike()));
+      values = valueConeOf(bcast.getX());
     }
     cone[op->getResult(0)] = bits;
+    valueCone[op->getResult(0)] = values;
+    llvm::SmallBitVector floats = values & floatInputs;
+    if (floats.any() && !llvm::is_contained(dtypeCones, floats))
+      dtypeCones.push_back(floats);
   }
   if (!kernel.reduction) {
     llvm::SmallBitVector all(inputList.size());
@@ -217,6 +250,24 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
   }
   if (!checks.empty())
     fused.setChecksAttr(b.getArrayAttr(checks));
+  {
+    // A cone with every float input (but a sum_to's like) agrees with the
+    // kernel's own dtype rule: no need to list it.
+    llvm::SmallBitVector all = floatInputs;
+    if (like)
+      all.reset(inputList.size() - 1);
+    SmallVector<Attribute> cones;
+    for (const llvm::SmallBitVector &c : dtypeCones) {
+      if (c == all)
+        continue;
+      SmallVector<int64_t> indices;
+      for (int i : c.set_bits())
+        indices.push_back(i);
+      cones.push_back(b.getDenseI64ArrayAttr(indices));
+    }
+    if (!cones.empty())
+      fused.setConesAttr(b.getArrayAttr(cones));
+  }
 
   // The scalar body, from each member's buildScalar.
   {
@@ -263,6 +314,14 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
       for (Value out : outputs)
         yields.push_back(map.lookup(out));
     b.create<YieldOp>(loc, yields);
+  }
+  // Static types can contradict what the kernel computes (a ranked result
+  // narrower than the inputs' broadcast shape): then there is no kernel.
+  ScopedDiagnosticHandler quiet(fused->getContext(),
+                                [](Diagnostic &) { return success(); });
+  if (failed(verify(fused))) {
+    fused->erase();
+    return nullptr;
   }
   return fused;
 }
@@ -471,6 +530,8 @@ void FusionPass::fuseBlock(Block &block) {
   }
   for (auto &[kernel, reduction] : reductions) {
     FusedOp fused = buildKernel(kernel, {reduction->getResult(0)}, reduction);
+    if (!fused)
+      continue;
     reduction->getResult(0).replaceAllUsesWith(fused.getResult(0));
     reduction->erase();
   }
@@ -504,9 +565,9 @@ void FusionPass::fuseBlock(Block &block) {
     llvm::erase_if(k.members,
                    [&](Operation *m) { return !needed.contains(m); });
     if (k.members.size() >= 2 && !outputs.empty()) {
-      FusedOp fused = buildKernel(k, outputs, k.members.back());
-      for (auto [out, result] : llvm::zip(outputs, fused.getResults()))
-        out.replaceAllUsesWith(result);
+      if (FusedOp fused = buildKernel(k, outputs, k.members.back()))
+        for (auto [out, result] : llvm::zip(outputs, fused.getResults()))
+          out.replaceAllUsesWith(result);
     }
     // Members whose every use is gone (fused, or recomputed by reductions).
     SmallVector<Operation *> all = groupOf(leader);

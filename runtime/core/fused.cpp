@@ -2,6 +2,7 @@
 // checks here decide whether a kernel computes exactly what the ops it
 // replaced would; the loop itself is the one strided-broadcast driver.
 #include <knet/fused.h>
+#include <knet/ops/elementwise.h>
 
 #include "core/dispatch.h"
 #include "core/loops.h"
@@ -11,9 +12,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 #include <limits>
 #include <optional>
+#include <string>
 
 namespace knet::detail {
 namespace {
@@ -94,9 +95,22 @@ std::optional<DType> kernel_dtype(const FusedKernel &k,
       scalar = t.dtype();
     }
   }
-  if (ranked)
-    return ranked;
-  return scalar.value_or(DType::f32);
+  const DType t = ranked ? *ranked : scalar.value_or(DType::f32);
+  // A member computed from 0-d inputs only has their dtype (an f32 one
+  // wins), which must be the kernel's.
+  for (int at = 0; at < k.cones_size;) {
+    const int64_t len = k.cones[at];
+    const int64_t *c = k.cones + at + 1;
+    bool all_scalar = true, any_f32 = false;
+    for (int64_t j = 0; j < len; ++j) {
+      all_scalar &= in[c[j]]->rank() == 0;
+      any_f32 |= in[c[j]]->dtype() == DType::f32;
+    }
+    if (all_scalar && (any_f32 ? DType::f32 : DType::f64) != t)
+      return std::nullopt;
+    at += 1 + static_cast<int>(len);
+  }
+  return t;
 }
 
 // The dims a reduction folds (per dim of `shape`), or nullopt when the
@@ -213,14 +227,18 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   }
   if (has_like)
     result = in[nin - 1]->shape();
+  // max/min start where the runtime's do: the lowest/highest finite value.
+  const double highest = *dtype == DType::f32
+                             ? std::numeric_limits<float>::max()
+                             : std::numeric_limits<double>::max();
   double init = 0;
   if (k.reduce == FusedReduce::max)
-    init = -std::numeric_limits<double>::infinity();
+    init = -highest;
   if (k.reduce == FusedReduce::min)
-    init = std::numeric_limits<double>::infinity();
+    init = highest;
   if ((k.reduce == FusedReduce::max || k.reduce == FusedReduce::min) &&
-      count == 0)
-    return false; // the replaced op reports the empty reduction
+      shape_numel(*shape) == 0)
+    return false; // the replaced op reports the empty tensor
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
   std::vector<const Tensor *> ops{&acc};
   ops.insert(ops.end(), ins.begin(), ins.end());
@@ -233,13 +251,10 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   // Rows share accumulator elements only when something is folded.
   const int64_t cost = count == 1 ? 4 * (nin + 1) : 0;
   run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
-  if (k.reduce == FusedReduce::mean) {
-    double *a = acc.data<double>();
-    const double scale = 1.0 / static_cast<double>(count);
-    for (int64_t i = 0, n = acc.numel(); i < n; ++i)
-      a[i] *= scale;
-  }
   out[0] = acc.to(*dtype).reshape(result);
+  // The runtime's mean: the sum in the result's dtype, then divided.
+  if (k.reduce == FusedReduce::mean)
+    out[0] = out[0] / static_cast<double>(count);
   return true;
 }
 

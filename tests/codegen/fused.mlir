@@ -49,3 +49,55 @@ func.func @select(%x: tensor<*xf32>, %y: tensor<*xf32>) -> tensor<*xf32> {
   %4 = knet.sqrt %3 : tensor<*xf32>
   return %4 : tensor<*xf32>
 }
+
+// Regressions found in review: each kernel must equal the replaced ops
+// exactly (constants in f64, NaN and infinity, errors, 0-d f64 chains).
+func.func @gelus(%x: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>)
+    attributes {knet.no_grad} {
+  %0 = knet.gelu %x : tensor<*xf32>
+  %1 = knet.neg %0 : tensor<*xf32>
+  %2 = knet.gelu_back %x, %x : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %3 = knet.neg %2 : tensor<*xf32>
+  return %1, %3 : tensor<*xf32>, tensor<*xf32>
+}
+func.func @maxinf(%x: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.log %x : tensor<*xf32>
+  %1 = knet.max %0 dims [1] : tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}
+func.func @maxempty(%x: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.exp %x : tensor<*xf32>
+  %1 = knet.max %0 dims [1] : tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}
+func.func @maximum(%x: tensor<*xf32>, %y: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.maximum %x, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.neg %0 : tensor<*xf32>
+  return %1 : tensor<*xf32>
+}
+func.func @bcast(%x: tensor<*xf32>, %l: tensor<*xf32>, %w: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.broadcast_to %x like %l : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.add %0, %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}
+func.func @scal(%x: tensor<*xf32>, %s: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.mul %s, %s : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.div %0, %s : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %2 = knet.mul %x, %1 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %2 : tensor<*xf32>
+}
+func.func @scal2(%a: tensor<*xf32>, %b: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>) attributes {knet.no_grad} {
+  %0 = knet.mul %a, %a : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.add %0, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %0, %1 : tensor<*xf32>, tensor<*xf32>
+}
+func.func @meanf(%x: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.abs %x : tensor<*xf32>
+  %1 = knet.mean %0 : tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}
+func.func @dback(%dy: tensor<*xf32>, %y: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.exp %dy : tensor<*xf32>
+  %1 = knet.dropout_back %0, %y p 0.5 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}

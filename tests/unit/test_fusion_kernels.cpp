@@ -7,6 +7,9 @@
 
 #include <knet/compiled.h>
 
+#include <cmath>
+#include <limits>
+
 using namespace knet;
 using knet::testing::all_close;
 using knet::testing::rand_f32;
@@ -18,6 +21,15 @@ const detail::CompiledFunction &knet_compiled_chain();
 const detail::CompiledFunction &knet_compiled_pair();
 const detail::CompiledFunction &knet_compiled_reduce();
 const detail::CompiledFunction &knet_compiled_select();
+const detail::CompiledFunction &knet_compiled_gelus();
+const detail::CompiledFunction &knet_compiled_maxinf();
+const detail::CompiledFunction &knet_compiled_maxempty();
+const detail::CompiledFunction &knet_compiled_maximum();
+const detail::CompiledFunction &knet_compiled_bcast();
+const detail::CompiledFunction &knet_compiled_scal();
+const detail::CompiledFunction &knet_compiled_scal2();
+const detail::CompiledFunction &knet_compiled_meanf();
+const detail::CompiledFunction &knet_compiled_dback();
 
 namespace {
 
@@ -149,6 +161,99 @@ TEST(FusionKernels, ShapesThatDoNotBroadcastFallBackToTheSameError) {
   Tensor x = rand_f64({2, 3}), b = rand_f64({4});
   Tensor s = Tensor::scalar(1.0, DType::f64);
   EXPECT_THROW((void)f.forward({x, b, s}), Error);
+}
+
+// Bitwise equality of two tensors (NaNs equal), for kernels that must
+// reproduce the runtime's ops exactly.
+::testing::AssertionResult same(const Tensor &a, const Tensor &b) {
+  if (a.dtype() != b.dtype() || a.shape() != b.shape())
+    return ::testing::AssertionFailure()
+           << dtype_name(a.dtype()) << shape_str(a.shape()) << " vs "
+           << dtype_name(b.dtype()) << shape_str(b.shape());
+  std::vector<double> u = a.to_vector<double>(), v = b.to_vector<double>();
+  for (size_t i = 0; i < u.size(); ++i)
+    if (!(u[i] == v[i] || (std::isnan(u[i]) && std::isnan(v[i]))) ||
+        std::signbit(u[i]) != std::signbit(v[i]))
+      return ::testing::AssertionFailure()
+             << "element " << i << ": " << u[i] << " vs " << v[i];
+  return ::testing::AssertionSuccess();
+}
+
+// Runs `f` and the reference, and expects equal results or the same error.
+template <class Ref>
+void expect_same(const detail::CompiledFunction &f, std::vector<Tensor> in,
+                 Ref ref) {
+  std::string compiled_error, ref_error;
+  std::vector<Tensor> out, expected;
+  try {
+    out = f.forward(in);
+  } catch (const Error &e) {
+    compiled_error = e.what();
+  }
+  try {
+    expected = ref();
+  } catch (const Error &e) {
+    ref_error = e.what();
+  }
+  EXPECT_EQ(compiled_error, ref_error);
+  ASSERT_EQ(out.size(), expected.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    EXPECT_TRUE(same(out[i], expected[i])) << "result " << i;
+}
+
+TEST(FusionKernels, ConstantsAreExactInF64) {
+  Tensor x = rand_f64({1000}, -4, 4, 21);
+  expect_same(knet_compiled_gelus(), {x}, [&] {
+    return std::vector<Tensor>{-gelu(x), -gelu_back(x, x)};
+  });
+  Tensor x32 = rand_f32({1000}, -4, 4, 22);
+  expect_same(knet_compiled_gelus(), {x32}, [&] {
+    return std::vector<Tensor>{-gelu(x32), -gelu_back(x32, x32)};
+  });
+}
+
+TEST(FusionKernels, NanInfinityAndEmptyAsTheRuntime) {
+  Tensor x = Tensor::from<double>({0, 0, 0, 1, 2, 3}, {2, 3});
+  expect_same(knet_compiled_maxinf(), {x},
+              [&] { return std::vector<Tensor>{max(log(x), {1})}; });
+  Tensor empty = Tensor::zeros({0, 3}, DType::f64);
+  expect_same(knet_compiled_maxempty(), {empty},
+              [&] { return std::vector<Tensor>{max(exp(empty), {1})}; });
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor a = Tensor::from<double>({1, 2, nan}, {3});
+  Tensor b = Tensor::from<double>({nan, 0, 1}, {3});
+  expect_same(knet_compiled_maximum(), {a, b},
+              [&] { return std::vector<Tensor>{-maximum(a, b)}; });
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor dy = Tensor::from<double>({std::log(inf), 1, -1}, {3});
+  Tensor y = Tensor::from<double>({0, 2, 0}, {3});
+  expect_same(knet_compiled_dback(), {dy, y}, [&] {
+    return std::vector<Tensor>{dropout_back(exp(dy), y, 0.5)};
+  });
+  Tensor m = Tensor::from<double>({1, 1, 1, 0, 0, 0, 0, 0, 0, 0}, {10});
+  expect_same(knet_compiled_meanf(), {m},
+              [&] { return std::vector<Tensor>{mean(abs(m))}; });
+}
+
+TEST(FusionKernels, BroadcastToKeepsItsError) {
+  Tensor x = rand_f64({3}), like = rand_f64({1}), w = rand_f64({1});
+  expect_same(knet_compiled_bcast(), {x, like, w},
+              [&] { return std::vector<Tensor>{x.expand(like.shape()) + w}; });
+  Tensor ok = rand_f64({2, 3});
+  expect_same(knet_compiled_bcast(), {x, ok, w},
+              [&] { return std::vector<Tensor>{x.expand(ok.shape()) + w}; });
+}
+
+TEST(FusionKernels, ChainsOfZeroDimScalarsKeepTheirDtype) {
+  Tensor x = rand_f32({2});
+  Tensor big = Tensor::scalar(1e20, DType::f64);
+  expect_same(knet_compiled_scal(), {x, big},
+              [&] { return std::vector<Tensor>{x * ((big * big) / big)}; });
+  Tensor a = Tensor::scalar(0.1, DType::f64);
+  Tensor b = Tensor::scalar(0.2, DType::f32);
+  expect_same(knet_compiled_scal2(), {a, b}, [&] {
+    return std::vector<Tensor>{a * a, a * a + b};
+  });
 }
 
 } // namespace

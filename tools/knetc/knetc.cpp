@@ -182,11 +182,29 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
   for (auto f : module.getOps<mlir::func::FuncOp>())
     before[f.getSymName().str()] = countOps(f);
   if (!noFuse) {
-    mlir::PassManager pm(module.getContext());
-    pm.addPass(mlir::knet::createFusionPass());
-    if (mlir::failed(pm.run(module))) {
-      fr.stageFailed = true;
-      return mlir::failure();
+    // Fusion is an optimization: should it ever fail (a bug), the module is
+    // compiled unfused, with a warning, rather than not at all.
+    mlir::OwningOpRef<mlir::ModuleOp> unfused = module.clone();
+    std::string why;
+    mlir::LogicalResult fused = mlir::failure();
+    {
+      mlir::ScopedDiagnosticHandler capture(module.getContext(),
+                                            [&](mlir::Diagnostic &d) {
+                                              why += d.str() + "\n";
+                                              return mlir::success();
+                                            });
+      mlir::PassManager pm(module.getContext());
+      pm.addPass(mlir::knet::createFusionPass());
+      fused = pm.run(module);
+    }
+    if (mlir::failed(fused)) {
+      llvm::errs() << "knetc: warning: " << fr.file
+                   << ": fusion failed, compiling without it (please report "
+                      "this): "
+                   << why;
+      module.getBody()->getOperations().clear();
+      module.getBody()->getOperations().splice(
+          module.getBody()->end(), unfused->getBody()->getOperations());
     }
   }
   if (explaining) {

@@ -136,7 +136,9 @@ def Knet_SeluOp : Knet_UnaryOp<"selu", [{e.mul(e.c(x, kSeluLambda),
     e.select(e.cmp(CmpKind::gt, x, e.zero(x)), x,
              e.mul(e.c(x, kSeluAlpha), e.expm1(x))))}]>;
 def Knet_GeluOp : Knet_UnaryOp<"gelu", "e.gelu(x)">;
-def Knet_SoftplusOp : Knet_UnaryOp<"softplus", [{e.add(e.max(x, e.zero(x)),
+// std::max(x, 0) as the runtime: x < 0 ? 0 : x.
+def Knet_SoftplusOp : Knet_UnaryOp<"softplus", [{e.add(
+    e.select(e.cmp(CmpKind::lt, x, e.zero(x)), e.zero(x), x),
     e.log1p(e.exp(e.neg(e.abs(x)))))}]>;
 def Knet_SwishOp : Knet_UnaryOp<"swish", "e.mul(x, e.sigm(x))">;
 
@@ -653,8 +655,10 @@ def Knet_DropoutBackOp : Knet_Op<"dropout_back", [Pure, Knet_Broadcast,
       ::mlir::Value dy = scalars[0], y = scalars[1];
       double scale = getP().convertToDouble() < 1.0
                          ? 1.0 / (1.0 - getP().convertToDouble()) : 0.0;
-      return e.select(e.cmp(CmpKind::ne, y, e.zero(y)),
-                      e.mul(dy, e.c(dy, scale)), e.zero(dy));
+      // The runtime's (dy * (y != 0)) * scale, for inf and -0 alike.
+      ::mlir::Value mask =
+          e.select(e.cmp(CmpKind::ne, y, e.zero(y)), e.one(dy), e.zero(dy));
+      return e.mul(e.mul(dy, mask), e.c(dy, scale));
     }
   }];
 }
@@ -925,20 +929,26 @@ def Knet_FusedOp : Knet_Op<"fused", [Pure, IsolatedFromAbove]> {
     of the results). The kernel runs when the run-time operands satisfy it:
     float inputs share one dtype (0-d ones adapt), i1 inputs are bool, and
     each entry of `checks`, `[n, a1..an, b1..bm]`, holds: inputs a broadcast
-    to the same shape as inputs b. Otherwise the fallback runs, so fusion
-    never changes what is computed, nor the errors raised.
+    to the same shape as inputs b. Each entry of `cones` lists the float
+    inputs some member is computed from: when they are all 0-d they must
+    give the kernel's dtype (a chain of 0-d f64 scalars stays f64 in the
+    replaced ops). Otherwise the fallback runs, so fusion never changes what
+    is computed, nor the errors raised.
   }];
   let arguments = (ins Variadic<Knet_Tensor>:$inputs,
                        OptionalAttr<Knet_ReduceKind>:$reduce,
                        OptionalAttr<DenseI64ArrayAttr>:$dims,
                        UnitAttr:$keepdim,
                        OptionalAttr<TypedArrayAttrBase<DenseI64ArrayAttr,
-                           "shape checks">>:$checks);
+                           "shape checks">>:$checks,
+                       OptionalAttr<TypedArrayAttrBase<DenseI64ArrayAttr,
+                           "dtype cones">>:$cones);
   let results = (outs Variadic<Knet_Tensor>:$results);
   let regions = (region SizedRegion<1>:$body, AnyRegion:$fallback);
   let assemblyFormat = [{
     `(` $inputs `)` (`reduce` $reduce^)? (`dims` $dims^)? (`keepdim` $keepdim^)?
-    (`checks` $checks^)? attr-dict `:` functional-type($inputs, $results) $body
+    (`checks` $checks^)? (`cones` $cones^)? attr-dict `:`
+    functional-type($inputs, $results) $body
     (`fallback` $fallback^)?
   }];
   let hasVerifier = 1;

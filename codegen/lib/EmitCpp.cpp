@@ -176,6 +176,26 @@ std::string cppType(Type type) {
   return {};
 }
 
+/// A gradient that is zeros_like(an argument) and only returned: the
+/// argument does not reach the results. The compiled ABI leaves such
+/// gradients undefined instead of allocating zeros (compiled.h).
+bool isUnusedArgumentGradient(Value g) {
+  auto zeros = g.getDefiningOp<ZerosLikeOp>();
+  if (!zeros || !isa<BlockArgument>(zeros.getX()) ||
+      !zeros->getParentOfType<func::FuncOp>()->hasAttr("knet.grad_args"))
+    return false;
+  return llvm::all_of(g.getUsers(),
+                      [](Operation *u) { return isa<func::ReturnOp>(u); });
+}
+
+/// Whether the emitted code reads `arg` (an unused argument's zero gradient
+/// is not emitted).
+bool isReadByCode(Value arg) {
+  return llvm::any_of(arg.getUsers(), [](Operation *u) {
+    return !isa<ZerosLikeOp>(u) || !isUnusedArgumentGradient(u->getResult(0));
+  });
+}
+
 bool isScalarType(Type type) {
   return type.isF32() || type.isF64() || type.isIndex() || type.isInteger(1) ||
          type.isInteger(32) || type.isInteger(64);
@@ -727,6 +747,8 @@ LogicalResult CppEmitter::emitOp(Operation &op) {
     return emitError(op.getLoc())
            << "knet C++ emitter: calls are not supported; inline the callee "
               "first (knet-inline)";
+  if (isa<ZerosLikeOp>(op) && isUnusedArgumentGradient(op.getResult(0)))
+    return success(); // din[k] stays undefined
   // Dead pure ops (a forward value the adjoint does not need) are dropped.
   if (op.getNumResults() > 0 && op.use_empty() && isMemoryEffectFree(&op) &&
       op.getNumRegions() == 0)
@@ -990,12 +1012,12 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
     slots.push_back(slot);
     std::string at = "in[" + slot.str() + "]";
     if (isa<TensorType>(type)) {
-      if (!arg.use_empty())
+      if (isReadByCode(arg))
         os << "const knet::Tensor &" << define(arg, hint) << " = " << at
            << ";\n";
       ++slot.base;
     } else if (isScalarType(type)) {
-      if (!arg.use_empty()) {
+      if (isReadByCode(arg)) {
         std::string ctype = cppType(type);
         if (type.isInteger(1))
           os << "bool " << define(arg, hint) << " = " << at
@@ -1224,7 +1246,7 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
     } else if (isScalarType(g.getType())) {
       os << "din[" << slot.str() << "] = knet::Tensor::scalar(" << expr(g)
          << ", " << dtypeOf(argType) << ");\n";
-    } else {
+    } else if (!isUnusedArgumentGradient(g)) {
       os << "din[" << slot.str() << "] = " << expr(g) << ";\n";
     }
   }

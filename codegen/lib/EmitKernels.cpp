@@ -264,24 +264,37 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
         .str();
   };
   os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
-  os << "    const bool dense =";
+  // Inputs known to be 0-d (a C++ scalar, a 0-d constant) are read once per
+  // row in the dense path; every other input must be unit-stride there.
+  SmallVector<bool> scalar;
+  for (Value v : op.getInputs()) {
+    auto ranked = dyn_cast<RankedTensorType>(v.getType());
+    scalar.push_back(v.getDefiningOp<ScalarOp>() ||
+                     (ranked && ranked.getRank() == 0));
+  }
+  os << "    const bool dense = true";
   for (unsigned i = 0; i < nin; ++i)
-    os << (i ? " &&" : "") << "\n        s[" << nout + i << "] == sizeof("
-       << inType(i) << ")";
-  if (nin == 0)
-    os << " true";
+    if (!scalar[i])
+      os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i)
+         << ")";
   os << ";\n";
-  // Pointers of the dense path.
+  // Pointers (and the scalars) of the dense path.
   auto densePointers = [&](StringRef indent) {
-    for (unsigned i = 0; i < nin; ++i)
-      os << indent << "const " << inType(i) << " *x" << i
-         << " = reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
-         << "]);\n";
+    for (unsigned i = 0; i < nin; ++i) {
+      if (scalar[i])
+        os << indent << "const " << inType(i) << " x" << i
+           << " = *reinterpret_cast<const " << inType(i) << " *>(p["
+           << nout + i << "]);\n";
+      else
+        os << indent << "const " << inType(i) << " *x" << i
+           << " = reinterpret_cast<const " << inType(i) << " *>(p["
+           << nout + i << "]);\n";
+    }
   };
   auto denseArgs = [&]() {
     std::string s;
     for (unsigned i = 0; i < nin; ++i)
-      s += (i ? ", x" : "x") + std::to_string(i) + "[j]";
+      s += (i ? ", x" : "x") + std::to_string(i) + (scalar[i] ? "" : "[j]");
     return s;
   };
   auto stridedArgs = [&]() {

@@ -101,3 +101,12 @@ func.func @dback(%dy: tensor<*xf32>, %y: tensor<*xf32>) -> tensor<*xf32> attribu
   %1 = knet.dropout_back %0, %y p 0.5 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
   return %1 : tensor<*xf32>
 }
+
+// A C++ scalar (knet.scalar, 0-d) is read once per row by the dense path.
+func.func @scaled(%x: tensor<*xf32>, %k: f32) -> tensor<*xf32>
+    attributes {knet.no_grad} {
+  %s = knet.scalar %k : f32 -> tensor<f32>
+  %0 = knet.mul %x, %s : tensor<*xf32>, tensor<f32> -> tensor<*xf32>
+  %1 = knet.tanh %0 : tensor<*xf32>
+  return %1 : tensor<*xf32>
+}

@@ -30,6 +30,7 @@ const detail::CompiledFunction &knet_compiled_scal();
 const detail::CompiledFunction &knet_compiled_scal2();
 const detail::CompiledFunction &knet_compiled_meanf();
 const detail::CompiledFunction &knet_compiled_dback();
+const detail::CompiledFunction &knet_compiled_scaled();
 
 namespace {
 
@@ -242,6 +243,19 @@ TEST(FusionKernels, BroadcastToKeepsItsError) {
   Tensor ok = rand_f64({2, 3});
   expect_same(knet_compiled_bcast(), {x, ok, w},
               [&] { return std::vector<Tensor>{x.expand(ok.shape()) + w}; });
+}
+
+TEST(FusionKernels, ScalarOperandsInTheDensePath) {
+  Tensor k = Tensor::scalar(0.75, DType::f64);
+  for (const Tensor &x : {rand_f64({5, 7}), rand_f64({7, 5}).transpose(0, 1)}) {
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] {
+      out = knet_compiled_scaled().forward({x, k});
+    });
+    EXPECT_EQ(run, 1);
+    EXPECT_EQ(declined, 0);
+    EXPECT_TRUE(same(out[0], tanh(x * 0.75)));
+  }
 }
 
 TEST(FusionKernels, ChainsOfZeroDimScalarsKeepTheirDtype) {

@@ -22,6 +22,7 @@
 #include "mlir/Support/IndentedOstream.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
@@ -282,6 +283,9 @@ private:
       seedsAfter;
   // Per module: the kernel (knet_k<i>) of each knet.fused op.
   DenseMap<Operation *, std::string> kernelNames;
+  // Per gradient function: ops that only one gradient uses, emitted at the
+  // end under `if (knet::detail::gradient_needed(slot))`.
+  DenseSet<Operation *> deferred;
 };
 
 std::string CppEmitter::define(Value value, StringRef hint) {
@@ -383,6 +387,7 @@ void CppEmitter::resetFunction() {
   nextTemp = 0;
   lastLocation.clear();
   seedsAfter.clear();
+  deferred.clear();
 }
 
 //===----------------------------------------------------------------------===//
@@ -693,6 +698,8 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
 
 LogicalResult CppEmitter::emitBlock(Block &block) {
   for (Operation &op : block.without_terminator()) {
+    if (deferred.contains(&op))
+      continue;
     if (failed(emitOp(op)))
       return failure();
     auto seeds = seedsAfter.find(&op);
@@ -1226,12 +1233,65 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
                 << idx << "]);\n";
     os.unindent();
   }
+  // Ops that only the gradient of one tensor argument uses (a data input's
+  // gradient, typically) run only when the caller needs that gradient.
+  DenseMap<Operation *, int64_t> owner; // gradient index, or -1
+  llvm::SmallDenseSet<size_t, 8> gradDone;
+  for (Operation &op : llvm::reverse(body.without_terminator())) {
+    int64_t k = -2;
+    bool movable = op.getNumRegions() == 0 && op.getNumResults() > 0 &&
+                   isMemoryEffectFree(&op) && !seedsAfter.count(&op);
+    for (Value r : op.getResults())
+      for (OpOperand &use : r.getUses()) {
+        int64_t candidate = -1;
+        if (use.getOwner() == ret) {
+          unsigned idx = use.getOperandNumber();
+          if (idx >= numResults &&
+              isa<TensorType>(
+                  f.getArgument(gradArgs[idx - numResults]).getType()))
+            candidate = idx - numResults;
+        } else if (Operation *a = body.findAncestorOpInBlock(*use.getOwner());
+                   a && owner.count(a)) {
+          candidate = owner.lookup(a);
+        }
+        k = k == -2 ? candidate : (k == candidate ? k : -1);
+      }
+    owner[&op] = movable && k >= 0 ? k : -1;
+  }
+  for (auto &[op, k] : owner)
+    if (k >= 0)
+      deferred.insert(op);
+
   if (failed(emitBlock(body)))
     return failure();
 
   // Gradients into din, one per runtime leaf.
   os << "din.assign(in.size(), knet::Tensor());\n";
   for (auto [j, k] : llvm::enumerate(gradArgs)) {
+    Value g = ret->getOperand(numResults + j);
+    SmallVector<Operation *> only;
+    for (Operation &op : body.without_terminator())
+      if (deferred.contains(&op) &&
+          owner.lookup(&op) == static_cast<int64_t>(j))
+        only.push_back(&op);
+    if (only.empty())
+      continue;
+    const Slot &slot = slots[k];
+    os << "if (knet::detail::gradient_needed(" << slot.str() << ")) {\n";
+    os.indent();
+    for (Operation *op : only) {
+      deferred.erase(op);
+      if (failed(emitOp(*op)))
+        return failure();
+    }
+    if (!isUnusedArgumentGradient(g))
+      os << "din[" << slot.str() << "] = " << expr(g) << ";\n";
+    os.unindent() << "}\n";
+    gradDone.insert(j);
+  }
+  for (auto [j, k] : llvm::enumerate(gradArgs)) {
+    if (gradDone.contains(j))
+      continue;
     if (k < 0 || k >= static_cast<int64_t>(numArgs))
       return emitError(grad.getLoc())
              << "knet C++ emitter: knet.grad_args names argument " << k

@@ -299,7 +299,17 @@ void flatten_into(std::vector<Tensor> &in, const Param &p) {
 
 namespace {
 thread_local bool t_compiled_root = false;
+thread_local const std::vector<bool> *t_need = nullptr;
 } // namespace
+
+bool gradient_needed(size_t i) {
+  return !t_need || i >= t_need->size() || (*t_need)[i];
+}
+
+NeedScope::NeedScope(const std::vector<bool> &need) : saved_(t_need) {
+  t_need = &need;
+}
+NeedScope::~NeedScope() { t_need = saved_; }
 
 void expect_compiled_root() { t_compiled_root = true; }
 
@@ -322,7 +332,13 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     // input gradients for a unit seed; the node scales them by its seed.
     auto din = std::make_shared<std::vector<Tensor>>();
     {
+      // Gradients of the inputs the tape tracks (Params among them).
+      std::vector<bool> need(in.size());
+      for (size_t i = 0; i < in.size(); ++i)
+        need[i] = is_tracked(in[i]) ||
+                  (in[i].defined() && !in[i].impl()->param.expired());
       RecordingPause pause;
+      NeedScope scope(need);
       out = f.grad(in, {Tensor()}, *din);
     }
     if (out.size() == 1 && out[0].numel() == 1) {
@@ -355,7 +371,10 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     Grads dx;
     const RngState now = rng_state();
     set_rng_state(rng);
-    (void)f.grad(in, dy, dx);
+    {
+      NeedScope scope(need);
+      (void)f.grad(in, dy, dx);
+    }
     set_rng_state(now);
     dx.resize(in.size());
     for (size_t i = 0; i < dx.size(); ++i)

@@ -80,6 +80,33 @@ TEST(CompiledCodegen, MlpForwardAndGradMatchTheTape) {
   EXPECT_TRUE(all_close(din[2], t.grad(pw2) * 3.0, kRtol, kAtol));
 }
 
+// A caller that does not need some gradients (a data input's) gets them
+// undefined, and the others unchanged.
+TEST(CompiledCodegen, UnneededGradientsAreSkipped) {
+  Tensor w1 = rand_f64({5, 4}, -1, 1, 1), b1 = rand_f64({4}, -1, 1, 2);
+  Tensor w2 = rand_f64({4, 3}, -1, 1, 3), b2 = rand_f64({3}, -1, 1, 4);
+  Tensor x = rand_f64({6, 5}, -1, 1, 5);
+  Tensor y = ids({0, 2, 1, -1, 2, 0});
+  const detail::CompiledFunction &f = knet_compiled_mlp_loss();
+  std::vector<Tensor> in = {w1, b1, w2, b2, x, y};
+  std::vector<Tensor> all, some;
+  (void)f.grad(in, {}, all);
+  std::vector<bool> need = {true, false, true, true, false, false};
+  {
+    detail::NeedScope scope(need);
+    EXPECT_FALSE(detail::gradient_needed(1));
+    EXPECT_TRUE(detail::gradient_needed(0));
+    (void)f.grad(in, {}, some);
+  }
+  EXPECT_TRUE(detail::gradient_needed(1)); // the scope is gone
+  ASSERT_EQ(some.size(), in.size());
+  EXPECT_FALSE(some[1].defined());
+  EXPECT_FALSE(some[4].defined());
+  for (int i : {0, 2, 3})
+    EXPECT_TRUE(all_close(some[i], all[i], 0, 0)) << "gradient " << i;
+  ASSERT_TRUE(all[4].defined());
+}
+
 // The generated function registered as the compiled form of a user function,
 // as knetc's rewriter will do: diff runs the compiled adjoint.
 Tensor mlp_user(const Tensor &w1, const Tensor &b1, const Tensor &w2,

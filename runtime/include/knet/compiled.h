@@ -43,6 +43,22 @@ const CompiledFunction *find_compiled_function(const void *user_fn);
 // Marks the next run_compiled call on this thread as the root of a diff.
 void expect_compiled_root();
 
+// Whether the caller of the compiled adjoint running on this thread needs
+// the gradient of input leaf `i` (true unless a NeedScope says otherwise).
+// The generated adjoint skips the work only an unneeded gradient uses (the
+// gradient of a data input, typically) and leaves that gradient undefined.
+bool gradient_needed(size_t i);
+class NeedScope {
+public:
+  explicit NeedScope(const std::vector<bool> &need);
+  ~NeedScope();
+  NeedScope(const NeedScope &) = delete;
+  NeedScope &operator=(const NeedScope &) = delete;
+
+private:
+  const std::vector<bool> *saved_;
+};
+
 // Runs a compiled function. Outside a tape only the forward runs. When a
 // recording tape tracks one of the inputs the call becomes one tape node
 // whose backward is the compiled adjoint: as the root of diff(f, ...) (f

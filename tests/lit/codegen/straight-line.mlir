@@ -57,17 +57,25 @@ func.func @mlp(%w1: tensor<?x?xf32> loc("w1"("mlp.cpp":3:30)),
 // CHECK-NEXT:   // mlp.cpp:7
 // CHECK-NEXT:   knet::Tensor [[W2T:v[0-9]+]] = w2.transpose(0, 1);
 // CHECK-NEXT:   knet::Tensor [[DH:v[0-9]+]] = knet::matmul([[DS]], [[W2T]]);
-// CHECK-NEXT:   knet::Tensor [[HT:v[0-9]+]] = h.transpose(0, 1);
-// CHECK-NEXT:   knet::Tensor dw2 = knet::matmul([[HT]], [[DS]]);
 // CHECK-NEXT:   // mlp.cpp:6
 // CHECK-NEXT:   knet::Tensor [[DA:v[0-9]+]] = knet::relu_back([[DH]], h);
-// CHECK-NEXT:   knet::Tensor db1 = knet::sum_to([[DA]], b1.shape());
-// CHECK-NEXT:   knet::Tensor [[XT:v[0-9]+]] = x.transpose(0, 1);
-// CHECK-NEXT:   knet::Tensor dw1 = knet::matmul([[XT]], [[DA]]);
 // CHECK-NEXT:   din.assign(in.size(), knet::Tensor());
-// CHECK-NEXT:   din[0] = dw1;
-// CHECK-NEXT:   din[1] = db1;
-// CHECK-NEXT:   din[2] = dw2;
+// What only one gradient needs runs when the caller needs that gradient.
+// CHECK-NEXT:   if (knet::detail::gradient_needed(0)) {
+// CHECK-NEXT:     knet::Tensor [[XT:v[0-9]+]] = x.transpose(0, 1);
+// CHECK-NEXT:     knet::Tensor dw1 = knet::matmul([[XT]], [[DA]]);
+// CHECK-NEXT:     din[0] = dw1;
+// CHECK-NEXT:   }
+// CHECK-NEXT:   if (knet::detail::gradient_needed(1)) {
+// CHECK-NEXT:     knet::Tensor db1 = knet::sum_to([[DA]], b1.shape());
+// CHECK-NEXT:     din[1] = db1;
+// CHECK-NEXT:   }
+// CHECK-NEXT:   if (knet::detail::gradient_needed(2)) {
+// CHECK-NEXT:     // mlp.cpp:7
+// CHECK-NEXT:     knet::Tensor [[HT:v[0-9]+]] = h.transpose(0, 1);
+// CHECK-NEXT:     knet::Tensor dw2 = knet::matmul([[HT]], [[DS]]);
+// CHECK-NEXT:     din[2] = dw2;
+// CHECK-NEXT:   }
 // CHECK-NEXT:   return {loss};
 // CHECK-NEXT: }
 // CHECK:      static const knet::detail::CompiledFunction knet_mlp_compiled{

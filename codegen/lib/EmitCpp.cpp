@@ -89,24 +89,9 @@ bool isCppKeyword(StringRef name) {
   return keywords.contains(name);
 }
 
-std::string formatDouble(double v) {
-  if (std::isnan(v))
-    return "std::numeric_limits<double>::quiet_NaN()";
-  if (std::isinf(v))
-    return v > 0 ? "std::numeric_limits<double>::infinity()"
-                 : "-std::numeric_limits<double>::infinity()";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  (void)ec;
-  std::string s(buf, end);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return s;
-}
-
 std::string formatFloat(float v) {
   if (std::isnan(v) || std::isinf(v))
-    return "static_cast<float>(" + formatDouble(v) + ")";
+    return "static_cast<float>(" + cppDoubleLiteral(v) + ")";
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   (void)ec;
@@ -122,7 +107,7 @@ std::optional<std::string> scalarLiteral(Attribute attr, Type type) {
   if (auto f = dyn_cast<FloatAttr>(attr)) {
     if (type.isF32())
       return formatFloat(static_cast<float>(f.getValueAsDouble()));
-    return formatDouble(f.getValueAsDouble());
+    return cppDoubleLiteral(f.getValueAsDouble());
   }
   if (auto i = dyn_cast<IntegerAttr>(attr)) {
     if (type.isInteger(1))
@@ -410,7 +395,7 @@ FailureOr<std::string> CppEmitter::formatAttr(Operation &op, StringRef name,
     return std::to_string(i.getValue().getSExtValue());
   }
   if (auto f = dyn_cast<FloatAttr>(attr))
-    return formatDouble(f.getValueAsDouble());
+    return cppDoubleLiteral(f.getValueAsDouble());
   if (auto array = dyn_cast<DenseI64ArrayAttr>(attr)) {
     std::string s = "{";
     llvm::interleave(
@@ -488,7 +473,7 @@ FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
   shape += "}";
   auto element = [&](Attribute a) -> std::string {
     if (auto f = dyn_cast<FloatAttr>(a))
-      return formatDouble(f.getValueAsDouble());
+      return cppDoubleLiteral(f.getValueAsDouble());
     auto i = cast<IntegerAttr>(a);
     if (elem.isInteger(1))
       return std::to_string(i.getValue().getZExtValue());
@@ -1401,6 +1386,21 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
 }
 
 } // namespace
+
+std::string cppDoubleLiteral(double v) {
+  if (std::isnan(v))
+    return "std::numeric_limits<double>::quiet_NaN()";
+  if (std::isinf(v))
+    return v > 0 ? "std::numeric_limits<double>::infinity()"
+                 : "-std::numeric_limits<double>::infinity()";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  std::string s(buf, end);
+  if (s.find_first_of(".e") == std::string::npos)
+    s += ".0";
+  return s;
+}
 
 std::string cppIdentifier(StringRef name) {
   std::string id;

@@ -8,6 +8,8 @@
 
 #include "knet/Codegen/EmitKernels.h"
 
+#include "knet/Codegen/EmitCpp.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -41,13 +43,7 @@ std::string literal(double v, Target target) {
         cuda ? "T(KNET_INF)" : "std::numeric_limits<T>::infinity()";
     return v > 0 ? inf : "-" + inf;
   }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  (void)ec;
-  std::string s(buf, end);
-  if (s.find_first_of(".e") == std::string::npos)
-    s += ".0";
-  return "T(" + s + ")";
+  return "T(" + cppDoubleLiteral(v) + ")";
 }
 
 /// The C type of a body scalar: T for floats (the run-time dtype), bool.
@@ -275,20 +271,19 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
   os << "    const bool dense = true";
   for (unsigned i = 0; i < nin; ++i)
     if (!scalar[i])
-      os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i)
-         << ")";
+      os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i) << ")";
   os << ";\n";
   // Pointers (and the scalars) of the dense path.
   auto densePointers = [&](StringRef indent) {
     for (unsigned i = 0; i < nin; ++i) {
       if (scalar[i])
         os << indent << "const " << inType(i) << " x" << i
-           << " = *reinterpret_cast<const " << inType(i) << " *>(p["
-           << nout + i << "]);\n";
+           << " = *reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
+           << "]);\n";
       else
         os << indent << "const " << inType(i) << " *x" << i
-           << " = reinterpret_cast<const " << inType(i) << " *>(p["
-           << nout + i << "]);\n";
+           << " = reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
+           << "]);\n";
     }
   };
   auto denseArgs = [&]() {

@@ -150,6 +150,18 @@ reduced_dims(const FusedKernel &k, const Shape &shape, const Tensor &like) {
   return reduced;
 }
 
+// Plans the loop over `shape` for `ops` (results first) and calls `row` on
+// every innermost row, in parallel when `cost` per element makes it worth it
+// (0: on this thread).
+void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
+              FusedRow row, int64_t cost, const char *name) {
+  LoopPlan L = plan_loop(shape, ops.data(), static_cast<int>(ops.size()), name);
+  int64_t s[kMaxLoopOps];
+  for (int j = 0; j < L.nops; ++j)
+    s[j] = L.strides[j][L.ndim - 1];
+  run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
+}
+
 } // namespace
 
 // The kernel, or false when the operands do not suit it.
@@ -192,14 +204,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
       ops.push_back(&results[o]);
     }
     ops.insert(ops.end(), ins.begin(), ins.end());
-    LoopPlan L =
-        plan_loop(*shape, ops.data(), static_cast<int>(ops.size()), k.name);
-    const int nd = L.ndim;
-    int64_t s[kMaxLoopOps];
-    for (int j = 0; j < L.nops; ++j)
-      s[j] = L.strides[j][nd - 1];
-    run_plan(L, 4 * (nin + nout),
-             [&](char *const *p, int64_t n) { row(p, s, n); });
+    run_rows(*shape, ops, row, 4 * (nin + nout), k.name);
     for (int o = 0; o < nout; ++o)
       out[o] = std::move(results[o]);
     return true;
@@ -242,15 +247,8 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
   std::vector<const Tensor *> ops{&acc};
   ops.insert(ops.end(), ins.begin(), ins.end());
-  LoopPlan L =
-      plan_loop(*shape, ops.data(), static_cast<int>(ops.size()), k.name);
-  const int nd = L.ndim;
-  int64_t s[kMaxLoopOps];
-  for (int j = 0; j < L.nops; ++j)
-    s[j] = L.strides[j][nd - 1];
   // Rows share accumulator elements only when something is folded.
-  const int64_t cost = count == 1 ? 4 * (nin + 1) : 0;
-  run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
+  run_rows(*shape, ops, row, count == 1 ? 4 * (nin + 1) : 0, k.name);
   out[0] = acc.to(*dtype).reshape(result);
   // The runtime's mean: the sum in the result's dtype, then divided.
   if (k.reduce == FusedReduce::mean)

@@ -55,6 +55,10 @@ struct EmitOptions {
 /// source rewriter refers to it by the same rule.
 std::string cppIdentifier(llvm::StringRef name);
 
+/// A double as the shortest C++ literal that reads back the same value
+/// ("0.5", "1.0", "1e+20"; infinities and NaN through std::numeric_limits).
+std::string cppDoubleLiteral(double v);
+
 mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::raw_ostream &os,
                             const EmitOptions &options = {});
 

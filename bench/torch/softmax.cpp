@@ -1,0 +1,71 @@
+// LibTorch peer of bench/knet/softmax.cpp: softmax regression on MNIST
+// (batch 100, SGD lr 0.1, 10 epochs), the same initial weights and batches.
+#include "data.h"
+#include "torch_bench.h"
+
+struct Softmax {
+  torch::Tensor w, b;
+  torch::Tensor predict(const torch::Tensor &x) const {
+    return torch::linear(x.flatten(1), w, b);
+  }
+  torch::Tensor loss(const torch::Tensor &x, const torch::Tensor &y) const {
+    return bench::nll(predict(x), y);
+  }
+};
+
+int main(int argc, char **argv) {
+  bench::Args args(argc, argv);
+  const int epochs = static_cast<int>(args.integer("epochs", 10));
+  const int64_t batch = 100, px = 784;
+  bench::setup_torch("softmax", args);
+  bench::Mnist d = bench::mnist(bench::data_root(args));
+  bench::Rng rng(1);
+  Softmax m{bench::param_of(bench::gaussian({10, 784}, 0.01, rng), {10, 784}),
+            bench::param_of(bench::zeros({10}), {10})};
+  std::vector<torch::Tensor> params{m.w, m.b};
+  std::vector<int64_t> first(batch);
+  std::iota(first.begin(), first.end(), 0);
+  auto xb = [&](const std::vector<int64_t> &idx) {
+    return bench::tensor_of(bench::gather(d.train.x, px, idx),
+                            {static_cast<int64_t>(idx.size()), 1, 28, 28});
+  };
+  auto yb = [&](const std::vector<int64_t> &idx) {
+    return bench::tensor_of(bench::gather(d.train.y, 1, idx),
+                            {static_cast<int64_t>(idx.size())});
+  };
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(0.1));
+
+  if (args.str("task", "train") == "ratio") {
+    torch::Tensor x = xb(first), y = yb(first);
+    bench::report_ratio(
+        [&] {
+          torch::NoGradGuard no_grad;
+          (void)m.loss(x, y);
+        },
+        [&] {
+          bench::zero_grad(params);
+          m.loss(x, y).backward();
+        });
+    return 0;
+  }
+  bench::Rng order(2);
+  auto batches = bench::epoch_batches(d.train.n, batch, epochs, order);
+  double t0 = bench::now(), last = 0;
+  for (const auto &idx : batches) {
+    bench::zero_grad(params);
+    torch::Tensor l = m.loss(xb(idx), yb(idx));
+    l.backward();
+    opt.step();
+    last = l.item<double>();
+  }
+  double secs = bench::now() - t0;
+  torch::NoGradGuard no_grad;
+  torch::Tensor xt = bench::tensor_of(d.test.x, {d.test.n, 1, 28, 28});
+  torch::Tensor yt = bench::tensor_of(d.test.y, {d.test.n});
+  bench::result("train_s", secs);
+  bench::result("steps", batches.size());
+  bench::result("last_batch_loss", last);
+  bench::result("loss", m.loss(xt, yt).item<double>());
+  bench::result("accuracy", bench::accuracy(m.predict(xt), yt));
+  return 0;
+}

@@ -81,6 +81,31 @@ std::string cmpOp(arith::CmpFPredicate p) {
   }
 }
 
+/// The body ops the yielded values need (a like-only member leaves dead
+/// ones), the terminator included.
+llvm::SmallPtrSet<Operation *, 32> liveOps(Block &body) {
+  llvm::SmallPtrSet<Operation *, 32> live;
+  for (Operation &op : llvm::reverse(body.getOperations()))
+    if (op.hasTrait<mlir::OpTrait::IsTerminator>() || live.contains(&op)) {
+      live.insert(&op);
+      for (Value v : op.getOperands())
+        if (Operation *def = v.getDefiningOp())
+          live.insert(def);
+    }
+  return live;
+}
+
+/// Whether the body reads input `i` (not so: the like of `reduce sum_to`,
+/// an operand read for its shape only).
+SmallVector<bool> readInputs(Block &body) {
+  llvm::SmallPtrSet<Operation *, 32> live = liveOps(body);
+  SmallVector<bool> read;
+  for (BlockArgument arg : body.getArguments())
+    read.push_back(llvm::any_of(
+        arg.getUsers(), [&](Operation *u) { return live.contains(u); }));
+  return read;
+}
+
 /// Prints the body's ops as `<type> v<i> = <expr>;` lines (dead ones
 /// dropped) and returns the C expressions of the yielded values.
 FailureOr<SmallVector<std::string>>
@@ -89,13 +114,7 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
   for (auto [i, arg] : llvm::enumerate(body.getArguments()))
     names[arg] = "a" + std::to_string(i);
   const char *ns = target == Target::cpp ? "std::" : "";
-  // Only what the yielded values need (a like-only member leaves dead ops).
-  llvm::SmallPtrSet<Operation *, 32> live;
-  for (Operation &op : llvm::reverse(body.getOperations()))
-    if (op.hasTrait<mlir::OpTrait::IsTerminator>() || live.contains(&op))
-      for (Value v : op.getOperands())
-        if (Operation *def = v.getDefiningOp())
-          live.insert(def);
+  llvm::SmallPtrSet<Operation *, 32> live = liveOps(body);
   unsigned next = 0;
   for (Operation &op : body.without_terminator()) {
     if (!live.contains(&op))
@@ -259,7 +278,6 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
             Twine(k) + "])")
         .str();
   };
-  os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
   // Inputs known to be 0-d (a C++ scalar, a 0-d constant) are read once per
   // row in the dense path; every other input must be unit-stride there.
   SmallVector<bool> scalar;
@@ -268,14 +286,23 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     scalar.push_back(v.getDefiningOp<ScalarOp>() ||
                      (ranked && ranked.getRank() == 0));
   }
-  os << "    const bool dense = true";
-  for (unsigned i = 0; i < nin; ++i)
-    if (!scalar[i])
-      os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i) << ")";
-  os << ";\n";
+  // Inputs read for their shape only are not loaded at all.
+  SmallVector<bool> read = readInputs(body);
+  auto printDense = [&]() {
+    os << "    const bool dense = true";
+    for (unsigned i = 0; i < nin; ++i)
+      if (!scalar[i] && read[i])
+        os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i)
+           << ")";
+    os << ";\n";
+  };
+  os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
+  printDense();
   // Pointers (and the scalars) of the dense path.
   auto densePointers = [&](StringRef indent) {
     for (unsigned i = 0; i < nin; ++i) {
+      if (!read[i])
+        continue;
       if (scalar[i])
         os << indent << "const " << inType(i) << " x" << i
            << " = *reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
@@ -289,27 +316,31 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
   auto denseArgs = [&]() {
     std::string s;
     for (unsigned i = 0; i < nin; ++i)
-      s += (i ? ", x" : "x") + std::to_string(i) + (scalar[i] ? "" : "[j]");
+      s += (i ? ", " : "") +
+           (read[i] ? "x" + std::to_string(i) + (scalar[i] ? "" : "[j]")
+                    : inType(i) + "()");
     return s;
   };
   auto stridedArgs = [&]() {
     std::string s;
     for (unsigned i = 0; i < nin; ++i)
-      s += (i ? ", " : "") + strided("const " + inType(i), nout + i);
+      s += (i ? ", " : "") + (read[i] ? strided("const " + inType(i), nout + i)
+                                      : inType(i) + "()");
     return s;
   };
   auto sep = [&](const std::string &args) {
     return args.empty() ? std::string() : ", ";
   };
-  if (!reduce) {
+  // The elementwise loop: results of type `type(o)`.
+  auto elementwise = [&](auto type) {
     os << "    if (dense";
     for (unsigned o = 0; o < nout; ++o)
-      os << " && s[" << o << "] == sizeof(" << outType(o) << ")";
+      os << " && s[" << o << "] == sizeof(" << type(o) << ")";
     os << ") {\n";
     densePointers("      ");
     for (unsigned o = 0; o < nout; ++o)
-      os << "      " << outType(o) << " *y" << o << " = reinterpret_cast<"
-         << outType(o) << " *>(p[" << o << "]);\n";
+      os << "      " << type(o) << " *y" << o << " = reinterpret_cast<"
+         << type(o) << " *>(p[" << o << "]);\n";
     std::string args = denseArgs();
     os << "      for (int64_t j = 0; j < n; ++j)\n        body(" << args;
     for (unsigned o = 0; o < nout; ++o)
@@ -318,8 +349,11 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     args = stridedArgs();
     os << "    for (int64_t j = 0; j < n; ++j)\n      body(" << args;
     for (unsigned o = 0; o < nout; ++o)
-      os << (o || !args.empty() ? ", " : "") << strided(outType(o), o);
+      os << (o || !args.empty() ? ", " : "") << strided(type(o), o);
     os << ");\n";
+  };
+  if (!reduce) {
+    elementwise(outType);
   } else {
     // One result, accumulated in double.
     os << "    if (dense && s[0] == 0) {\n";
@@ -339,7 +373,17 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     os << "      " << combine(op, "acc", "static_cast<double>(r)")
        << ";\n    }\n";
   }
-  os << "  }\n};\n";
+  os << "  }\n";
+  // A reduction that folds nothing (a sum_to onto its own shape) runs as an
+  // elementwise loop writing T.
+  if (reduce) {
+    os << "  static void map(char *const *p, const int64_t *s, int64_t n) "
+          "{\n";
+    printDense();
+    elementwise([](unsigned) { return std::string("T"); });
+    os << "  }\n";
+  }
+  os << "};\n";
 
   // The FusedKernel description.
   std::string kinds, outKinds;
@@ -385,7 +429,9 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
      << (op.getKeepdim() ? "true" : "false") << ",\n"
      << "    " << checksName << ", " << checks.size() << ", " << conesName
      << ", " << cones.size() << ", &" << name << "<float>::row, &" << name
-     << "<double>::row,\n"
+     << "<double>::row, &" << name
+     << (reduce ? "<float>::map, &" : "<float>::row, &") << name
+     << (reduce ? "<double>::map,\n" : "<double>::row,\n")
      << "    R\"knet_cuda(" << cuda << ")knet_cuda\"};\n\n";
   return text;
 }

@@ -345,9 +345,11 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
       din->resize(in.size());
       record(f.name, in, out, [din](const Grads &dy, const Needs &need) {
         Grads dx(din->size());
+        // The seed of a loss is 1: the gradients are din themselves.
+        const bool unit = dy[0].numel() == 1 && dy[0].item<double>() == 1.0;
         for (size_t i = 0; i < dx.size(); ++i)
           if (need[i] && (*din)[i].defined())
-            dx[i] = (*din)[i] * dy[0];
+            dx[i] = unit ? (*din)[i] : (*din)[i] * dy[0];
         return dx;
       });
       return out;

@@ -232,6 +232,18 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   }
   if (has_like)
     result = in[nin - 1]->shape();
+  // Nothing folded: a sum (or mean) of one element is that element; run the
+  // elementwise loop into the result's dtype.
+  if (count == 1 && k.reduce != FusedReduce::max &&
+      k.reduce != FusedReduce::min) {
+    Tensor y = Tensor::empty(*shape, *dtype, Device{});
+    std::vector<const Tensor *> ops{&y};
+    ops.insert(ops.end(), ins.begin(), ins.end());
+    run_rows(*shape, ops, *dtype == DType::f32 ? k.map_f32 : k.map_f64,
+             4 * (nin + 1), k.name);
+    out[0] = y.reshape(result);
+    return true;
+  }
   // max/min start where the runtime's do: the lowest/highest finite value.
   const double highest = *dtype == DType::f32
                              ? std::numeric_limits<float>::max()

@@ -48,6 +48,10 @@ struct FusedKernel {
   int cones_size;
   FusedRow row_f32;
   FusedRow row_f64;
+  // The same body as an elementwise loop writing T (for a reduction that
+  // folds nothing, e.g. a sum_to onto its own shape; else the row itself).
+  FusedRow map_f32;
+  FusedRow map_f64;
   const char *cuda_source; // the same body as CUDA C (runtime/jit)
 };
 

@@ -1387,6 +1387,8 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
 
 } // namespace
 
+std::string cppComparisonOperator(Operation &op) { return cmpOperator(op); }
+
 std::string cppDoubleLiteral(double v) {
   if (std::isnan(v))
     return "std::numeric_limits<double>::quiet_NaN()";

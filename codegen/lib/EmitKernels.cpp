@@ -55,32 +55,6 @@ std::string scalarType(Type type) {
   return {};
 }
 
-std::string cmpOp(arith::CmpFPredicate p) {
-  using P = arith::CmpFPredicate;
-  switch (p) {
-  case P::OEQ:
-  case P::UEQ:
-    return "==";
-  case P::ONE:
-  case P::UNE:
-    return "!=";
-  case P::OLT:
-  case P::ULT:
-    return "<";
-  case P::OLE:
-  case P::ULE:
-    return "<=";
-  case P::OGT:
-  case P::UGT:
-    return ">";
-  case P::OGE:
-  case P::UGE:
-    return ">=";
-  default:
-    return {};
-  }
-}
-
 /// The body ops the yielded values need (a like-only member leaves dead
 /// ones), the terminator included.
 llvm::SmallPtrSet<Operation *, 32> liveOps(Block &body) {
@@ -147,8 +121,8 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
       e = arg(0) + " >= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
     } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op)) {
       e = arg(0) + " <= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
-    } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
-      std::string o = cmpOp(cmp.getPredicate());
+    } else if (isa<arith::CmpFOp>(op)) {
+      std::string o = cppComparisonOperator(op);
       if (!o.empty())
         e = arg(0) + " " + o + " " + arg(1);
     } else if (isa<arith::SelectOp>(op)) {

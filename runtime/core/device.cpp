@@ -3,6 +3,7 @@
 #include "core/tensor_impl.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace knet {
@@ -117,18 +118,41 @@ Shape contiguous_strides(const Shape &shape) {
   return st;
 }
 
-Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
+std::optional<Shape> try_broadcast_shapes(const Shape &a, const Shape &b) {
   size_t n = std::max(a.size(), b.size());
   Shape out(n);
   for (size_t i = 0; i < n; ++i) {
     int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (x != y && x != 1 && y != 1)
-      fail(op, ": shapes ", shape_str(a), " and ", shape_str(b),
-           " cannot broadcast");
+      return std::nullopt;
     out[i] = x == 1 ? y : x;
   }
   return out;
+}
+
+std::optional<std::vector<int>> sum_to_dims(const Shape &from,
+                                            const Shape &to) {
+  const int r = static_cast<int>(from.size()), n = static_cast<int>(to.size());
+  if (n > r)
+    return std::nullopt;
+  std::vector<int> dims;
+  for (int i = 0; i < r; ++i) {
+    const int s = i - (r - n);
+    if (s < 0 || (to[s] == 1 && from[i] != 1))
+      dims.push_back(i);
+    else if (to[s] != from[i])
+      return std::nullopt;
+  }
+  return dims;
+}
+
+Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op) {
+  std::optional<Shape> out = try_broadcast_shapes(a, b);
+  if (!out)
+    fail(op, ": shapes ", shape_str(a), " and ", shape_str(b),
+         " cannot broadcast");
+  return *out;
 }
 
 void check_cpu(const Tensor &t, const char *op) {

@@ -37,21 +37,9 @@ const bool report_at_exit = [] {
 // broadcast.
 std::optional<Shape> broadcast_of(const Tensor *const *in, const int64_t *idx,
                                   int64_t n) {
-  Shape s;
-  for (int64_t i = 0; i < n; ++i) {
-    const Shape &t = in[idx[i]]->shape();
-    if (t.size() > s.size())
-      s.insert(s.begin(), t.size() - s.size(), 1);
-    const size_t off = s.size() - t.size();
-    for (size_t d = 0; d < t.size(); ++d) {
-      int64_t &a = s[off + d];
-      if (t[d] == a || t[d] == 1)
-        continue;
-      if (a != 1)
-        return std::nullopt;
-      a = t[d];
-    }
-  }
+  std::optional<Shape> s = Shape{};
+  for (int64_t i = 0; i < n && s; ++i)
+    s = try_broadcast_shapes(*s, in[idx[i]]->shape());
   return s;
 }
 
@@ -120,17 +108,11 @@ reduced_dims(const FusedKernel &k, const Shape &shape, const Tensor &like) {
   const int r = static_cast<int>(shape.size());
   std::vector<bool> reduced(r, false);
   if (k.reduce == FusedReduce::sum_to) {
-    const Shape &to = like.shape();
-    const int n = static_cast<int>(to.size());
-    if (n > r)
+    std::optional<std::vector<int>> dims = sum_to_dims(shape, like.shape());
+    if (!dims)
       return std::nullopt;
-    for (int i = 0; i < r; ++i) {
-      const int s = i - (r - n);
-      if (s < 0 || (to[s] == 1 && shape[i] != 1))
-        reduced[i] = true;
-      else if (to[s] != shape[i])
-        return std::nullopt;
-    }
+    for (int d : *dims)
+      reduced[d] = true;
     return reduced;
   }
   if (!k.dims) {

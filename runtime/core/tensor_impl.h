@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace knet::detail {
@@ -52,6 +53,11 @@ int64_t shape_numel(const Shape &shape);
 Shape contiguous_strides(const Shape &shape);
 // NumPy broadcasting of two shapes; throws naming `op`.
 Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op);
+// The same, or nullopt when they do not broadcast.
+std::optional<Shape> try_broadcast_shapes(const Shape &a, const Shape &b);
+// The dims of `from` that sum_to(x, to) folds (x of shape `from`), or
+// nullopt when `from` does not reduce to `to`.
+std::optional<std::vector<int>> sum_to_dims(const Shape &from, const Shape &to);
 // x itself when contiguous, else a contiguous copy that no tape records
 // (for kernels that need dense memory; the op records its own inputs).
 Tensor dense(const Tensor &x);

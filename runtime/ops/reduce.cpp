@@ -357,23 +357,11 @@ Tensor logsoftmax_back(const Tensor &dy, const Tensor &y, int dim) {
 Tensor sum_to(const Tensor &x, const Shape &shape) {
   if (x.shape() == shape)
     return x;
-  const int r = x.rank(), n = static_cast<int>(shape.size());
-  if (n > r)
+  std::optional<std::vector<int>> dims = sum_to_dims(x.shape(), shape);
+  if (!dims)
     fail("sum_to: cannot reduce ", shape_str(x.shape()), " to ",
          shape_str(shape));
-  Dims dims;
-  for (int i = 0; i < r; ++i) {
-    int s = i - (r - n);
-    if (s < 0) {
-      dims.push_back(i);
-    } else if (shape[s] == 1 && x.shape()[i] != 1) {
-      dims.push_back(i);
-    } else if (shape[s] != x.shape()[i]) {
-      fail("sum_to: cannot reduce ", shape_str(x.shape()), " to ",
-           shape_str(shape));
-    }
-  }
-  Tensor s = dims.empty() ? x : sum(x, dims, true);
+  Tensor s = dims->empty() ? x : sum(x, *dims, true);
   return s.reshape(shape);
 }
 

@@ -55,6 +55,10 @@ struct EmitOptions {
 /// source rewriter refers to it by the same rule.
 std::string cppIdentifier(llvm::StringRef name);
 
+/// The C++ operator of an arith.cmpf/cmpi ("<", "==", ...), or an empty
+/// string for a predicate C++ has no operator for.
+std::string cppComparisonOperator(mlir::Operation &op);
+
 /// A double as the shortest C++ literal that reads back the same value
 /// ("0.5", "1.0", "1e+20"; infinities and NaN through std::numeric_limits).
 std::string cppDoubleLiteral(double v);

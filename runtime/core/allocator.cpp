@@ -1,14 +1,12 @@
-// The caching CPU allocator and the allocator registry.
+// The caching allocator and the allocator registry.
 #include "core/allocator.h"
+#include "core/cuda.h"
 
 #include <knet/error.h>
 
+#include <atomic>
 #include <bit>
 #include <cstdlib>
-#include <mutex>
-#include <new>
-#include <unordered_map>
-#include <vector>
 
 namespace knet::detail {
 
@@ -23,106 +21,110 @@ size_t size_class(size_t nbytes) {
   return (nbytes + step - 1) / step * step;
 }
 
+CachingAllocator::CachingAllocator(std::string name, Raw raw, size_t max_cached)
+    : name_(std::move(name)), raw_(std::move(raw)), max_cached_(max_cached) {}
+
+void *CachingAllocator::allocate(size_t nbytes) {
+  size_t cls = size_class(nbytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.allocations;
+  void *p = nullptr;
+  auto it = free_.find(cls);
+  if (it != free_.end() && !it->second.empty()) {
+    p = it->second.back();
+    it->second.pop_back();
+    stats_.bytes_cached -= cls;
+    ++stats_.cache_hits;
+  } else {
+    p = raw_.allocate(cls);
+    if (!p) {
+      // Out of memory: give every cached block back and try once more.
+      release_locked();
+      p = raw_.allocate(cls);
+    }
+    if (!p)
+      fail("out of memory: cannot allocate ", cls, " bytes on ", name_, " (",
+           stats_.bytes_in_use, " bytes in use by tensors)");
+    ++stats_.system_allocs;
+  }
+  stats_.bytes_in_use += cls;
+  if (stats_.bytes_in_use > stats_.peak_bytes)
+    stats_.peak_bytes = stats_.bytes_in_use;
+  return p;
+}
+
+void CachingAllocator::deallocate(void *p, size_t nbytes) {
+  if (!p)
+    return;
+  size_t cls = size_class(nbytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.bytes_in_use -= cls;
+  if (stats_.bytes_cached + cls > max_cached_) {
+    raw_.deallocate(p);
+    return;
+  }
+  free_[cls].push_back(p);
+  stats_.bytes_cached += cls;
+}
+
+MemoryStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  release_locked();
+}
+
+void CachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes = stats_.bytes_in_use;
+}
+
+void CachingAllocator::release_locked() {
+  for (auto &[cls, blocks] : free_)
+    for (void *b : blocks)
+      raw_.deallocate(b);
+  free_.clear();
+  stats_.bytes_cached = 0;
+}
+
 namespace {
 
-constexpr size_t kAlignment = 64;
-// Freed blocks beyond this many cached bytes go back to the system.
-constexpr size_t kMaxCachedBytes = size_t{4} << 30;
+constexpr size_t kCpuAlignment = 64;
+// Freed CPU blocks beyond this many cached bytes go back to the system.
+constexpr size_t kCpuMaxCachedBytes = size_t{4} << 30;
 
-class CpuAllocator final : public Allocator {
-public:
-  void *allocate(size_t nbytes) override {
-    size_t cls = size_class(nbytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.allocations;
-    void *p = nullptr;
-    auto it = free_.find(cls);
-    if (it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
-      stats_.bytes_cached -= cls;
-      ++stats_.cache_hits;
-    } else {
-      p = std::aligned_alloc(kAlignment, cls);
-      if (!p) {
-        release_locked();
-        p = std::aligned_alloc(kAlignment, cls);
-      }
-      if (!p)
-        fail("out of memory: cannot allocate ", cls, " bytes on the CPU (",
-             stats_.bytes_in_use, " bytes in use)");
-      ++stats_.system_allocs;
-    }
-    stats_.bytes_in_use += cls;
-    if (stats_.bytes_in_use > stats_.peak_bytes)
-      stats_.peak_bytes = stats_.bytes_in_use;
-    return p;
-  }
-
-  void deallocate(void *p, size_t nbytes) override {
-    if (!p)
-      return;
-    size_t cls = size_class(nbytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.bytes_in_use -= cls;
-    if (stats_.bytes_cached + cls > kMaxCachedBytes) {
-      std::free(p);
-      return;
-    }
-    free_[cls].push_back(p);
-    stats_.bytes_cached += cls;
-  }
-
-  MemoryStats stats() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
-  }
-
-  void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    release_locked();
-  }
-
-  void reset_peak() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.peak_bytes = stats_.bytes_in_use;
-  }
-
-private:
-  void release_locked() {
-    for (auto &[cls, blocks] : free_)
-      for (void *b : blocks)
-        std::free(b);
-    free_.clear();
-    stats_.bytes_cached = 0;
-  }
-
-  mutable std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void *>> free_;
-  MemoryStats stats_;
-};
-
-// The CUDA plugin's allocator, once registered.
-Allocator *g_cuda_allocator = nullptr;
+// Registered once by the CUDA backend; read without a lock afterwards.
+std::vector<CachingAllocator *> g_cuda_allocators;
+std::atomic<bool> g_cuda_registered{false};
 
 } // namespace
 
-void register_allocator(Device::Kind kind, Allocator *allocator) {
-  if (kind != Device::cuda)
-    fail("register_allocator: only the CUDA allocator can be replaced");
-  g_cuda_allocator = allocator;
+void register_cuda_allocators(std::vector<CachingAllocator *> allocators) {
+  if (g_cuda_registered.load())
+    fail("register_cuda_allocators: already registered");
+  g_cuda_allocators = std::move(allocators);
+  g_cuda_registered.store(true, std::memory_order_release);
 }
 
-Allocator &allocator_for(Device device) {
+CachingAllocator &allocator_for(Device device) {
   if (device.kind == Device::cpu) {
     // Never destroyed: storages may outlive static destruction order.
-    static CpuAllocator *cpu = new CpuAllocator();
+    static CachingAllocator *cpu = new CachingAllocator(
+        "the CPU",
+        {[](size_t n) { return std::aligned_alloc(kCpuAlignment, n); },
+         [](void *p) { std::free(p); }},
+        kCpuMaxCachedBytes);
     return *cpu;
   }
-  if (!g_cuda_allocator)
-    fail("device ", device_str(device),
-         " is not available: no CUDA backend is loaded");
-  return *g_cuda_allocator;
+  // Loads the backend (or throws naming the device).
+  cuda::require(device, "allocate");
+  if (!g_cuda_registered.load(std::memory_order_acquire) || device.index < 0 ||
+      device.index >= static_cast<int>(g_cuda_allocators.size()))
+    fail("device ", device_str(device), " is not available");
+  return *g_cuda_allocators[device.index];
 }
 
 } // namespace knet::detail

@@ -4,26 +4,51 @@
 #include <knet/memory.h>
 
 #include <cstddef>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace knet::detail {
 
-// A device allocator: size classes, reuse before allocating, release-all-and-
-// retry when the system is out of memory. Thread-safe.
-class Allocator {
+// A caching allocator over one device's raw allocation functions: requests
+// are rounded to size classes, freed blocks are kept for reuse, and when the
+// device is out of memory every cached block is released and the request
+// retried. Thread-safe. The CPU and each CUDA device have one.
+class CachingAllocator {
 public:
-  virtual ~Allocator() = default;
-  virtual void *allocate(size_t nbytes) = 0;
-  virtual void deallocate(void *p, size_t nbytes) = 0;
-  virtual MemoryStats stats() const = 0;
-  virtual void empty_cache() = 0;
-  virtual void reset_peak() = 0;
+  struct Raw {
+    std::function<void *(size_t)> allocate; // null when out of memory
+    std::function<void(void *)> deallocate;
+  };
+  // `name` names the device in errors; freed blocks beyond `max_cached`
+  // bytes go back to the device.
+  CachingAllocator(std::string name, Raw raw, size_t max_cached);
+
+  void *allocate(size_t nbytes);
+  void deallocate(void *p, size_t nbytes);
+  MemoryStats stats() const;
+  void empty_cache();
+  void reset_peak();
+
+private:
+  void release_locked();
+
+  const std::string name_;
+  const Raw raw_;
+  const size_t max_cached_;
+  mutable std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void *>> free_;
+  MemoryStats stats_;
 };
 
 // The allocator of `device`; throws when no backend serves it.
-Allocator &allocator_for(Device device);
+CachingAllocator &allocator_for(Device device);
 // Size class of a request: what the allocator really reserves.
 size_t size_class(size_t nbytes);
-// Where a backend (the CUDA plugin) registers its allocator.
-void register_allocator(Device::Kind kind, Allocator *allocator);
+// Where the CUDA backend registers the allocators of its devices (index by
+// device ordinal), once, when it is loaded.
+void register_cuda_allocators(std::vector<CachingAllocator *> allocators);
 
 } // namespace knet::detail

@@ -1,4 +1,5 @@
 // Devices, dtypes and shape helpers.
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
 
@@ -54,7 +55,7 @@ std::string device_str(Device d) {
   return "cuda:" + std::to_string(d.index);
 }
 
-bool cuda_available() { return false; }
+bool cuda_available() { return detail::cuda::device_count() > 0; }
 
 Device default_device() {
   const char *env = std::getenv("KNET_DEVICE");
@@ -75,8 +76,11 @@ Device default_device() {
       }
     }
     if (!cuda_available())
-      detail::fail("KNET_DEVICE=", s,
-                   ": no usable CUDA device (no GPU or no CUDA backend)");
+      detail::fail("KNET_DEVICE=", s, ": no usable CUDA device (",
+                   detail::cuda::unavailable_reason(), ")");
+    if (index < 0 || index >= detail::cuda::device_count())
+      detail::fail("KNET_DEVICE=", s, ": there are ",
+                   detail::cuda::device_count(), " CUDA devices");
     return Device{Device::cuda, index};
   }
   detail::fail("KNET_DEVICE=", s, ": expected cpu, cuda or cuda:N");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/autograd.h"
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
 
@@ -9,6 +10,8 @@ namespace knet::detail {
 
 // y = f(x) for floating x; f is a generic lambda over the element type.
 template <class F> Tensor map_float(const Tensor &x, const char *op, F f) {
+  if (cuda::on_gpu(x))
+    return cuda::run_op(op, {x});
   check_cpu(x, op);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&]<class T>() {
@@ -21,6 +24,8 @@ template <class F> Tensor map_float(const Tensor &x, const char *op, F f) {
 // y = f(a, b) with broadcasting over floating a, b of one dtype.
 template <class F>
 Tensor map_float2(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  if (cuda::on_gpu(a0) || cuda::on_gpu(b0))
+    return cuda::run_op(op, {a0, b0});
   Tensor a = a0, b = b0;
   unify_scalar_dtype(a, b);
   check_cpu(a, op);

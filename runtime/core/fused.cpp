@@ -4,6 +4,7 @@
 #include <knet/fused.h>
 #include <knet/ops/elementwise.h>
 
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
 #include "jit/specialize.h"
@@ -146,6 +147,159 @@ void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
 
 } // namespace
 
+// Launches `k` on the GPU where every operand lives (0-d CPU operands are
+// scalars and join it). Same contract as try_fused.
+bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
+  const int nin = k.num_inputs, nout = k.num_outputs;
+  std::optional<Device> dev;
+  for (int i = 0; i < nin; ++i) {
+    if (!in[i]->defined())
+      return false;
+    const Device d = in[i]->device();
+    if (d.kind == Device::cpu) {
+      if (in[i]->rank() != 0)
+        return false;
+      continue;
+    }
+    if (dev && *dev != d)
+      return false;
+    dev = d;
+  }
+  if (!dev)
+    return false;
+  std::optional<DType> dtype = kernel_dtype(k, in);
+  if (!dtype || !checks_hold(k, in))
+    return false;
+  const bool has_like = k.reduce == FusedReduce::sum_to;
+  std::vector<int64_t> all;
+  for (int i = 0; i < nin - (has_like ? 1 : 0); ++i)
+    all.push_back(i);
+  std::optional<Shape> shape =
+      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  if (!shape)
+    return false;
+  // 0-d inputs adopt the kernel's dtype and the device.
+  std::vector<Tensor> converted(nin);
+  std::vector<const Tensor *> ins(in, in + nin);
+  for (int i = 0; i < nin; ++i) {
+    const bool like = has_like && i == nin - 1;
+    if (like || (k.input_kinds[i] == 'f' && in[i]->dtype() != *dtype) ||
+        in[i]->device() != *dev) {
+      converted[i] =
+          like ? Tensor::empty({}, *dtype, *dev)
+               : in[i]
+                     ->to(k.input_kinds[i] == 'f' ? *dtype : DType::b8)
+                     .to(*dev);
+      ins[i] = &converted[i];
+    }
+  }
+  const bool f64 = *dtype == DType::f64;
+  const std::string &arch = cuda::arch(*dev);
+
+  if (k.reduce == FusedReduce::none) {
+    std::vector<Tensor> results(nout);
+    std::vector<const Tensor *> ops;
+    uint64_t dense = 0;
+    for (int o = 0; o < nout; ++o) {
+      results[o] = Tensor::empty(
+          *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, *dev);
+      ops.push_back(&results[o]);
+      dense |= uint64_t{1} << o;
+    }
+    for (int i = 0; i < nin; ++i) {
+      ops.push_back(ins[i]);
+      if (ins[i]->shape() == *shape && ins[i]->is_contiguous())
+        dense |= uint64_t{1} << (nout + i);
+    }
+    const int64_t n = shape_numel(*shape);
+    if (n > 0) {
+      const int rank = static_cast<int>(shape->size());
+      auto kernel =
+          compile_kernel({k.cuda_source, k.name, arch,
+                          jit::fused_kernel_options(f64, rank, rank, dense)});
+      cuda::launch(*dev, *kernel, cuda::grid_for(n), cuda::kBlock,
+                   cuda::elementwise_args(*shape, ops));
+    }
+    for (int o = 0; o < nout; ++o)
+      out[o] = std::move(results[o]);
+    return true;
+  }
+
+  std::optional<std::vector<bool>> reduced =
+      reduced_dims(k, *shape, *in[nin - 1]);
+  if (!reduced || nout != 1)
+    return false;
+  Shape kept, folded, result;
+  std::vector<int> kept_dims, folded_dims;
+  for (size_t d = 0; d < shape->size(); ++d) {
+    if ((*reduced)[d]) {
+      folded.push_back((*shape)[d]);
+      folded_dims.push_back(static_cast<int>(d));
+      if (k.keepdim)
+        result.push_back(1);
+    } else {
+      kept.push_back((*shape)[d]);
+      kept_dims.push_back(static_cast<int>(d));
+      result.push_back((*shape)[d]);
+    }
+  }
+  if (has_like)
+    result = in[nin - 1]->shape();
+  const int64_t n = shape_numel(kept), count = shape_numel(folded);
+  if (count == 0) {
+    if (k.reduce == FusedReduce::max || k.reduce == FusedReduce::min)
+      return false; // the replaced op reports the empty tensor
+    // The sum of nothing, and the mean of nothing (0 / 0).
+    out[0] = Tensor::full(result,
+                          k.reduce == FusedReduce::mean
+                              ? std::numeric_limits<double>::quiet_NaN()
+                              : 0.0,
+                          *dtype, *dev);
+    return true;
+  }
+  Tensor y = Tensor::empty(result, *dtype, *dev);
+  if (n > 0) {
+    // n, sizes[rank], strides[ops][rank], rn, rsizes[rrank],
+    // strides[ops][rrank], ptr[ops]: each operand's element strides over
+    // the kept and the folded dims of the broadcast shape (the result is
+    // written densely by result index, its strides are unused).
+    const int rank = std::max<int>(kept_dims.size(), 1);
+    const int rrank = std::max<int>(folded_dims.size(), 1);
+    std::vector<const Tensor *> ops{&y};
+    ops.insert(ops.end(), ins.begin(), ins.end());
+    const int r = static_cast<int>(shape->size());
+    auto stride_at = [&](const Tensor &t, int d) -> int64_t {
+      const int td = d - (r - t.rank());
+      return td >= 0 && t.shape()[td] != 1 ? t.strides()[td] : 0;
+    };
+    auto dims_words = [&](std::vector<int64_t> &w, const std::vector<int> &dims,
+                          int width) {
+      for (int j = 0; j < width; ++j)
+        w.push_back(j < static_cast<int>(dims.size()) ? (*shape)[dims[j]] : 1);
+      w.push_back(0); // the result's strides
+      w.resize(w.size() + width - 1, 0);
+      for (int i = 1; i < static_cast<int>(ops.size()); ++i)
+        for (int j = 0; j < width; ++j)
+          w.push_back(j < static_cast<int>(dims.size())
+                          ? stride_at(*ops[i], dims[j])
+                          : 0);
+    };
+    std::vector<int64_t> w{n};
+    dims_words(w, kept_dims, rank);
+    w.push_back(count);
+    dims_words(w, folded_dims, rrank);
+    for (const Tensor *t : ops)
+      w.push_back(reinterpret_cast<intptr_t>(t->impl()->data()));
+    auto kernel =
+        compile_kernel({k.cuda_source, k.name, arch,
+                        jit::fused_kernel_options(f64, rank, rrank, 0)});
+    cuda::launch(*dev, *kernel, std::min<int64_t>(n, int64_t{1} << 20),
+                 cuda::kBlock, w);
+  }
+  out[0] = y;
+  return true;
+}
+
 // The kernel, or false when the operands do not suit it.
 static bool try_fused(const FusedKernel &k, const Tensor *const *in,
                       Tensor *out) {
@@ -282,8 +436,16 @@ compile_fused_cuda(const FusedKernel &k, const Tensor *const *in,
 
 FusedStats fused_stats() { return {kernels_run.load(), fallbacks_run.load()}; }
 
+static bool any_on_cuda(const FusedKernel &k, const Tensor *const *in) {
+  for (int i = 0; i < k.num_inputs; ++i)
+    if (in[i]->defined() && in[i]->device().kind == Device::cuda)
+      return true;
+  return false;
+}
+
 bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
-  const bool ran = try_fused(k, in, out);
+  const bool ran =
+      any_on_cuda(k, in) ? launch_fused(k, in, out) : try_fused(k, in, out);
   (ran ? kernels_run : fallbacks_run).fetch_add(1, std::memory_order_relaxed);
   return ran;
 }

@@ -1,6 +1,7 @@
 // Tensor: construction, conversion, views and printing.
 #include "core/allocator.h"
 #include "core/autograd.h"
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
 #include "core/tensor_impl.h"
@@ -35,8 +36,11 @@ Tensor make_view(const Tensor &base, Shape shape, Shape strides,
 Tensor dense(const Tensor &x) {
   if (x.is_contiguous())
     return x;
-  check_cpu(x, "dense");
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.device().kind == Device::cuda) {
+    cuda::convert(y, x);
+    return y;
+  }
   dispatch_all(x.dtype(), "dense", [&]<class T>() {
     cpu_map<T, T>(
         y, [](T v) { return v; }, "dense", x);
@@ -200,22 +204,33 @@ Tensor Tensor::to(Device device) const {
   check_defined(*this, "to");
   if (device == this->device())
     return *this;
-  fail("to: cannot move a tensor from ", device_str(this->device()), " to ",
-       device_str(device), ": no CUDA backend is loaded");
+  if (device.kind == Device::cuda)
+    cuda::require(device, "to");
+  Tensor out = empty(shape(), dtype(), device);
+  cuda::copy(out, *this);
+  if (recording()) {
+    Device from = this->device();
+    record("to_device", {*this}, {out}, [from](const Grads &dy, const Needs &) {
+      return Grads{dy[0].to(from)};
+    });
+  }
+  return out;
 }
 
 Tensor Tensor::to(DType dtype) const {
   check_defined(*this, "to");
   if (dtype == this->dtype())
     return *this;
-  check_cpu(*this, "to");
   Tensor out = empty(shape(), dtype, device());
-  dispatch_all(dtype, "to", [&]<class U>() {
-    dispatch_all(this->dtype(), "to", [&]<class T>() {
-      cpu_map<U, T>(
-          out, [](T v) { return static_cast<U>(v); }, "to", *this);
+  if (device().kind == Device::cuda)
+    cuda::convert(out, *this);
+  else
+    dispatch_all(dtype, "to", [&]<class U>() {
+      dispatch_all(this->dtype(), "to", [&]<class T>() {
+        cpu_map<U, T>(
+            out, [](T v) { return static_cast<U>(v); }, "to", *this);
+      });
     });
-  });
   if (recording() && is_floating(dtype) && is_floating(this->dtype())) {
     DType from = this->dtype();
     record("to", {*this}, {out}, [from](const Grads &dy, const Needs &) {
@@ -234,12 +249,14 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   check_defined(*this, "clone");
-  check_cpu(*this, "clone");
   Tensor out = empty(shape(), dtype(), device());
-  dispatch_all(dtype(), "clone", [&]<class T>() {
-    cpu_map<T, T>(
-        out, [](T v) { return v; }, "clone", *this);
-  });
+  if (device().kind == Device::cuda)
+    cuda::convert(out, *this);
+  else
+    dispatch_all(dtype(), "clone", [&]<class T>() {
+      cpu_map<T, T>(
+          out, [](T v) { return v; }, "clone", *this);
+    });
   if (recording())
     record("clone", {*this}, {out},
            [](const Grads &dy, const Needs &) { return Grads{dy[0]}; });

@@ -13,6 +13,7 @@
 //       <G, back_filter(dy, x)> = <conv2d(x, G), dy>), so gradients of any
 // order go through conv.
 #include "core/autograd.h"
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
 #include "core/parallel.h"
@@ -120,13 +121,20 @@ void check_float_pair(const Tensor &a, const char *an, const Tensor &b,
                       const char *bn, const char *op) {
   if (!a.defined() || !b.defined())
     fail(op, ": undefined tensor");
-  check_cpu(a, op);
-  check_cpu(b, op);
+  if (a.device() != b.device())
+    fail(op, ": ", an, " on ", device_str(a.device()), " but ", bn, " on ",
+         device_str(b.device()));
+  if (!cuda::on_gpu(a)) {
+    check_cpu(a, op);
+    check_cpu(b, op);
+  }
   if (a.dtype() != b.dtype())
     fail(op, ": dtype mismatch: ", an, " ", dtype_name(a.dtype()), " ",
          shape_str(a.shape()), " vs ", bn, " ", dtype_name(b.dtype()), " ",
          shape_str(b.shape()));
-  if (a.dtype() != DType::f32 && a.dtype() != DType::f64)
+  const bool half = a.dtype() == DType::f16 || a.dtype() == DType::bf16;
+  if (a.dtype() != DType::f32 && a.dtype() != DType::f64 &&
+      !(half && cuda::on_gpu(a)))
     fail(op, ": expected f32 or f64, got ", dtype_name(a.dtype()));
 }
 
@@ -399,6 +407,29 @@ Tensor run_kernel(Kind k, const Geometry &g, const Tensor &a, const Tensor &b,
     return Tensor::zeros(out_shape, dt, a.device());
   Tensor out = Tensor::empty(out_shape, dt, a.device());
   Tensor ad = dense(a), bd = dense(b);
+  if (cuda::on_gpu(out)) {
+    const Device dev = out.device();
+    const cuda_abi::Backend &be = cuda::require(dev, op);
+    const cuda_abi::ConvGeometry cg{g.n,  g.c,  g.h,  g.w,     g.cout, g.kh,
+                                    g.kw, g.ho, g.wo, g.p,     g.p,    g.s,
+                                    g.s,  g.d,  g.d,  g.groups};
+    void *pa = ad.impl()->data(), *pb = bd.impl()->data(),
+         *po = out.impl()->data();
+    const int code = static_cast<int>(dt);
+    switch (k) {
+    case Kind::forward: // a = x, b = w
+      cuda::check(be.conv_forward(dev.index, code, &cg, pa, pb, po), op);
+      break;
+    case Kind::back_data: // a = dy, b = w
+      cuda::check(be.conv_backward_data(dev.index, code, &cg, pa, pb, po), op);
+      break;
+    case Kind::back_filter: // a = dy, b = x
+      cuda::check(be.conv_backward_filter(dev.index, code, &cg, pa, pb, po),
+                  op);
+      break;
+    }
+    return out;
+  }
   if (dt == DType::f32) {
     float *pa = ad.data<float>(), *pb = bd.data<float>(),
           *po = out.data<float>();

@@ -1,6 +1,7 @@
 // Binary arithmetic, comparisons, where, pow/maximum/minimum and the in-place
 // updates, each with its tape rule beside its kernel.
 #include "core/elementwise.h"
+#include "core/cuda.h"
 
 #include <knet/ops/elementwise.h>
 #include <knet/ops/reduce.h>
@@ -16,6 +17,8 @@ namespace {
 // y = f(a, b) over any numeric dtype (arithmetic on integers too).
 template <class F>
 Tensor arith(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  if (cuda::on_gpu(a0) || cuda::on_gpu(b0))
+    return cuda::run_op(op, {a0, b0});
   Tensor a = a0, b = b0;
   unify_scalar_dtype(a, b);
   check_cpu(a, op);
@@ -33,6 +36,15 @@ Tensor arith(const Tensor &a0, const Tensor &b0, const char *op, F f) {
 // y = f(a, s) with the scalar converted to a's dtype.
 template <class F>
 Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
+  if (cuda::on_gpu(a)) {
+    // The GPU kernels take the scalar as a 0-d operand; s - a and s / a
+    // are sub and div with it first.
+    const std::string name = op;
+    if (name == "rsub" || name == "rdiv")
+      return cuda::run_op(name == "rsub" ? "sub" : "div",
+                          {Tensor::scalar(s, DType::f64), a});
+    return cuda::run_op(op, {a, Tensor::scalar(s, DType::f64)});
+  }
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_numeric(a.dtype(), op, [&]<class T>() {
@@ -45,6 +57,8 @@ Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
 
 template <class F>
 Tensor compare(const Tensor &a0, const Tensor &b0, const char *op, F f) {
+  if (cuda::on_gpu(a0) || cuda::on_gpu(b0))
+    return cuda::run_op(op, {a0, b0});
   Tensor a = a0, b = b0;
   unify_scalar_dtype(a, b);
   check_cpu(a, op);
@@ -59,6 +73,8 @@ Tensor compare(const Tensor &a0, const Tensor &b0, const char *op, F f) {
 
 template <class F>
 Tensor compare_scalar(const Tensor &a, double s, const char *op, F f) {
+  if (cuda::on_gpu(a))
+    return cuda::run_op(op, {a, Tensor::scalar(s, DType::f64)});
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), DType::b8, a.device());
   dispatch_all(a.dtype(), op, [&]<class T>() {
@@ -181,12 +197,17 @@ Tensor operator/(double s, const Tensor &b) {
 }
 
 Tensor operator-(const Tensor &a) {
-  check_cpu(a, "neg");
-  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_numeric(a.dtype(), "neg", [&]<class T>() {
-    cpu_map<T, T>(
-        y, [](T u) { return static_cast<T>(-u); }, "neg", a);
-  });
+  Tensor y;
+  if (cuda::on_gpu(a)) {
+    y = cuda::run_op("neg", {a});
+  } else {
+    check_cpu(a, "neg");
+    y = Tensor::empty(a.shape(), a.dtype(), a.device());
+    dispatch_numeric(a.dtype(), "neg", [&]<class T>() {
+      cpu_map<T, T>(
+          y, [](T u) { return static_cast<T>(-u); }, "neg", a);
+    });
+  }
   if (recording())
     record("neg", {a}, {y},
            [](const Grads &dy, const Needs &) { return Grads{-dy[0]}; });
@@ -206,9 +227,11 @@ Tensor pow(const Tensor &a, const Tensor &b) {
 }
 
 Tensor pow(const Tensor &a, double s) {
-  Tensor y = map_float(a, "pow", [s](auto u) {
-    return std::pow(u, static_cast<decltype(u)>(s));
-  });
+  Tensor y = cuda::on_gpu(a)
+                 ? cuda::run_op("pow", {a, Tensor::scalar(s, DType::f64)})
+                 : map_float(a, "pow", [s](auto u) {
+                     return std::pow(u, static_cast<decltype(u)>(s));
+                   });
   if (recording())
     record("pow", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
       return Grads{dy[0] * s * pow(a, s - 1)};
@@ -217,9 +240,11 @@ Tensor pow(const Tensor &a, double s) {
 }
 
 Tensor pow(double s, const Tensor &b) {
-  Tensor y = map_float(b, "pow", [s](auto u) {
-    return std::pow(static_cast<decltype(u)>(s), u);
-  });
+  Tensor y = cuda::on_gpu(b)
+                 ? cuda::run_op("pow", {Tensor::scalar(s, DType::f64), b})
+                 : map_float(b, "pow", [s](auto u) {
+                     return std::pow(static_cast<decltype(u)>(s), u);
+                   });
   if (recording())
     record("pow", {b}, {y}, [s, y](const Grads &dy, const Needs &) {
       return Grads{dy[0] * y * std::log(s)};
@@ -290,18 +315,23 @@ KNET_COMPARE(>=, "ge")
 Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
   Tensor a = a0, b = b0;
   unify_scalar_dtype(a, b);
-  check_cpu(c, "where");
-  check_cpu(a, "where");
-  check_cpu(b, "where");
-  check_same_dtype(a, b, "where");
   Tensor cb = c.dtype() == DType::b8 ? c : (c != 0.0);
-  Shape shape = broadcast_shapes(
-      broadcast_shapes(cb.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor y = Tensor::empty(shape, a.dtype(), a.device());
-  dispatch_all(a.dtype(), "where", [&]<class T>() {
-    cpu_map<T, bool, T, T>(
-        y, [](bool k, T u, T v) { return k ? u : v; }, "where", cb, a, b);
-  });
+  Tensor y;
+  if (cuda::on_gpu(cb) || cuda::on_gpu(a) || cuda::on_gpu(b)) {
+    y = cuda::run_op("where", {cb, a, b});
+  } else {
+    check_cpu(c, "where");
+    check_cpu(a, "where");
+    check_cpu(b, "where");
+    check_same_dtype(a, b, "where");
+    Shape shape = broadcast_shapes(
+        broadcast_shapes(cb.shape(), a.shape(), "where"), b.shape(), "where");
+    y = Tensor::empty(shape, a.dtype(), a.device());
+    dispatch_all(a.dtype(), "where", [&]<class T>() {
+      cpu_map<T, bool, T, T>(
+          y, [](bool k, T u, T v) { return k ? u : v; }, "where", cb, a, b);
+    });
+  }
   if (recording())
     record(
         "where", {cb, a, b}, {y},
@@ -324,6 +354,13 @@ Tensor ones_like(const Tensor &x) {
 
 void copy_(Tensor &dst, const Tensor &src) {
   check_writable(dst, "copy_");
+  if (dst.device().kind == Device::cuda || src.device().kind == Device::cuda) {
+    Tensor s = src.device() == dst.device() ? src : src.to(dst.device());
+    broadcast_shapes(s.shape(), dst.shape(), "copy_");
+    cuda::convert(dst, s);
+    ++dst.impl()->storage->version;
+    return;
+  }
   check_cpu(dst, "copy_");
   check_cpu(src, "copy_");
   dispatch_all(dst.dtype(), "copy_", [&]<class U>() {
@@ -337,6 +374,11 @@ void copy_(Tensor &dst, const Tensor &src) {
 
 void fill_(Tensor &dst, double value) {
   check_writable(dst, "fill_");
+  if (dst.device().kind == Device::cuda) {
+    cuda::fill(dst, value);
+    ++dst.impl()->storage->version;
+    return;
+  }
   check_cpu(dst, "fill_");
   dispatch_all(dst.dtype(), "fill_", [&]<class T>() {
     T v = static_cast<T>(value);
@@ -348,6 +390,11 @@ void fill_(Tensor &dst, double value) {
 
 void add_(Tensor &dst, const Tensor &src, double alpha) {
   check_writable(dst, "add_");
+  if (cuda::on_gpu(dst) || cuda::on_gpu(src)) {
+    RecordingPause pause;
+    copy_(dst, dst + (alpha == 1 ? src : src * alpha));
+    return;
+  }
   check_cpu(dst, "add_");
   check_cpu(src, "add_");
   check_same_dtype(dst, src, "add_");
@@ -362,6 +409,11 @@ void add_(Tensor &dst, const Tensor &src, double alpha) {
 
 void mul_(Tensor &dst, double s) {
   check_writable(dst, "mul_");
+  if (cuda::on_gpu(dst)) {
+    RecordingPause pause;
+    copy_(dst, dst * s);
+    return;
+  }
   check_cpu(dst, "mul_");
   dispatch_numeric(dst.dtype(), "mul_", [&]<class T>() {
     T a = static_cast<T>(s);

@@ -5,6 +5,7 @@
 // transpose flag set; batch dims are walked through their strides, so sliced
 // and broadcast batches need no copy either.
 #include "core/autograd.h"
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
 
@@ -28,6 +29,10 @@ namespace {
 // itself with its original inputs).
 Tensor plain_copy(const Tensor &x) {
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (cuda::on_gpu(x)) {
+    cuda::convert(y, x);
+    return y;
+  }
   dispatch_float(x.dtype(), "matmul", [&]<class T>() {
     cpu_map<T, T>(
         y, [](T v) { return v; }, "matmul", x);
@@ -108,8 +113,14 @@ struct Checked {
 Checked check_matmul(const Tensor &a, const Tensor &b, const char *op) {
   if (!a.defined() || !b.defined())
     fail(op, ": undefined tensor");
-  check_cpu(a, op);
-  check_cpu(b, op);
+  if (a.device() != b.device())
+    fail(op, ": operands on different devices: ", shape_str(a.shape()), " on ",
+         device_str(a.device()), " x ", shape_str(b.shape()), " on ",
+         device_str(b.device()));
+  if (a.device().kind == Device::cpu) {
+    check_cpu(a, op);
+    check_cpu(b, op);
+  }
   if (a.rank() < 2 || b.rank() < 2)
     fail(op,
          ": operands must have rank >= 2 (reshape a vector to [1,k] or "
@@ -119,7 +130,9 @@ Checked check_matmul(const Tensor &a, const Tensor &b, const char *op) {
     fail(op, ": dtype mismatch: ", dtype_name(a.dtype()), " ",
          shape_str(a.shape()), " x ", dtype_name(b.dtype()), " ",
          shape_str(b.shape()));
-  if (a.dtype() != DType::f32 && a.dtype() != DType::f64)
+  const bool half = a.dtype() == DType::f16 || a.dtype() == DType::bf16;
+  if (a.dtype() != DType::f32 && a.dtype() != DType::f64 &&
+      !(half && cuda::on_gpu(a)))
     fail(op, ": expected f32 or f64, got ", dtype_name(a.dtype()), " ",
          shape_str(a.shape()), " x ", shape_str(b.shape()));
   Checked c;
@@ -147,6 +160,72 @@ Checked check_matmul(const Tensor &a, const Tensor &b, const char *op) {
   return c;
 }
 
+// The one element stride that walks an operand's batch matrices in the
+// order of the output's batch (0: one matrix for all), or -1 when no single
+// stride does.
+int64_t flat_batch_stride(const Operand &o, const Shape &batch) {
+  int64_t stride = -1, expect = 0;
+  bool all_zero = true;
+  for (int d = static_cast<int>(batch.size()) - 1; d >= 0; --d) {
+    if (batch[d] == 1)
+      continue;
+    all_zero &= o.batch_strides[d] == 0;
+    if (stride < 0) {
+      stride = o.batch_strides[d];
+      expect = stride * batch[d];
+    } else if (o.batch_strides[d] != expect) {
+      return -1;
+    } else {
+      expect *= batch[d];
+    }
+  }
+  return all_zero ? 0 : stride;
+}
+
+// The batched product on the GPU: one strided-batched cuBLAS call when each
+// operand's batch has one stride, else one call per matrix.
+void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
+               double beta, const char *op) {
+  const Device dev = y.device();
+  const cuda_abi::Backend &be = cuda::require(dev, op);
+  const int64_t count = shape_numel(c.batch), mn = c.m * c.n;
+  const size_t es = dtype_size(y.dtype());
+  const int64_t lda = std::max<int64_t>(A.view.ld, 1);
+  const int64_t ldb = std::max<int64_t>(B.view.ld, 1);
+  auto call = [&](int64_t oa, int64_t ob, int64_t oy, int64_t sa, int64_t sb,
+                  int64_t batches) {
+    cuda::check(be.gemm(dev.index, static_cast<int>(y.dtype()), A.view.trans,
+                        B.view.trans, c.m, c.n, c.k, 1.0,
+                        static_cast<char *>(A.t.impl()->data()) + oa * es, lda,
+                        sa, static_cast<char *>(B.t.impl()->data()) + ob * es,
+                        ldb, sb, beta,
+                        static_cast<char *>(y.impl()->data()) + oy * es, c.n,
+                        mn, batches, 0),
+                op);
+  };
+  const int64_t sa = flat_batch_stride(A, c.batch),
+                sb = flat_batch_stride(B, c.batch);
+  if (count == 1 || (sa >= 0 && sb >= 0)) {
+    call(0, 0, 0, std::max<int64_t>(sa, 0), std::max<int64_t>(sb, 0), count);
+    return;
+  }
+  const int nb = static_cast<int>(c.batch.size());
+  Shape idx(nb, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    call(oa, ob, i * mn, 0, 0, 1);
+    for (int d = nb - 1; d >= 0; --d) {
+      oa += A.batch_strides[d];
+      ob += B.batch_strides[d];
+      if (++idx[d] < c.batch[d])
+        break;
+      oa -= idx[d] * A.batch_strides[d];
+      ob -= idx[d] * B.batch_strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 // y[batch] = a[batch] . b[batch] + beta * y[batch]; y is contiguous
 // [batch..., m, n].
 void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
@@ -154,7 +233,9 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
   if (y.numel() == 0)
     return;
   if (c.k == 0) {
-    if (beta == 0)
+    if (beta == 0 && cuda::on_gpu(y))
+      cuda::fill(y, 0.0);
+    else if (beta == 0)
       dispatch_float(y.dtype(), op, [&]<class T>() {
         std::fill(y.data<T>(), y.data<T>() + y.numel(), T(0));
       });
@@ -168,6 +249,10 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
   const int64_t ldb = std::max<int64_t>(B.view.ld, 1);
   check_int(lda, a, b, op);
   check_int(ldb, a, b, op);
+  if (cuda::on_gpu(y)) {
+    gemm_cuda(A, B, c, y, beta, op);
+    return;
+  }
   Shape idx(nb, 0);
   int64_t oa = 0, ob = 0;
   for (int64_t i = 0; i < count; ++i) {
@@ -238,7 +323,9 @@ Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
     fail(op, ": x has ", x.size(-1), " features but w expects ", w.size(1),
          ": x ", shape_str(x.shape()), " w ", shape_str(w.shape()));
   if (b.defined()) {
-    check_cpu(b, op);
+    if (b.device() != w.device())
+      fail(op, ": bias on ", device_str(b.device()), ", w on ",
+           device_str(w.device()));
     if (b.rank() != 1 || b.size(0) != w.size(0))
       fail(op, ": bias must be [", w.size(0), "] for w ", shape_str(w.shape()),
            ", got ", shape_str(b.shape()));
@@ -253,7 +340,9 @@ Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
     // The forward: the bias broadcast into y, then y += x . w^T in one gemm.
     Checked c = check_matmul(x, wt, op);
     y = Tensor::empty(out_shape(c), x.dtype(), x.device());
-    if (b.defined())
+    if (b.defined() && cuda::on_gpu(y))
+      cuda::convert(y, b);
+    else if (b.defined())
       dispatch_float(y.dtype(), op, [&]<class T>() {
         cpu_map<T, T>(
             y, [](T v) { return v; }, op, b);

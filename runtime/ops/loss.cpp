@@ -1,5 +1,6 @@
 // Losses and metrics: nll (with logsoftmax inside), accuracy, bce and
 // logistic, each computed in one stable pass with its tape rule beside it.
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/elementwise.h>
@@ -146,6 +147,9 @@ double softplus_d(double z) {
 } // namespace
 
 Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
+  if (cuda::on_gpu(scores) || cuda::on_gpu(labels))
+    return nll(cuda::host(scores), cuda::host(labels), o)
+        .to(cuda::gpu_of({scores, labels}));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll");
   const int64_t N = scores.shape()[0], C = scores.shape()[1];
   int64_t count = 0;
@@ -180,6 +184,8 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
 }
 
 double accuracy(const Tensor &scores, const Tensor &labels) {
+  if (cuda::on_gpu(scores) || cuda::on_gpu(labels))
+    return accuracy(cuda::host(scores), cuda::host(labels));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "accuracy");
   const int64_t N = scores.shape()[0], C = scores.shape()[1];
   int64_t count = 0, correct = 0;
@@ -205,6 +211,9 @@ double accuracy(const Tensor &scores, const Tensor &labels) {
 }
 
 Tensor bce(const Tensor &scores, const Tensor &labels01) {
+  if (cuda::on_gpu(scores) || cuda::on_gpu(labels01))
+    return bce(cuda::host(scores), cuda::host(labels01))
+        .to(cuda::gpu_of({scores, labels01}));
   Tensor p = check_binary(scores, labels01, "bce");
   const int64_t n = scores.numel();
   // -(p log sigm(x) + (1-p) log(1-sigm(x))) = softplus(x) - p x.
@@ -223,6 +232,9 @@ Tensor bce(const Tensor &scores, const Tensor &labels01) {
 }
 
 Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
+  if (cuda::on_gpu(scores) || cuda::on_gpu(labels_pm1))
+    return logistic(cuda::host(scores), cuda::host(labels_pm1))
+        .to(cuda::gpu_of({scores, labels_pm1}));
   Tensor p = check_binary(scores, labels_pm1, "logistic");
   const int64_t n = scores.numel();
   double s = sum_pairs(scores, p, "logistic",
@@ -246,6 +258,9 @@ Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
 
 Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
                 NllOptions o) {
+  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels))
+    return nll_back(cuda::host(dy), cuda::host(scores), cuda::host(labels), o)
+        .to(cuda::gpu_of({dy, scores, labels}));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll_back");
   if (!dy.defined() || dy.numel() != 1)
     fail("nll_back: dy must hold one value (the loss's gradient), got ",
@@ -259,6 +274,9 @@ Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
 
 Tensor bce_back(const Tensor &dy, const Tensor &scores,
                 const Tensor &labels01) {
+  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels01))
+    return bce_back(cuda::host(dy), cuda::host(scores), cuda::host(labels01))
+        .to(cuda::gpu_of({dy, scores, labels01}));
   Tensor p = check_binary(scores, labels01, "bce_back");
   const int64_t n = scores.numel();
   // d/dx (softplus(x) - p x) / n = (sigm(x) - p) / n.
@@ -267,6 +285,10 @@ Tensor bce_back(const Tensor &dy, const Tensor &scores,
 
 Tensor logistic_back(const Tensor &dy, const Tensor &scores,
                      const Tensor &labels_pm1) {
+  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels_pm1))
+    return logistic_back(cuda::host(dy), cuda::host(scores),
+                         cuda::host(labels_pm1))
+        .to(cuda::gpu_of({dy, scores, labels_pm1}));
   Tensor p = check_binary(scores, labels_pm1, "logistic_back");
   const int64_t n = scores.numel();
   // d/dx softplus(-p x) / n = -p sigm(-p x) / n.

@@ -4,6 +4,7 @@
 // also saves the per-channel mean and 1/std for the backward) and updates
 // the running moments; inference mode is an affine map with the running
 // moments, written with differentiable ops (the moments are constants).
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/elementwise.h>
@@ -186,6 +187,14 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
   const char *op = "batchnorm";
   if (!x.defined() || !params.defined())
     fail(op, ": undefined input");
+  if (cuda::on_gpu(x) || cuda::on_gpu(params)) {
+    const Device dev = cuda::gpu_of({x, params});
+    Moments host{cuda::host(moments.mean), cuda::host(moments.var)};
+    Tensor y = batchnorm(cuda::host(x), host, cuda::host(params), o).to(dev);
+    moments.mean = host.mean.defined() ? host.mean.to(dev) : Tensor();
+    moments.var = host.var.defined() ? host.var.to(dev) : Tensor();
+    return y;
+  }
   check_cpu(x, op);
   check_cpu(params, op);
   if (!is_floating(x.dtype()))
@@ -280,6 +289,13 @@ std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,
   const char *op = "batchnorm_back";
   if (!dy.defined() || !x.defined() || !params.defined())
     fail(op, ": undefined input");
+  if (cuda::on_gpu(dy) || cuda::on_gpu(x) || cuda::on_gpu(params)) {
+    const Device dev = cuda::gpu_of({dy, x, params});
+    Moments host{cuda::host(moments.mean), cuda::host(moments.var)};
+    auto [dx, dp] = batchnorm_back(cuda::host(dy), cuda::host(x), host,
+                                   cuda::host(params), o);
+    return {dx.to(dev), dp.to(dev)};
+  }
   if (x.rank() != 2 && x.rank() != 4)
     fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
          shape_str(x.shape()));

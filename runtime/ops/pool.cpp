@@ -3,6 +3,7 @@
 // and max backward on direct loops. Max pooling ignores padding; average
 // pooling divides by the whole window area, padding included (Knet's and
 // cuDNN's default mode).
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/conv.h>
@@ -29,7 +30,8 @@ struct PoolGeom {
 PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
   if (!x.defined())
     fail(op, ": undefined input");
-  check_cpu(x, op);
+  if (!cuda::on_gpu(x))
+    check_cpu(x, op);
   if (!is_floating(x.dtype()))
     fail(op, ": expected a floating dtype (f32 or f64), got ",
          dtype_name(x.dtype()));
@@ -232,7 +234,9 @@ void check_like(const Tensor &t, const Shape &shape, DType dtype,
                 const char *what, const char *op, const Tensor &x) {
   if (!t.defined())
     fail(op, ": undefined ", what);
-  check_cpu(t, op);
+  if (t.device() != x.device())
+    fail(op, ": ", what, " on ", device_str(t.device()), " but the input on ",
+         device_str(x.device()));
   if (t.shape() != shape || t.dtype() != dtype)
     fail(op, ": ", what, " has shape ", shape_str(t.shape()), " ",
          dtype_name(t.dtype()), ", expected ", shape_str(shape), " ",
@@ -241,12 +245,35 @@ void check_like(const Tensor &t, const Shape &shape, DType dtype,
 
 Tensor max_gather(const Tensor &dx, const Tensor &x, const PoolOptions &o);
 
+cuda_abi::PoolGeometry cuda_geometry(const PoolGeom &g, PoolMode mode) {
+  return {g.N,
+          g.C,
+          g.H,
+          g.W,
+          g.OH,
+          g.OW,
+          g.k,
+          g.k,
+          g.p,
+          g.p,
+          g.s,
+          g.s,
+          mode == PoolMode::max ? 1 : 0};
+}
+
 } // namespace
 
 Tensor pool(const Tensor &x, PoolOptions o) {
   PoolGeom g = geometry(x, o, "pool");
   Tensor y = Tensor::empty(out_shape(g), x.dtype(), x.device());
-  if (y.numel() > 0) {
+  if (y.numel() > 0 && cuda::on_gpu(x)) {
+    const cuda_abi::PoolGeometry cg = cuda_geometry(g, o.mode);
+    Tensor xc = dense(x);
+    cuda::check(cuda::require(x.device(), "pool")
+                    .pool_forward(x.device().index, static_cast<int>(x.dtype()),
+                                  &cg, xc.impl()->data(), y.impl()->data()),
+                "pool");
+  } else if (y.numel() > 0) {
     Tensor xc = dense(x);
     dispatch_float(x.dtype(), "pool", [&]<class T>() {
       if constexpr (std::is_same_v<T, float>)
@@ -269,7 +296,16 @@ Tensor pool_back(const Tensor &dy, const Tensor &y, const Tensor &x,
   check_like(y, ys, x.dtype(), "y", "pool_back", x);
   check_like(dy, ys, x.dtype(), "dy", "pool_back", x);
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (dx.numel() > 0) {
+  if (dx.numel() > 0 && cuda::on_gpu(x)) {
+    const cuda_abi::PoolGeometry cg = cuda_geometry(g, o.mode);
+    Tensor dyc = dense(dy), yc = dense(y), xc = dense(x);
+    cuda::check(cuda::require(x.device(), "pool_back")
+                    .pool_backward(x.device().index,
+                                   static_cast<int>(x.dtype()), &cg,
+                                   yc.impl()->data(), dyc.impl()->data(),
+                                   xc.impl()->data(), dx.impl()->data()),
+                "pool_back");
+  } else if (dx.numel() > 0) {
     Tensor dyc = dense(dy);
     Tensor xc = o.mode == PoolMode::max ? dense(x) : x;
     dispatch_float(x.dtype(), "pool_back", [&]<class T>() {
@@ -303,6 +339,10 @@ namespace {
 Tensor max_gather(const Tensor &dx, const Tensor &x, const PoolOptions &o) {
   PoolGeom g = geometry(x, o, "pool_back");
   Tensor out = Tensor::empty(out_shape(g), x.dtype(), x.device());
+  if (cuda::on_gpu(x))
+    fail("pool_back: the gradient of max pooling's gradient is not supported "
+         "on ",
+         device_str(x.device()));
   if (out.numel() > 0) {
     Tensor dxc = dense(dx), xc = dense(x);
     dispatch_float(x.dtype(), "pool_back", [&]<class T>() {
@@ -332,6 +372,8 @@ Tensor unpool(const Tensor &x, PoolOptions o) {
   if (o.window < 1 || s < 1 || o.padding < 0 || o.padding >= o.window)
     fail(op, ": invalid options window=", o.window, " stride=", o.stride,
          " padding=", o.padding, " for input ", shape_str(x.shape()));
+  if (cuda::on_gpu(x))
+    fail(op, ": not supported on ", device_str(x.device()));
   // The output is the input of the average pooling whose output is x.
   const int64_t H = (x.size(2) - 1) * s + o.window - 2 * o.padding;
   const int64_t W = (x.size(3) - 1) * s + o.window - 2 * o.padding;

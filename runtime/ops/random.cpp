@@ -9,6 +9,7 @@
 // words {low, high, 0, 0}) and word i%4 of it (rand, dropout), or for randn
 // the Box-Muller pair (i%4)/2 of that block. Each element depends only on
 // (seed, offset, i), so a GPU kernel reproduces the stream exactly.
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/elementwise.h>
@@ -244,9 +245,10 @@ Tensor dropout(const Tensor &x, double p) {
          dtype_name(x.dtype()));
   if (!(recording() || training()) || p == 0.0)
     return x;
-  check_cpu(x, "dropout");
   // The mask holds 0 or 1/(1-p); y = x * mask, whose tape rule is dy * mask.
-  Tensor mask = Tensor::empty(x.shape(), x.dtype(), x.device());
+  // It is drawn on the CPU (and copied to x's device): one Philox stream
+  // for every device.
+  Tensor mask = Tensor::empty(x.shape(), x.dtype(), Device{});
   dispatch_float(x.dtype(), "dropout", [&]<class T>() {
     const T keep = static_cast<T>(1.0 / (1.0 - p));
     StreamSlice s = take_blocks(mask.numel());
@@ -256,7 +258,7 @@ Tensor dropout(const Tensor &x, double p) {
                        v[j] = to_uniform<double>(w[j]) >= p ? keep : T(0);
                    });
   });
-  return x * mask;
+  return x * mask.to(x.device());
 }
 
 Tensor dropout_back(const Tensor &dy, const Tensor &y, double p) {

@@ -1,5 +1,6 @@
 // Reductions (sum, mean, max, min, argmax), logsumexp, softmax, logsoftmax
 // and sum_to, with their tape rules.
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/elementwise.h>
@@ -133,21 +134,40 @@ Tensor expand_back(const Tensor &dy, const Shape &keep, const Shape &xs) {
   return dy.reshape(keep).expand(xs);
 }
 
+// x's shape with the reduced dims kept as 1 (dims already validated).
+Shape keep_shape(const Tensor &x, const Dims &dims) {
+  Shape keep = x.shape();
+  for (size_t d = 0; d < keep.size(); ++d)
+    if (dims.empty() || std::find_if(dims.begin(), dims.end(), [&](int e) {
+                          return normalize_dim(e, x.rank(), "reduce") ==
+                                 static_cast<int>(d);
+                        }) != dims.end())
+      keep[d] = 1;
+  return keep;
+}
+
 Tensor sum_impl(const Tensor &x, const Dims &dims, bool keepdim) {
-  ReducePlan p = plan_reduce(x, dims, "sum");
-  Tensor y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
-  dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
-    using A = Acc<T>;
-    reduce_plan<T>(
-        p, y.data<T>(), A(0), [](A a, A v) { return a + v; },
-        [](A a) { return a; });
-  });
+  Tensor y;
+  Shape keep;
+  if (cuda::on_gpu(x)) {
+    y = cuda::run_reduce("sum", x, dims, keepdim);
+    keep = keep_shape(x, dims);
+  } else {
+    ReducePlan p = plan_reduce(x, dims, "sum");
+    y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+    dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
+      using A = Acc<T>;
+      reduce_plan<T>(
+          p, y.data<T>(), A(0), [](A a, A v) { return a + v; },
+          [](A a) { return a; });
+    });
+    keep = p.keep_shape;
+  }
   if (recording())
-    record(
-        "sum", {x}, {y},
-        [keep = p.keep_shape, xs = x.shape()](const Grads &dy, const Needs &) {
-          return Grads{expand_back(dy[0], keep, xs)};
-        });
+    record("sum", {x}, {y},
+           [keep, xs = x.shape()](const Grads &dy, const Needs &) {
+             return Grads{expand_back(dy[0], keep, xs)};
+           });
   return y;
 }
 
@@ -156,24 +176,31 @@ Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
   const char *op = IsMax ? "max" : "min";
   if (x.numel() == 0)
     fail(op, ": empty tensor ", shape_str(x.shape()));
-  ReducePlan p = plan_reduce(x, dims, op);
-  Tensor y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
-  dispatch_numeric(x.dtype(), op, [&]<class T>() {
-    T init = IsMax ? std::numeric_limits<T>::lowest()
-                   : std::numeric_limits<T>::max();
-    reduce_plan<T>(
-        p, y.data<T>(), init,
-        [](T a, T v) { return IsMax ? (v > a ? v : a) : (v < a ? v : a); },
-        [](T a) { return a; });
-  });
+  Tensor y;
+  Shape keep;
+  if (cuda::on_gpu(x)) {
+    y = cuda::run_reduce(op, x, dims, keepdim);
+    keep = keep_shape(x, dims);
+  } else {
+    ReducePlan p = plan_reduce(x, dims, op);
+    y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+    dispatch_numeric(x.dtype(), op, [&]<class T>() {
+      T init = IsMax ? std::numeric_limits<T>::lowest()
+                     : std::numeric_limits<T>::max();
+      reduce_plan<T>(
+          p, y.data<T>(), init,
+          [](T a, T v) { return IsMax ? (v > a ? v : a) : (v < a ? v : a); },
+          [](T a) { return a; });
+    });
+    keep = p.keep_shape;
+  }
   if (recording())
-    record(op, {x}, {y},
-           [x, y, keep = p.keep_shape, dims](const Grads &dy, const Needs &) {
-             // Ties share the gradient equally.
-             Tensor mask = (x == y.reshape(keep)).to(x.dtype());
-             Tensor count = sum(mask, dims, true);
-             return Grads{mask * expand_back(dy[0], keep, x.shape()) / count};
-           });
+    record(op, {x}, {y}, [x, y, keep, dims](const Grads &dy, const Needs &) {
+      // Ties share the gradient equally.
+      Tensor mask = (x == y.reshape(keep)).to(x.dtype());
+      Tensor count = sum(mask, dims, true);
+      return Grads{mask * expand_back(dy[0], keep, x.shape()) / count};
+    });
   return y;
 }
 
@@ -205,6 +232,22 @@ Tensor min(const Tensor &x, Dims dims, bool keepdim) {
 Tensor argmax(const Tensor &x, int dim, bool keepdim) {
   if (x.numel() == 0)
     fail("argmax: empty tensor ", shape_str(x.shape()));
+  if (cuda::on_gpu(x)) {
+    // The first index of the maximum: the least index where x equals it.
+    const int d = normalize_dim(dim, x.rank(), "argmax");
+    const int64_t n = x.shape()[d];
+    std::vector<double> ids(n);
+    for (int64_t i = 0; i < n; ++i)
+      ids[i] = static_cast<double>(i);
+    Shape at(x.rank(), 1);
+    at[d] = n;
+    Tensor iota = Tensor::from(ids, at).to(x.dtype()).to(x.device());
+    Tensor m = max(x, {d}, true);
+    Tensor first = min(
+        where(x == m, iota, Tensor::scalar(static_cast<double>(n), DType::f64)),
+        {d}, keepdim);
+    return first.to(DType::i64);
+  }
   ReducePlan p = plan_reduce(x, {dim}, "argmax");
   if (p.outer) { // argmax needs rows: make the reduced dim innermost
     // (Kept as size 1 and moved back: without keepdim on rank >= 3 the
@@ -271,10 +314,32 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
 // Applies a row op along `dim` of x; the result has x's shape (or x's shape
 // with dim removed/kept as 1 for logsumexp).
 Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
-  check_cpu(x, name);
   const int d = normalize_dim(dim, x.rank(), name);
   if (x.shape()[d] == 0)
     fail(name, ": dimension ", dim, " of ", shape_str(x.shape()), " is empty");
+  if (cuda::on_gpu(x)) {
+    if (op == RowOp::logsumexp) {
+      RecordingPause pause;
+      Tensor m = max(x, {d}, true);
+      return (log(sum(exp(x - m), {d}, true)) + m).squeeze(d);
+    }
+    // cuDNN over [outer, dim, inner].
+    Tensor xc = dense(x);
+    const int64_t n = x.shape()[d];
+    const int64_t outer =
+        shape_numel(Shape(x.shape().begin(), x.shape().begin() + d));
+    const int64_t inner = x.numel() / std::max<int64_t>(outer * n, 1);
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (x.numel() > 0)
+      cuda::check(cuda::require(x.device(), name)
+                      .softmax_forward(x.device().index,
+                                       static_cast<int>(x.dtype()),
+                                       op == RowOp::logsoftmax, outer, n, inner,
+                                       xc.impl()->data(), y.impl()->data()),
+                  name);
+    return y;
+  }
+  check_cpu(x, name);
   // Move dim last (no tape: an internal layout change).
   const int r = x.rank();
   Shape order(r);

@@ -1,5 +1,6 @@
 // Ops that gather, join and split tensors: embedding (and its backward
 // kernel embedding_back), concat, stack, chunk and mat, with their tape rules.
+#include "core/cuda.h"
 #include "core/elementwise.h"
 
 #include <knet/ops/elementwise.h>
@@ -27,6 +28,10 @@ void copy_into(const Tensor &out, const Tensor &src, int dim, int64_t begin,
   Shape strides = out.strides();
   int64_t off = out.offset() + begin * strides[dim];
   Tensor region = make_view(out, src.shape(), strides, off);
+  if (cuda::on_gpu(out)) {
+    cuda::convert(region, src);
+    return;
+  }
   dispatch_all(out.dtype(), op, [&]<class T>() {
     cpu_map<T, T>(
         region, [](T v) { return v; }, op, src);
@@ -37,6 +42,9 @@ void copy_into(const Tensor &out, const Tensor &src, int dim, int64_t begin,
 
 Tensor embedding(const Tensor &table, const Tensor &ids) {
   const char *op = "embedding";
+  if (cuda::on_gpu(table) || cuda::on_gpu(ids))
+    return embedding(cuda::host(table), cuda::host(ids))
+        .to(cuda::gpu_of({table, ids}));
   check_cpu(table, op);
   check_ids(ids, op);
   if (table.rank() != 2)
@@ -85,6 +93,9 @@ Tensor embedding(const Tensor &table, const Tensor &ids) {
 
 Tensor embedding_back(const Tensor &dy, const Tensor &ids, int64_t vocab) {
   const char *op = "embedding_back";
+  if (cuda::on_gpu(dy) || cuda::on_gpu(ids))
+    return embedding_back(cuda::host(dy), cuda::host(ids), vocab)
+        .to(cuda::gpu_of({dy, ids}));
   check_cpu(dy, op);
   check_ids(ids, op);
   if (vocab < 0)
@@ -129,8 +140,13 @@ Tensor concat(const std::vector<Tensor> &xs, int dim) {
   const char *op = "concat";
   if (xs.empty())
     fail(op, ": no tensors to concatenate");
-  for (const Tensor &x : xs)
-    check_cpu(x, op);
+  for (const Tensor &x : xs) {
+    if (!x.defined())
+      fail(op, ": undefined tensor");
+    if (x.device() != xs[0].device())
+      fail(op, ": tensors on ", device_str(xs[0].device()), " and ",
+           device_str(x.device()));
+  }
   const Tensor &x0 = xs[0];
   const int r = x0.rank();
   if (r == 0)

@@ -1,6 +1,7 @@
 // Optimizers (Knet's Train20 update rules), per-Param state, gradient
 // clipping.
 #include "core/autograd.h"
+#include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/parallel.h"
 #include "core/tensor_impl.h"
@@ -85,8 +86,7 @@ namespace {
 
 // Sum of squares of a CPU float tensor, accumulated in double.
 double sumsq(const Tensor &t, const char *op) {
-  check_cpu(t, op);
-  Tensor c = t.contiguous();
+  Tensor c = t.to(Device{}).contiguous();
   return dispatch_float(c.dtype(), op, [&]<class T>() {
     const T *p = c.data<T>();
     double s = 0;
@@ -118,11 +118,20 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
          dtype_name(grad.dtype()), ", expected a floating dtype");
   if (!(gclip >= 0))
     fail(op, ": gclip must be >= 0 (0 turns clipping off), got ", gclip);
-  check_cpu(w, op);
-  check_cpu(grad, op);
   check_writable(w, op);
+  // A Param on a GPU is updated on the host, its state with it (see
+  // docs/cuda.md): the value, the gradient and the state are copied over
+  // and back.
+  const bool gpu = cuda::on_gpu(w);
+  if (!gpu) {
+    check_cpu(w, op);
+    check_cpu(grad, op);
+  } else if (grad.device() != w.device()) {
+    fail(op, ": the gradient of Param '", p.name(), "' is on ",
+         device_str(grad.device()), ", its value on ", device_str(w.device()));
+  }
 
-  Tensor g = grad.to(w.dtype()).contiguous();
+  Tensor g = grad.to(Device{}).to(w.dtype()).contiguous();
   double scale = 1;
   if (gclip > 0) {
     double norm = std::sqrt(sumsq(g, op));
@@ -135,8 +144,12 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
     ++slot->t;
   }
   // Work on a contiguous copy when the value is a strided view.
-  const bool direct = w.is_contiguous();
-  Tensor work = direct ? w : w.contiguous();
+  const bool direct = w.is_contiguous() && !gpu;
+  Tensor work = direct ? w : w.to(Device{}).contiguous();
+  std::vector<Tensor> host(NBUF);
+  if constexpr (NBUF > 0)
+    for (int k = 0; k < NBUF; ++k)
+      host[k] = gpu ? slot->buffers[k].to(Device{}) : slot->buffers[k];
   const int64_t n = w.numel();
   dispatch_float(w.dtype(), op, [&]<class T>() {
     T *wp = work.data<T>();
@@ -144,7 +157,7 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
     T *bp[NBUF > 0 ? NBUF : 1] = {};
     if constexpr (NBUF > 0)
       for (int k = 0; k < NBUF; ++k)
-        bp[k] = slot->buffers[k].template data<T>();
+        bp[k] = host[k].template data<T>();
     parallel_for(n, 16, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         double wi = wp[i];
@@ -159,6 +172,10 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
       }
     });
   });
+  if constexpr (NBUF > 0)
+    if (gpu)
+      for (int k = 0; k < NBUF; ++k)
+        copy_(slot->buffers[k], host[k]);
   if (direct)
     ++w.impl()->storage->version;
   else

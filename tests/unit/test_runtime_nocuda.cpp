@@ -6,6 +6,8 @@
 
 #include <knet/knet.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -43,6 +45,18 @@ TEST(NoCuda, TrainingOnTheCpuLoadsNoCudaLibrary) {
   EXPECT_EQ(jit_stats().compiles, 0);
   EXPECT_EQ(cuda_libraries_mapped(), "");
   unsetenv("KNET_DEVICE");
+}
+
+TEST(NoCuda, TheDefaultDeviceWithoutAGpuLoadsNothing) {
+  if (std::filesystem::exists("/dev/nvidiactl") ||
+      std::filesystem::exists("/dev/dxg") || std::getenv("KNET_CUDA_PLUGIN"))
+    GTEST_SKIP() << "this machine may have a GPU";
+  unsetenv("KNET_DEVICE");
+  EXPECT_EQ(default_device().kind, Device::cpu);
+  EXPECT_FALSE(cuda_available());
+  Tensor x = Tensor::ones({3});
+  EXPECT_EQ(x.device().kind, Device::cpu);
+  EXPECT_EQ(cuda_libraries_mapped(), "");
 }
 
 } // namespace

@@ -1,0 +1,106 @@
+// The runtime's side of the CUDA backend (internal): loading the plugin
+// libknet_cuda, and the device work every op builds on (copies, casts,
+// fills, kernel launches). See docs/cuda.md.
+//
+// The plugin is loaded (dlopen) at the first call that needs a GPU, and
+// only when one may be present: $KNET_CUDA_PLUGIN names it explicitly, else
+// it is looked for next to libknet_runtime when /dev/nvidiactl (or WSL's
+// /dev/dxg) exists. A process that never asks for a CUDA device, or runs
+// where there is none, maps no CUDA library.
+#pragma once
+
+#include "cuda/backend_abi.h"
+
+#include <knet/jit.h>
+#include <knet/tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace knet::detail::cuda {
+
+// The loaded backend, loading it at the first call; null when there is no
+// usable one (no GPU, no driver, no plugin). Never throws.
+const cuda_abi::Backend *backend();
+// Usable CUDA devices (0 without a backend).
+int device_count();
+// Why backend() is null, for error messages ("" when it is not).
+std::string unavailable_reason();
+
+// The backend for `device`; throws knet::Error naming `op` and the reason
+// when there is no such usable device.
+const cuda_abi::Backend &require(Device device, const char *op);
+// Throws knet::Error "<op>: <the backend's last error>" unless rc == 0.
+void check(int rc, const char *op);
+// The device's real architecture for NVRTC, e.g. "sm_90".
+const std::string &arch(Device device);
+
+// Launches JIT-compiled `kernel` on `device` with `grid` x `block` threads
+// and one by-value argument struct (the `words` 8-byte words).
+void launch(Device device, const CompiledKernel &kernel, int64_t grid,
+            int block, const std::vector<int64_t> &words);
+
+// Copies `src` into `dst`: same shape, same dtype, dense or strided, any
+// pair of devices (one of them a GPU).
+void copy(const Tensor &dst, const Tensor &src);
+// dst = src converted to dst's dtype and broadcast to dst's shape, on
+// dst's device (src must be there too); dst may be a strided view.
+void convert(const Tensor &dst, const Tensor &src);
+// Every element of `dst` (on a GPU) set to `value`.
+void fill(const Tensor &dst, double value);
+
+// Whether `t` is a tensor on a GPU.
+inline bool on_gpu(const Tensor &t) {
+  return t.defined() && t.device().kind == Device::cuda;
+}
+
+// The first GPU among `ts` (the CPU when none is).
+inline Device gpu_of(std::initializer_list<Tensor> ts) {
+  for (const Tensor &t : ts)
+    if (on_gpu(t))
+      return t.device();
+  return Device{};
+}
+// Ops without a GPU implementation yet (losses, embedding, batchnorm; see
+// docs/cuda.md) run on the host: their GPU operands are copied to the CPU
+// with Tensor::to, which the tape records, so that gradients flow back.
+inline Tensor host(const Tensor &t) { return on_gpu(t) ? t.to(Device{}) : t; }
+
+// The runtime's elementwise op `op` (the name its CPU kernel reports:
+// "add", "relu_back", ...) on the GPU, with the kernel the op table holds
+// for it (runtime/jit/op_kernels.inc: codegen's fused-kernel emitter over
+// one op) run by run_fused. 0-d CPU operands are scalars and join the GPU.
+// Throws naming the op, the device and the operands when the op has no
+// kernel or the kernel does not take these operands.
+Tensor run_op(const char *op, std::initializer_list<Tensor> inputs);
+// sum, mean, max or min of x over `dims` (empty: all) on the GPU.
+Tensor run_reduce(const char *op, const Tensor &x, const std::vector<int> &dims,
+                  bool keepdim);
+// sum_to(x, shape) on the GPU.
+Tensor run_sum_to(const Tensor &x, const Shape &shape);
+
+} // namespace knet::detail::cuda
+
+namespace knet::detail {
+struct FusedKernel;
+// run_fused's GPU half (core/fused.cpp): `k` launched on the GPU its
+// operands are on, or false (out left alone) when they do not suit it.
+bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);
+} // namespace knet::detail
+
+namespace knet::detail::cuda {
+
+// The argument struct of an elementwise kernel over `shape` (runtime/jit,
+// codegen's fused kernels): n, sizes[rank], strides[ops][rank] (elements,
+// 0 where an operand broadcasts), then the operands' element pointers.
+// `rank` is at least 1; the operands must broadcast to `shape`.
+std::vector<int64_t> elementwise_args(const Shape &shape,
+                                      const std::vector<const Tensor *> &ops);
+
+// Threads per block of the runtime's launches (a multiple of 32, as the
+// reduction kernels need), and the grid that covers n work items.
+constexpr int kBlock = 256;
+int64_t grid_for(int64_t n);
+
+} // namespace knet::detail::cuda

@@ -31,8 +31,10 @@ KNET_COMPILE Tensor loss(const LeNet &m, const Tensor &x, const Tensor &y) {
 // Accuracy over a dataset in batches (bounded memory).
 double evaluate(const LeNet &m, const Tensor &x, const Tensor &y) {
   double correct = 0;
+  const Device dev = m.c1.value().device();
   for (auto [xb, yb] : minibatch(x, y, 500, {.partial = true}))
-    correct += accuracy(predict(m, xb), yb) * static_cast<double>(xb.size(0));
+    correct += accuracy(predict(m, xb.to(dev)), yb.to(dev)) *
+               static_cast<double>(xb.size(0));
   return correct / static_cast<double>(x.size(0));
 }
 
@@ -46,7 +48,10 @@ int main(int argc, char **argv) {
             << "\n";
   Mnist d = mnist(data_dir("mnist"));
   std::cout << "mnist: " << d.xtrn.size(0) << " train, " << d.xtst.size(0)
-            << " test; LeNet, Adam, batch 100\n";
+            << " test; LeNet, Adam, batch 100, on "
+            << device_str(default_device()) << "\n";
+  // The data stays on the CPU; each batch goes to the model's device.
+  const Device dev = default_device();
   LeNet m;
   Adam opt;
   double first = -1, last = 0;
@@ -55,7 +60,7 @@ int main(int argc, char **argv) {
   for (int e = 1; e <= epochs && step != steps; ++e) {
     auto bar = progress(minibatch(d.xtrn, d.ytrn, 100, {.shuffle = true}));
     for (auto [x, y] : bar) {
-      Tape t = diff(loss, m, x, y);
+      Tape t = diff(loss, m, x.to(dev), y.to(dev));
       update(t, opt);
       last = t.value().item<double>();
       if (first < 0)

@@ -476,12 +476,14 @@ const std::string &Param::name() const {
   return impl_ ? impl_->name : none;
 }
 
+// Parameters live on the default device; initial values are drawn on the
+// CPU (one Philox stream for every device) and copied there.
 Param param(Shape shape, Init init, DType dtype) {
-  return Param(init(shape, dtype));
+  return Param(init(shape, dtype).to(default_device()));
 }
 
 Param param0(Shape shape, DType dtype) {
-  return Param(Tensor::zeros(std::move(shape), dtype, Device{}));
+  return Param(Tensor::zeros(std::move(shape), dtype, default_device()));
 }
 
 Tensor Tape::value() const { return impl_ ? impl_->value : Tensor(); }

@@ -151,6 +151,8 @@ void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
 // scalars and join it). Same contract as try_fused.
 bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   const int nin = k.num_inputs, nout = k.num_outputs;
+  if (nin + nout > 64) // the dense mask's bits
+    return false;
   std::optional<Device> dev;
   for (int i = 0; i < nin; ++i) {
     if (!in[i]->defined())

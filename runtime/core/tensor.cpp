@@ -268,13 +268,13 @@ template <class T> T Tensor::item() const {
   if (numel() != 1)
     fail("item: tensor of shape ", shape_str(shape()), " has ", numel(),
          " elements, expected 1");
-  Tensor c = to(Device{}).to(dtype_of<T>);
+  Tensor c = to(dtype_of<T>).to(Device{});
   return *reinterpret_cast<const T *>(c.impl()->data());
 }
 
 template <class T> std::vector<T> Tensor::to_vector() const {
   check_defined(*this, "to_vector");
-  Tensor c = to(Device{}).to(dtype_of<T>).contiguous();
+  Tensor c = to(dtype_of<T>).to(Device{}).contiguous();
   const T *p = reinterpret_cast<const T *>(c.impl()->data());
   return std::vector<T>(p, p + c.numel());
 }

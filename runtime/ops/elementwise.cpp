@@ -73,8 +73,14 @@ Tensor compare(const Tensor &a0, const Tensor &b0, const char *op, F f) {
 
 template <class F>
 Tensor compare_scalar(const Tensor &a, double s, const char *op, F f) {
-  if (cuda::on_gpu(a))
-    return cuda::run_op(op, {a, Tensor::scalar(s, DType::f64)});
+  if (cuda::on_gpu(a)) {
+    // The CPU compares in double: so does the GPU when s is not exactly an
+    // f32.
+    const bool wide = a.dtype() == DType::f32 &&
+                      static_cast<double>(static_cast<float>(s)) != s;
+    return cuda::run_op(
+        op, {wide ? a.to(DType::f64) : a, Tensor::scalar(s, DType::f64)});
+  }
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), DType::b8, a.device());
   dispatch_all(a.dtype(), op, [&]<class T>() {
@@ -356,7 +362,11 @@ void copy_(Tensor &dst, const Tensor &src) {
   check_writable(dst, "copy_");
   if (dst.device().kind == Device::cuda || src.device().kind == Device::cuda) {
     Tensor s = src.device() == dst.device() ? src : src.to(dst.device());
-    broadcast_shapes(s.shape(), dst.shape(), "copy_");
+    if (broadcast_shapes(s.shape(), dst.shape(), "copy_") != dst.shape())
+      fail("copy_: source ", shape_str(s.shape()),
+           " does not broadcast to the destination ", shape_str(dst.shape()));
+    while (s.rank() > dst.rank())
+      s = s.squeeze(0);
     cuda::convert(dst, s);
     ++dst.impl()->storage->version;
     return;

@@ -233,7 +233,10 @@ Tensor argmax(const Tensor &x, int dim, bool keepdim) {
   if (x.numel() == 0)
     fail("argmax: empty tensor ", shape_str(x.shape()));
   if (cuda::on_gpu(x)) {
-    // The first index of the maximum: the least index where x equals it.
+    // The first index of the maximum: the least index where x equals it
+    // (0 where no element does, an all-NaN row, as on the CPU). Indices in
+    // f64: exact for any length.
+    RecordingPause pause;
     const int d = normalize_dim(dim, x.rank(), "argmax");
     const int64_t n = x.shape()[d];
     std::vector<double> ids(n);
@@ -241,11 +244,13 @@ Tensor argmax(const Tensor &x, int dim, bool keepdim) {
       ids[i] = static_cast<double>(i);
     Shape at(x.rank(), 1);
     at[d] = n;
-    Tensor iota = Tensor::from(ids, at).to(x.dtype()).to(x.device());
+    Tensor iota = Tensor::from(ids, at).to(x.device());
     Tensor m = max(x, {d}, true);
     Tensor first = min(
         where(x == m, iota, Tensor::scalar(static_cast<double>(n), DType::f64)),
         {d}, keepdim);
+    first = where(first >= static_cast<double>(n),
+                  Tensor::scalar(0.0, DType::f64), first);
     return first.to(DType::i64);
   }
   ReducePlan p = plan_reduce(x, {dim}, "argmax");
@@ -320,7 +325,10 @@ Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
   if (cuda::on_gpu(x)) {
     if (op == RowOp::logsumexp) {
       RecordingPause pause;
+      // An infinite maximum shifts by 0 (inf - inf would be NaN).
       Tensor m = max(x, {d}, true);
+      m = where(abs(m) < std::numeric_limits<double>::infinity(), m,
+                Tensor::scalar(0.0, DType::f64));
       return (log(sum(exp(x - m), {d}, true)) + m).squeeze(d);
     }
     // cuDNN over [outer, dim, inner].

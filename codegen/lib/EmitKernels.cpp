@@ -212,16 +212,13 @@ std::string combine(FusedOp op, StringRef acc, StringRef x) {
   return (acc + " += " + x).str();
 }
 
-/// The C++ row function and the FusedKernel object of `op`.
-FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
-                                     StringRef summary, StringRef cuda) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
+/// The C++ row functions of `op`: `template <class T> struct <name>` with
+/// row (and, for a reduction, map).
+LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
   Block &body = op.getBody().front();
   const unsigned nin = op.getInputs().size(), nout = op.getNumResults();
   const bool reduce = op.getReduce().has_value();
 
-  os << "// " << name << ": " << summary << "\n";
   os << "template <class T> struct " << name << " {\n";
   os << "  static inline void body(";
   for (unsigned i = 0; i < nin; ++i)
@@ -358,8 +355,16 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
     os << "  }\n";
   }
   os << "};\n";
+  return success();
+}
 
-  // The FusedKernel description.
+/// The FusedKernel object `<name>_kernel` describing `op` (after the arrays
+/// it points at), with its CUDA C `cuda`. Its row functions are those of
+/// printRowFunctions, or null without `rowFunctions`.
+void printKernelObject(FusedOp op, StringRef name, StringRef cuda,
+                       bool rowFunctions, raw_ostream &os) {
+  const unsigned nin = op.getInputs().size(), nout = op.getNumResults();
+  const bool reduce = op.getReduce().has_value();
   std::string kinds, outKinds;
   for (Value v : op.getInputs())
     kinds += operandType(v.getType()) == "bool" ? 'b' : 'f';
@@ -402,11 +407,27 @@ FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
      << ", " << (dims ? dims->size() : 0) << ", "
      << (op.getKeepdim() ? "true" : "false") << ",\n"
      << "    " << checksName << ", " << checks.size() << ", " << conesName
-     << ", " << cones.size() << ", &" << name << "<float>::row, &" << name
-     << "<double>::row, &" << name
-     << (reduce ? "<float>::map, &" : "<float>::row, &") << name
-     << (reduce ? "<double>::map,\n" : "<double>::row,\n")
-     << "    R\"knet_cuda(" << cuda << ")knet_cuda\"};\n\n";
+     << ", " << cones.size() << ", ";
+  if (rowFunctions)
+    os << "&" << name << "<float>::row, &" << name << "<double>::row, &" << name
+       << (reduce ? "<float>::map, &" : "<float>::row, &") << name
+       << (reduce ? "<double>::map,\n" : "<double>::row,\n");
+  else
+    os << "nullptr, nullptr, nullptr, nullptr,\n";
+  os << "    R\"knet_cuda(" << cuda << ")knet_cuda\"};\n\n";
+}
+
+/// The C++ kernel of `op`: a comment, the row functions (with
+/// `rowFunctions`) and the FusedKernel object.
+FailureOr<std::string> emitCppKernel(FusedOp op, StringRef name,
+                                     StringRef summary, StringRef cuda,
+                                     bool rowFunctions) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "// " << name << ": " << summary << "\n";
+  if (rowFunctions && failed(printRowFunctions(op, name, os)))
+    return failure();
+  printKernelObject(op, name, cuda, rowFunctions, os);
   return text;
 }
 
@@ -583,16 +604,18 @@ std::string fusedSummary(FusedOp op) {
         " scalar ops";
   }
   if (op.getReduce())
-    s += std::string("; reduce ") + reduceName(op);
+    s += (s.empty() ? "reduce " : "; reduce ") + std::string(reduceName(op));
   return s;
 }
 
-FailureOr<SmallVector<KernelSource>> emitKernels(ModuleOp module) {
+FailureOr<SmallVector<KernelSource>> emitKernels(ModuleOp module,
+                                                 const KernelOptions &options) {
   SmallVector<KernelSource> kernels;
   bool ok = true;
   module.walk([&](FusedOp op) {
     KernelSource k;
-    k.name = "knet_k" + std::to_string(kernels.size());
+    k.name = options.name ? options.name(op)
+                          : "knet_k" + std::to_string(kernels.size());
     k.summary = fusedSummary(op);
     FailureOr<std::string> cuda = emitCudaKernel(op, k.name, k.summary);
     if (failed(cuda)) {
@@ -600,7 +623,8 @@ FailureOr<SmallVector<KernelSource>> emitKernels(ModuleOp module) {
       return;
     }
     k.cuda = *cuda;
-    FailureOr<std::string> cpp = emitCppKernel(op, k.name, k.summary, k.cuda);
+    FailureOr<std::string> cpp =
+        emitCppKernel(op, k.name, k.summary, k.cuda, options.rowFunctions);
     if (failed(cpp)) {
       ok = false;
       return;

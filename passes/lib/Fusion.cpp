@@ -10,7 +10,9 @@
 // joins as the identity, guarded by a run-time shape check. A reduction
 // (sum/mean/max/min, or a sum_to that ends a chain) of a member closes a
 // kernel of its own over the members its operand depends on, which are
-// recomputed there when the chain has other users too.
+// recomputed there when the chain has other users too. With `singletons`,
+// a lone member and a lone reduction become kernels too (the runtime's
+// single-op kernels, runtime/jit/op_kernels.mlir).
 //
 // Each kernel keeps the ops it replaced in its `fallback` region, and states
 // the shape equalities its body assumes in `checks`: the runtime runs the
@@ -117,6 +119,12 @@ struct FusionPass : public PassWrapper<FusionPass, OperationPass<>> {
   Option<unsigned> maxOutputs{*this, "max-outputs",
                               llvm::cl::desc("Most results per kernel"),
                               llvm::cl::init(12)};
+  Option<bool> singletons{
+      *this, "singletons",
+      llvm::cl::desc("A lone member op, and a lone reduction of a value no "
+                     "member computes, become kernels too (the runtime's "
+                     "table of single-op kernels)"),
+      llvm::cl::init(false)};
 
   void runOnOperation() override;
   void fuseBlock(Block &block);
@@ -510,8 +518,11 @@ void FusionPass::fuseBlock(Block &block) {
     if (isa<SumToOp>(&op) && inGroup(&op))
       continue; // an identity inside a chain
     Operation *def = op.getOperand(0).getDefiningOp();
-    if (!def || def->getBlock() != &block || !inGroup(def))
+    if (!def || def->getBlock() != &block || !inGroup(def)) {
+      if (singletons) // a kernel of no members
+        reductions.push_back({Kernel{{}, &op}, &op});
       continue;
+    }
     SmallVector<Operation *> group = groupOf(def);
     llvm::SmallPtrSet<Operation *, 16> needed;
     needed.insert(def);
@@ -564,7 +575,7 @@ void FusionPass::fuseBlock(Block &block) {
             needed.insert(d);
     llvm::erase_if(k.members,
                    [&](Operation *m) { return !needed.contains(m); });
-    if (k.members.size() >= 2 && !outputs.empty()) {
+    if (k.members.size() >= (singletons ? 1u : 2u) && !outputs.empty()) {
       if (FusedOp fused = buildKernel(k, outputs, k.members.back()))
         for (auto [out, result] : llvm::zip(outputs, fused.getResults()))
           out.replaceAllUsesWith(result);

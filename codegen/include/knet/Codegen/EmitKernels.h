@@ -25,6 +25,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <string>
@@ -32,20 +33,33 @@
 namespace mlir::knet {
 
 struct KernelSource {
-  /// knet_k<i>: the C++ struct template, the FusedKernel object
-  /// (<name>_kernel) and the CUDA kernel are named after it.
+  /// knet_k<i> (or KernelOptions::name): the C++ struct template, the
+  /// FusedKernel object (<name>_kernel) and the CUDA kernel are named after
+  /// it.
   std::string name;
   /// The ops the kernel replaced, e.g. "sigm, mul, add; reduce sum".
   std::string summary;
-  /// C++ definitions (the row function and the FusedKernel object).
+  /// C++ definitions (the row functions, unless KernelOptions::rowFunctions
+  /// is false, and the FusedKernel object).
   std::string cpp;
   /// CUDA C source of the kernel (without specialization defines).
   std::string cuda;
 };
 
-/// The kernels of `module` in walk order, named knet_k0, knet_k1, ...
+struct KernelOptions {
+  /// The name of each op's kernel (a C identifier, unique in the module);
+  /// when null, knet_k0, knet_k1, ... in walk order.
+  llvm::function_ref<std::string(FusedOp)> name = nullptr;
+  /// Whether KernelSource::cpp holds the C++ row functions. Without, its
+  /// FusedKernel object has null row functions: a kernel that only runs as
+  /// CUDA C (the runtime's table of single-op kernels, runtime/jit).
+  bool rowFunctions = true;
+};
+
+/// The kernels of `module` in walk order, named by `options.name`.
 /// Reports a body op without a C++/CUDA spelling at its location.
-FailureOr<llvm::SmallVector<KernelSource>> emitKernels(ModuleOp module);
+FailureOr<llvm::SmallVector<KernelSource>>
+emitKernels(ModuleOp module, const KernelOptions &options = {});
 
 /// "sigm, mul, add; reduce sum": the ops a knet.fused op replaced (from its
 /// fallback region), for --explain and comments.

@@ -129,6 +129,21 @@ void check(int rc, const char *op) {
          state().backend ? state().backend->last_error() : "no CUDA backend");
 }
 
+void check_retry(Device device, const char *op,
+                 const std::function<int()> &call) {
+  int rc = call();
+  if (rc != 0) {
+    const std::string err = require(device, op).last_error();
+    if (err.find("out of memory") != std::string::npos ||
+        err.find("ALLOC_FAILED") != std::string::npos ||
+        err.find("MemoryAllocation") != std::string::npos) {
+      allocator_for(device).empty_cache();
+      rc = call();
+    }
+  }
+  check(rc, op);
+}
+
 const std::string &arch(Device device) {
   require(device, "arch");
   return state().archs[device.index];

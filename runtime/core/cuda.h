@@ -15,6 +15,7 @@
 #include <knet/tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ std::string unavailable_reason();
 const cuda_abi::Backend &require(Device device, const char *op);
 // Throws knet::Error "<op>: <the backend's last error>" unless rc == 0.
 void check(int rc, const char *op);
+// Runs a backend call (returning its status) on `device`; when it fails
+// for lack of memory (a library's workspace), the runtime's cached blocks
+// are released and the call retried once. Throws as check does.
+void check_retry(Device device, const char *op,
+                 const std::function<int()> &call);
 // The device's real architecture for NVRTC, e.g. "sm_90".
 const std::string &arch(Device device);
 

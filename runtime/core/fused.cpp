@@ -429,10 +429,21 @@ compile_fused_cuda(const FusedKernel &k, const Tensor *const *in,
   for (int i = 0; i < k.num_inputs; ++i)
     if (in[i]->shape() == *shape && in[i]->is_contiguous())
       dense |= uint64_t{1} << (k.num_outputs + i);
-  const int rank = static_cast<int>(shape->size());
+  int rank = static_cast<int>(shape->size()), rrank = rank;
+  if (k.reduce != FusedReduce::none) {
+    // As launch_fused specializes it: the kept and the folded dims.
+    std::optional<std::vector<bool>> reduced =
+        reduced_dims(k, *shape, *in[k.num_inputs - 1]);
+    if (!reduced)
+      fail(k.name, ": the operands do not suit the reduction");
+    rrank =
+        static_cast<int>(std::count(reduced->begin(), reduced->end(), true));
+    rank -= rrank;
+    dense = 0;
+  }
   KernelSpec spec{
       k.cuda_source, k.name, arch,
-      jit::fused_kernel_options(*dtype == DType::f64, rank, rank, dense)};
+      jit::fused_kernel_options(*dtype == DType::f64, rank, rrank, dense)};
   return compile_kernel(spec);
 }
 

@@ -416,18 +416,17 @@ Tensor run_kernel(Kind k, const Geometry &g, const Tensor &a, const Tensor &b,
     void *pa = ad.impl()->data(), *pb = bd.impl()->data(),
          *po = out.impl()->data();
     const int code = static_cast<int>(dt);
-    switch (k) {
-    case Kind::forward: // a = x, b = w
-      cuda::check(be.conv_forward(dev.index, code, &cg, pa, pb, po), op);
-      break;
-    case Kind::back_data: // a = dy, b = w
-      cuda::check(be.conv_backward_data(dev.index, code, &cg, pa, pb, po), op);
-      break;
-    case Kind::back_filter: // a = dy, b = x
-      cuda::check(be.conv_backward_filter(dev.index, code, &cg, pa, pb, po),
-                  op);
-      break;
-    }
+    cuda::check_retry(dev, op, [&] {
+      switch (k) {
+      case Kind::forward: // a = x, b = w
+        return be.conv_forward(dev.index, code, &cg, pa, pb, po);
+      case Kind::back_data: // a = dy, b = w
+        return be.conv_backward_data(dev.index, code, &cg, pa, pb, po);
+      case Kind::back_filter: // a = dy, b = x
+        return be.conv_backward_filter(dev.index, code, &cg, pa, pb, po);
+      }
+      return -1;
+    });
     return out;
   }
   if (dt == DType::f32) {

@@ -194,14 +194,14 @@ void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
   const int64_t ldb = std::max<int64_t>(B.view.ld, 1);
   auto call = [&](int64_t oa, int64_t ob, int64_t oy, int64_t sa, int64_t sb,
                   int64_t batches) {
-    cuda::check(be.gemm(dev.index, static_cast<int>(y.dtype()), A.view.trans,
-                        B.view.trans, c.m, c.n, c.k, 1.0,
-                        static_cast<char *>(A.t.impl()->data()) + oa * es, lda,
-                        sa, static_cast<char *>(B.t.impl()->data()) + ob * es,
-                        ldb, sb, beta,
-                        static_cast<char *>(y.impl()->data()) + oy * es, c.n,
-                        mn, batches, 0),
-                op);
+    cuda::check_retry(dev, op, [&] {
+      return be.gemm(dev.index, static_cast<int>(y.dtype()), A.view.trans,
+                     B.view.trans, c.m, c.n, c.k, 1.0,
+                     static_cast<char *>(A.t.impl()->data()) + oa * es, lda, sa,
+                     static_cast<char *>(B.t.impl()->data()) + ob * es, ldb, sb,
+                     beta, static_cast<char *>(y.impl()->data()) + oy * es, c.n,
+                     mn, batches, 0);
+    });
   };
   const int64_t sa = flat_batch_stride(A, c.batch),
                 sb = flat_batch_stride(B, c.batch);

@@ -21,8 +21,11 @@ namespace {
 // the labels as a contiguous vector.
 std::vector<int64_t> check_class_inputs(const Tensor &scores,
                                         const Tensor &labels, const char *op) {
-  check_cpu(scores, op);
-  check_cpu(labels, op);
+  if (!scores.defined() || !labels.defined())
+    fail(op, ": undefined tensor");
+  if (scores.device() != labels.device())
+    fail(op, ": scores on ", device_str(scores.device()), " but labels on ",
+         device_str(labels.device()));
   if (scores.rank() != 2)
     fail(op, ": scores must be [N,C], got ", shape_str(scores.shape()));
   if (!is_floating(scores.dtype()))
@@ -41,6 +44,18 @@ std::vector<int64_t> check_class_inputs(const Tensor &scores,
       fail(op, ": label ", ids[i], " at row ", i, " out of range for ", C,
            " classes (scores ", shape_str(scores.shape()), ")");
   return ids;
+}
+
+// The [N,C] b8 mask, on the scores' device, of each row's class (no class
+// for a row whose id is < 0).
+Tensor class_mask(const std::vector<int64_t> &ids, const Tensor &scores) {
+  const int64_t N = scores.shape()[0], C = scores.shape()[1];
+  std::vector<double> idv(ids.begin(), ids.end()), iota(C);
+  for (int64_t j = 0; j < C; ++j)
+    iota[j] = static_cast<double>(j);
+  const Device dev = scores.device();
+  return Tensor::from(idv, {N, 1}).to(dev) ==
+         Tensor::from(iota, {1, C}).to(dev);
 }
 
 // logsumexp of row i of a strided [N,C] matrix.
@@ -147,9 +162,6 @@ double softplus_d(double z) {
 } // namespace
 
 Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
-  if (cuda::on_gpu(scores) || cuda::on_gpu(labels))
-    return nll(cuda::host(scores), cuda::host(labels), o)
-        .to(cuda::gpu_of({scores, labels}));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll");
   const int64_t N = scores.shape()[0], C = scores.shape()[1];
   int64_t count = 0;
@@ -157,6 +169,14 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
     count += id >= 0;
   if (C == 0 && count > 0)
     fail("nll: scores ", shape_str(scores.shape()), " have no classes");
+  if (cuda::on_gpu(scores)) {
+    // Composed of GPU ops, which record themselves: the log-probabilities
+    // picked by a one-hot mask (rows with id < 0 pick nothing).
+    const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
+    Tensor picked = sum(where(class_mask(ids, scores), logsoftmax(scores, 1),
+                              Tensor::scalar(0.0, DType::f64)));
+    return picked * -scale;
+  }
   const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];
   double total = 0;
   dispatch_float(scores.dtype(), "nll", [&]<class T>() {
@@ -184,8 +204,6 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
 }
 
 double accuracy(const Tensor &scores, const Tensor &labels) {
-  if (cuda::on_gpu(scores) || cuda::on_gpu(labels))
-    return accuracy(cuda::host(scores), cuda::host(labels));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "accuracy");
   const int64_t N = scores.shape()[0], C = scores.shape()[1];
   int64_t count = 0, correct = 0;
@@ -193,6 +211,14 @@ double accuracy(const Tensor &scores, const Tensor &labels) {
     count += id >= 0;
   if (count == 0)
     return 0.0;
+  if (cuda::on_gpu(scores)) {
+    // The row maxima's first index on the GPU, compared here.
+    std::vector<int64_t> best = C == 0 ? std::vector<int64_t>(N, 0)
+                                       : argmax(scores, 1).to_vector<int64_t>();
+    for (int64_t i = 0; i < N; ++i)
+      correct += ids[i] >= 0 && best[i] == ids[i];
+    return static_cast<double>(correct) / static_cast<double>(count);
+  }
   const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];
   dispatch_float(scores.dtype(), "accuracy", [&]<class T>() {
     const T *x = scores.data<T>();
@@ -258,9 +284,6 @@ Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
 
 Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
                 NllOptions o) {
-  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels))
-    return nll_back(cuda::host(dy), cuda::host(scores), cuda::host(labels), o)
-        .to(cuda::gpu_of({dy, scores, labels}));
   std::vector<int64_t> ids = check_class_inputs(scores, labels, "nll_back");
   if (!dy.defined() || dy.numel() != 1)
     fail("nll_back: dy must hold one value (the loss's gradient), got ",
@@ -269,6 +292,18 @@ Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
   for (int64_t id : ids)
     count += id >= 0;
   const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
+  if (cuda::on_gpu(scores)) {
+    // (softmax - onehot) * dy / count on counted rows, zero on the others.
+    Tensor onehot = class_mask(ids, scores).to(scores.dtype());
+    std::vector<double> counted(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i)
+      counted[i] = ids[i] >= 0 ? 1.0 : 0.0;
+    Tensor rows = Tensor::from(counted, {static_cast<int64_t>(ids.size()), 1})
+                      .to(scores.dtype())
+                      .to(scores.device());
+    return (softmax(scores, 1) - onehot) * rows *
+           (dy.to(scores.device()) * scale);
+  }
   return nll_grad(dy, scores, ids, scale);
 }
 

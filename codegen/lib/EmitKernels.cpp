@@ -8,6 +8,8 @@
 
 #include "knet/Codegen/EmitKernels.h"
 
+#include "jit/specialize.h"
+
 #include "knet/Codegen/EmitCpp.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -444,10 +446,12 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
   os << "// " << name << ": " << summary << "\n"
      << "// Specialized by defines (runtime/jit/specialize.h): KNET_T (float\n"
      << "// or double), KNET_ACC (the accumulator), KNET_RANK (>= 1),\n"
-     << "// KNET_RRANK (reduced dims, >= 1) and KNET_DENSE (bit k: operand k\n"
+     << "// KNET_RRANK (reduced dims, >= 1), KNET_DENSE (bit k: operand k\n"
      << "// is dense over the iteration space, neither strided nor "
-        "broadcast).\n"
+        "broadcast)\n"
+     << "// and KNET_HALF (float operands stored as f16 or bf16).\n"
      << "typedef KNET_T T;\n"
+     << ::knet::jit::kHalfConversions << ::knet::jit::kStoragePrelude
      << "#define KNET_IS_DENSE(k) ((KNET_DENSE >> (k)) & 1ull)\n"
      << "#define KNET_INF __longlong_as_double(0x7ff0000000000000ll)\n"
      << "#define KNET_NAN __longlong_as_double(0x7ff8000000000000ll)\n"
@@ -479,10 +483,16 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
     os << "  r" << o << " = " << (*yields)[o] << ";\n";
   os << "}\n\n";
 
+  // Float operands are stored as S (T, or f16/bf16 bits): KNET_LD and
+  // KNET_ST convert (runtime/jit/specialize.h).
   auto load = [&](unsigned i, StringRef offset) {
     std::string type = operandType(op.getInputs()[i].getType());
-    return ("static_cast<const " + type + " *>(a.ptr[" + Twine(nout + i) +
-            "])[" + offset + "]")
+    if (type == "bool")
+      return ("static_cast<const bool *>(a.ptr[" + Twine(nout + i) + "])[" +
+              offset + "]")
+          .str();
+    return ("KNET_LD(static_cast<const S *>(a.ptr[" + Twine(nout + i) + "])[" +
+            offset + "])")
         .str();
   };
   // Offsets of every operand at index `index` over (sizes, strides); with
@@ -527,9 +537,14 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
     for (unsigned o = 0; o < nout; ++o)
       os << (nin + o ? ", " : "") << "r" << o;
     os << ");\n";
-    for (unsigned o = 0; o < nout; ++o)
-      os << "    static_cast<" << operandType(op.getResult(o).getType())
-         << " *>(a.ptr[" << o << "])[o[" << o << "]] = r" << o << ";\n";
+    for (unsigned o = 0; o < nout; ++o) {
+      if (operandType(op.getResult(o).getType()) == "bool")
+        os << "    static_cast<bool *>(a.ptr[" << o << "])[o[" << o << "]] = r"
+           << o << ";\n";
+      else
+        os << "    static_cast<S *>(a.ptr[" << o << "])[o[" << o
+           << "]] = KNET_ST(r" << o << ");\n";
+    }
     os << "  }\n}\n";
     return text;
   }
@@ -575,9 +590,9 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
      << "        " << combine(op, "acc", "other") << ";\n"
      << "      }\n"
      << "      if (threadIdx.x == 0)\n"
-     << "        static_cast<T *>(a.ptr[0])[out] = (T)("
+     << "        static_cast<S *>(a.ptr[0])[out] = KNET_ST((T)("
      << (op.getReduce() == ReduceKind::mean ? "acc / (KNET_ACC)a.rn" : "acc")
-     << ");\n"
+     << "));\n"
      << "    }\n"
      << "    __syncthreads();\n"
      << "  }\n}\n";

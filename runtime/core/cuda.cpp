@@ -3,6 +3,7 @@
 #include "core/allocator.h"
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
+#include "jit/specialize.h"
 
 #include <knet/error.h>
 #include <knet/ops/elementwise.h>
@@ -257,38 +258,13 @@ std::string store_expr(DType t, const std::string &v) {
   }
 }
 
-// f16 through PTX's cvt, bf16 by its bits (round to nearest even, NaN kept
-// quiet): no CUDA headers needed.
-constexpr const char *kHalfHelpers = R"(
-__device__ __forceinline__ float knet_h2f(unsigned short h) {
-  float f;
-  asm("{ .reg .b16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
-  return f;
-}
-__device__ __forceinline__ unsigned short knet_f2h(float f) {
-  unsigned short h;
-  asm("{ .reg .b16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
-  return h;
-}
-__device__ __forceinline__ float knet_b2f(unsigned short b) {
-  return __uint_as_float(((unsigned)b) << 16);
-}
-__device__ __forceinline__ unsigned short knet_f2b(float f) {
-  unsigned u = __float_as_uint(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return (unsigned short)((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (unsigned short)(u >> 16);
-}
-)";
-
 // One strided loop over `nops` operands (the destination first); `body`
 // writes element o[0] of ptr[0].
 std::string movement_kernel(const std::string &name, int nops,
                             const std::string &extra_field,
                             const std::string &body) {
   std::string n = std::to_string(nops);
-  return std::string(kHalfHelpers) + "struct " + name +
+  return std::string(jit::kHalfConversions) + "struct " + name +
          "_args {\n  long long n;\n  long long sizes[KNET_RANK];\n"
          "  long long strides[" +
          n + "][KNET_RANK];\n  void *ptr[" + n + "];\n" + extra_field +

@@ -102,6 +102,32 @@ std::optional<DType> kernel_dtype(const FusedKernel &k,
   return t;
 }
 
+// On the GPU, f16/bf16 storage: the dtype shared by the float inputs of
+// rank > 0 (0-d ones adapt), or nullopt.
+std::optional<DType> half_dtype(const FusedKernel &k, const Tensor *const *in) {
+  std::optional<DType> ranked;
+  for (int i = 0; i < k.num_inputs; ++i) {
+    const Tensor &t = *in[i];
+    if (k.reduce == FusedReduce::sum_to && i == k.num_inputs - 1)
+      continue;
+    if (k.input_kinds[i] == 'b') {
+      if (t.dtype() != DType::b8)
+        return std::nullopt;
+      continue;
+    }
+    if (!is_floating(t.dtype()))
+      return std::nullopt;
+    if (t.rank() == 0)
+      continue;
+    if (t.dtype() != DType::f16 && t.dtype() != DType::bf16)
+      return std::nullopt;
+    if (ranked && *ranked != t.dtype())
+      return std::nullopt;
+    ranked = t.dtype();
+  }
+  return ranked;
+}
+
 // The dims a reduction folds (per dim of `shape`), or nullopt when the
 // replaced op would raise an error.
 std::optional<std::vector<bool>>
@@ -170,7 +196,14 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   if (!dev)
     return false;
   std::optional<DType> dtype = kernel_dtype(k, in);
-  if (!dtype || !checks_hold(k, in))
+  int half = 0; // f16/bf16 storage, float arithmetic
+  if (!dtype) {
+    dtype = half_dtype(k, in);
+    if (!dtype)
+      return false;
+    half = *dtype == DType::f16 ? 1 : 2;
+  }
+  if (!checks_hold(k, in))
     return false;
   const bool has_like = k.reduce == FusedReduce::sum_to;
   std::vector<int64_t> all;
@@ -187,11 +220,9 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     const bool like = has_like && i == nin - 1;
     if (like || (k.input_kinds[i] == 'f' && in[i]->dtype() != *dtype) ||
         in[i]->device() != *dev) {
-      converted[i] =
-          like ? Tensor::empty({}, *dtype, *dev)
-               : in[i]
-                     ->to(k.input_kinds[i] == 'f' ? *dtype : DType::b8)
-                     .to(*dev);
+      converted[i] = like ? Tensor::empty({}, *dtype, *dev)
+                          : in[i]->to(*dev).to(
+                                k.input_kinds[i] == 'f' ? *dtype : DType::b8);
       ins[i] = &converted[i];
     }
   }
@@ -216,9 +247,9 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     const int64_t n = shape_numel(*shape);
     if (n > 0) {
       const int rank = static_cast<int>(shape->size());
-      auto kernel =
-          compile_kernel({k.cuda_source, k.name, arch,
-                          jit::fused_kernel_options(f64, rank, rank, dense)});
+      auto kernel = compile_kernel(
+          {k.cuda_source, k.name, arch,
+           jit::fused_kernel_options(f64, rank, rank, dense, half)});
       cuda::launch(*dev, *kernel, cuda::grid_for(n), cuda::kBlock,
                    cuda::elementwise_args(*shape, ops));
     }
@@ -294,7 +325,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
       w.push_back(reinterpret_cast<intptr_t>(t->impl()->data()));
     auto kernel =
         compile_kernel({k.cuda_source, k.name, arch,
-                        jit::fused_kernel_options(f64, rank, rrank, 0)});
+                        jit::fused_kernel_options(f64, rank, rrank, 0, half)});
     cuda::launch(*dev, *kernel, std::min<int64_t>(n, int64_t{1} << 20),
                  cuda::kBlock, w);
   }

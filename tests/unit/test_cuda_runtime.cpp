@@ -309,6 +309,26 @@ TEST(Gpu, LossesAndShapes) {
       {u, v}, 0, 0, "concat gradient");
 }
 
+TEST(Gpu, HalfStorage) {
+  REQUIRE_GPU();
+  // f16/bf16 storage with float arithmetic against f32 on the CPU.
+  Tensor x = rand_f64({5, 6}, -2, 2, 15).to(DType::f32);
+  Tensor w = rand_f64({6, 3}, -1, 1, 16).to(DType::f32);
+  for (DType half : {DType::f16, DType::bf16}) {
+    const double tol = half == DType::f16 ? 2e-2 : 1e-1;
+    Tensor h = x.to(kGpu).to(half), hw = w.to(kGpu).to(half);
+    Tensor y = exp(h) * 0.5 + relu(h) - h / 3.0;
+    EXPECT_EQ(y.dtype(), half);
+    EXPECT_TRUE(all_close(y.to(DType::f32).to(kCpu),
+                          exp(x) * 0.5 + relu(x) - x / 3.0, tol, tol));
+    EXPECT_TRUE(
+        all_close(sum(h, {1}).to(DType::f32).to(kCpu), sum(x, {1}), tol, tol));
+    EXPECT_TRUE(all_close(matmul(h, hw).to(DType::f32).to(kCpu), matmul(x, w),
+                          tol, tol));
+    EXPECT_TRUE(all_close((h > 0.0).to(kCpu), x > 0.0, 0, 0));
+  }
+}
+
 TEST(Gpu, AllocatorUnderPressure) {
   REQUIRE_GPU();
   empty_cache(kGpu);

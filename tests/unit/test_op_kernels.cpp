@@ -116,8 +116,16 @@ TEST(OpKernels, EveryKernelCompilesWithNvrtc) {
                          ", rank " + std::to_string(rank) + ", dense " +
                          std::to_string(dense) + ")");
         }
+    // f16 and bf16 storage (float arithmetic), dense and strided.
+    for (int half : {1, 2}) {
+      const uint64_t dense = half == 1 ? all : 0;
+      specs.push_back({k.cuda_source, k.name, "sm_80",
+                       jit::fused_kernel_options(false, 2, 2, dense, half)});
+      what.push_back(std::string(e.op) + (half == 1 ? " (f16" : " (bf16") +
+                     ", rank 2, dense " + std::to_string(dense) + ")");
+    }
   }
-  EXPECT_EQ(specs.size(), std::size(op_kernels::entries) * 8);
+  EXPECT_EQ(specs.size(), std::size(op_kernels::entries) * 10);
   std::vector<std::string> errors(specs.size());
   std::atomic<size_t> next{0};
   auto work = [&] {

@@ -7,6 +7,11 @@ using namespace knet;
 
 // CHECK: // knet_k0: add, relu
 // CHECK: typedef KNET_T T;
+// CHECK: #if KNET_HALF == 1
+// CHECK-NEXT: typedef unsigned short S;
+// CHECK-NEXT: #define KNET_LD(v) ((T)knet_h2f(v))
+// CHECK: #else
+// CHECK-NEXT: typedef T S;
 // CHECK: struct knet_k0_args {
 // CHECK: long long strides[3][KNET_RANK];
 // CHECK: __device__ __forceinline__ void knet_k0_body(T a0, T a1, T &r0) {
@@ -15,8 +20,8 @@ using namespace knet;
 // CHECK-NEXT: i += (long long)blockDim.x * gridDim.x) {
 // CHECK: o[0] = KNET_IS_DENSE(0) ? i : 0;
 // CHECK: if (!KNET_IS_DENSE(2)) o[2] += x * a.strides[2][d];
-// CHECK: knet_k0_body(static_cast<const T *>(a.ptr[1])[o[1]], static_cast<const T *>(a.ptr[2])[o[2]], r0);
-// CHECK: static_cast<T *>(a.ptr[0])[o[0]] = r0;
+// CHECK: knet_k0_body(KNET_LD(static_cast<const S *>(a.ptr[1])[o[1]]), KNET_LD(static_cast<const S *>(a.ptr[2])[o[2]]), r0);
+// CHECK: static_cast<S *>(a.ptr[0])[o[0]] = KNET_ST(r0);
 KNET_COMPILE Tensor layer(const Tensor &x, const Tensor &b) {
   return relu(x + b);
 }

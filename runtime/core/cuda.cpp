@@ -283,11 +283,67 @@ std::string movement_kernel(const std::string &name, int nops,
          "  }\n}\n";
 }
 
-std::string rank_option(size_t rank) {
-  return "-DKNET_RANK=" + std::to_string(std::max<size_t>(rank, 1));
+std::string rank_option(int rank) {
+  return "-DKNET_RANK=" + std::to_string(std::max(rank, 1));
 }
 
 } // namespace
+
+KernelSpec convert_spec(DType dst, DType src, int rank,
+                        const std::string &arch) {
+  const bool floats = is_floating(src) || is_floating(dst);
+  const std::string s = storage_type(src), d = storage_type(dst);
+  std::string value = "static_cast<const " + s + " *>(a.ptr[1])[o[1]]";
+  std::string store =
+      src == dst
+          ? value
+          : store_expr(dst, std::string(floats ? "(double)" : "(long long)") +
+                                load_expr(src, value));
+  return {movement_kernel("knet_convert", 2, "",
+                          "    static_cast<" + d +
+                              " *>(a.ptr[0])[o[0]] = " + store + ";\n"),
+          "knet_convert",
+          arch,
+          {rank_option(rank)}};
+}
+
+KernelSpec fill_spec(DType dst, int rank, const std::string &arch) {
+  const std::string v =
+      is_floating(dst) || dst == DType::b8 ? "a.value" : "(long long)a.value";
+  return {movement_kernel("knet_fill", 1, "  double value;\n",
+                          "    static_cast<" + std::string(storage_type(dst)) +
+                              " *>(a.ptr[0])[o[0]] = " + store_expr(dst, v) +
+                              ";\n"),
+          "knet_fill",
+          arch,
+          {rank_option(rank)}};
+}
+
+KernelSpec index_rows_spec(DType t, bool scatter, const std::string &arch) {
+  const std::string ty = storage_type(t);
+  const std::string body =
+      scatter ? "    atomicAdd(&static_cast<" + ty +
+                    " *>(a.out)[id * a.e + col], static_cast<const " + ty +
+                    " *>(a.in)[i]);\n"
+              : "    static_cast<" + ty + " *>(a.out)[i] = static_cast<const " +
+                    ty + " *>(a.in)[id * a.e + col];\n";
+  const std::string name =
+      scatter ? "knet_scatter_add_rows" : "knet_gather_rows";
+  return {"struct " + name +
+              "_args {\n  long long n, e;\n  const long long *ids;\n"
+              "  const void *in;\n  void *out;\n};\n"
+              "extern \"C\" __global__ void " +
+              name + "(" + name +
+              "_args a) {\n"
+              "  for (long long i = (long long)blockIdx.x * blockDim.x + "
+              "threadIdx.x; i < a.n * a.e;\n"
+              "       i += (long long)blockDim.x * gridDim.x) {\n"
+              "    const long long id = a.ids[i / a.e], col = i % a.e;\n" +
+              body + "  }\n}\n",
+          name,
+          arch,
+          {}};
+}
 
 void convert(const Tensor &dst, const Tensor &src) {
   const Device dev = dst.device();
@@ -296,23 +352,8 @@ void convert(const Tensor &dst, const Tensor &src) {
          device_str(dev));
   if (dst.numel() == 0)
     return;
-  const bool floats = is_floating(src.dtype()) || is_floating(dst.dtype());
-  const std::string s = storage_type(src.dtype()),
-                    d = storage_type(dst.dtype());
-  std::string value = "static_cast<const " + s + " *>(a.ptr[1])[o[1]]";
-  std::string store =
-      src.dtype() == dst.dtype()
-          ? value
-          : store_expr(dst.dtype(),
-                       std::string(floats ? "(double)" : "(long long)") +
-                           load_expr(src.dtype(), value));
-  KernelSpec spec{movement_kernel("knet_convert", 2, "",
-                                  "    static_cast<" + d +
-                                      " *>(a.ptr[0])[o[0]] = " + store + ";\n"),
-                  "knet_convert",
-                  arch(dev),
-                  {rank_option(dst.shape().size())}};
-  auto kernel = compile_kernel(spec);
+  auto kernel = compile_kernel(convert_spec(
+      dst.dtype(), src.dtype(), static_cast<int>(dst.rank()), arch(dev)));
   launch(dev, *kernel, grid_for(dst.numel()), kBlock,
          elementwise_args(dst.shape(), {&dst, &src}));
 }
@@ -321,23 +362,53 @@ void fill(const Tensor &dst, double value) {
   const Device dev = dst.device();
   if (dst.numel() == 0)
     return;
-  const std::string v = is_floating(dst.dtype()) || dst.dtype() == DType::b8
-                            ? "a.value"
-                            : "(long long)a.value";
-  KernelSpec spec{
-      movement_kernel(
-          "knet_fill", 1, "  double value;\n",
-          "    static_cast<" + std::string(storage_type(dst.dtype())) +
-              " *>(a.ptr[0])[o[0]] = " + store_expr(dst.dtype(), v) + ";\n"),
-      "knet_fill",
-      arch(dev),
-      {rank_option(dst.shape().size())}};
-  auto kernel = compile_kernel(spec);
+  auto kernel = compile_kernel(
+      fill_spec(dst.dtype(), static_cast<int>(dst.rank()), arch(dev)));
   std::vector<int64_t> words = elementwise_args(dst.shape(), {&dst});
   int64_t bits;
   std::memcpy(&bits, &value, sizeof bits);
   words.push_back(bits);
   launch(dev, *kernel, grid_for(dst.numel()), kBlock, words);
+}
+
+namespace {
+
+// One thread per element of the [n, e] side: row i of the indexed side is
+// ids[i]. `scatter` adds src into out's rows, else copies table rows out.
+void index_rows(const Tensor &dense_side, const Tensor &indexed,
+                const Tensor &ids, bool scatter, const char *op) {
+  const Device dev = dense_side.device();
+  if (indexed.device() != dev || ids.device() != dev)
+    fail(op, ": operands on different devices");
+  if (dense_side.dtype() != indexed.dtype() ||
+      (dense_side.dtype() != DType::f32 && dense_side.dtype() != DType::f64))
+    fail(op, ": expected f32 or f64 on ", device_str(dev), ", got ",
+         dtype_name(dense_side.dtype()));
+  if (!dense_side.is_contiguous() || !indexed.is_contiguous() ||
+      !ids.is_contiguous() || ids.dtype() != DType::i64)
+    fail(op, ": internal error: operands must be dense, ids i64");
+  const int64_t n = ids.numel(),
+                e = dense_side.numel() / std::max<int64_t>(n, 1);
+  if (n == 0 || e == 0)
+    return;
+  auto kernel =
+      compile_kernel(index_rows_spec(dense_side.dtype(), scatter, arch(dev)));
+  const Tensor &in = scatter ? dense_side : indexed;
+  const Tensor &out = scatter ? indexed : dense_side;
+  launch(dev, *kernel, grid_for(n * e), kBlock,
+         {n, e, reinterpret_cast<intptr_t>(ids.impl()->data()),
+          reinterpret_cast<intptr_t>(in.impl()->data()),
+          reinterpret_cast<intptr_t>(out.impl()->data())});
+}
+
+} // namespace
+
+void gather_rows(const Tensor &out, const Tensor &table, const Tensor &ids) {
+  index_rows(out, table, ids, false, "embedding");
+}
+
+void scatter_add_rows(const Tensor &out, const Tensor &src, const Tensor &ids) {
+  index_rows(src, out, ids, true, "embedding_back");
 }
 
 void copy(const Tensor &dst, const Tensor &src) {

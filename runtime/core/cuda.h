@@ -97,6 +97,21 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);
 
 namespace knet::detail::cuda {
 
+// Rows by index, for embedding: out[i, :] = table[ids[i], :], and its
+// adjoint out[ids[i], :] += src[i, :] (atomic adds: rows that repeat sum in
+// no fixed order). Dense f32/f64 operands on one GPU, i64 ids in range.
+void gather_rows(const Tensor &out, const Tensor &table, const Tensor &ids);
+void scatter_add_rows(const Tensor &out, const Tensor &src, const Tensor &ids);
+
+// The CUDA C of the runtime's own data-movement kernels, as used above
+// (exposed so that tests compile every variant with NVRTC, without a GPU):
+// convert (a strided copy and cast over `rank` dims), fill, and the row
+// gather/scatter of embedding.
+KernelSpec convert_spec(DType dst, DType src, int rank,
+                        const std::string &arch);
+KernelSpec fill_spec(DType dst, int rank, const std::string &arch);
+KernelSpec index_rows_spec(DType t, bool scatter, const std::string &arch);
+
 // The argument struct of an elementwise kernel over `shape` (runtime/jit,
 // codegen's fused kernels): n, sizes[rank], strides[ops][rank] (elements,
 // 0 where an operand broadcasts), then the operands' element pointers.

@@ -14,11 +14,24 @@ using namespace detail;
 
 namespace {
 
-void check_ids(const Tensor &ids, const char *op) {
-  check_cpu(ids, op);
+// Checks ids (i64, on `device`) and returns a pointer to their values
+// (dense): in `idc` on the CPU, in `host` (a copy) for GPU ids.
+const int64_t *check_ids(const Tensor &ids, Device device, const char *op,
+                         Tensor &idc, std::vector<int64_t> &host) {
+  if (!ids.defined())
+    fail(op, ": undefined ids");
+  if (ids.device() != device)
+    fail(op, ": ids on ", device_str(ids.device()), " but the values on ",
+         device_str(device));
   if (ids.dtype() != DType::i64)
     fail(op, ": ids must have dtype i64, got ", dtype_name(ids.dtype()), " ",
          shape_str(ids.shape()));
+  idc = dense(ids);
+  if (cuda::on_gpu(idc)) {
+    host = idc.to_vector<int64_t>();
+    return host.data();
+  }
+  return idc.data<int64_t>();
 }
 
 // Copies src into the region of out that starts at `begin` along `dim`
@@ -42,19 +55,19 @@ void copy_into(const Tensor &out, const Tensor &src, int dim, int64_t begin,
 
 Tensor embedding(const Tensor &table, const Tensor &ids) {
   const char *op = "embedding";
-  if (cuda::on_gpu(table) || cuda::on_gpu(ids))
-    return embedding(cuda::host(table), cuda::host(ids))
-        .to(cuda::gpu_of({table, ids}));
-  check_cpu(table, op);
-  check_ids(ids, op);
+  if (!table.defined())
+    fail(op, ": undefined table");
+  if (!cuda::on_gpu(table))
+    check_cpu(table, op);
+  Tensor idc;
+  std::vector<int64_t> host;
+  const int64_t *id = check_ids(ids, table.device(), op, idc, host);
   if (table.rank() != 2)
     fail(op, ": table must be [V,E], got ", shape_str(table.shape()));
   if (!is_floating(table.dtype()))
     fail(op, ": table must have a floating dtype, got ",
          dtype_name(table.dtype()));
   const int64_t V = table.size(0), E = table.size(1);
-  Tensor idc = dense(ids);
-  const int64_t *id = idc.data<int64_t>();
   const int64_t n = idc.numel();
   for (int64_t i = 0; i < n; ++i)
     if (id[i] < 0 || id[i] >= V)
@@ -64,21 +77,24 @@ Tensor embedding(const Tensor &table, const Tensor &ids) {
   out_shape.push_back(E);
   Tensor y = Tensor::empty(out_shape, table.dtype(), table.device());
   const int64_t s0 = table.strides()[0], s1 = table.strides()[1];
-  dispatch_float(table.dtype(), op, [&]<class T>() {
-    const T *t = table.data<T>();
-    T *o = y.data<T>();
-    parallel_for(n, E, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const T *row = t + id[i] * s0;
-        T *dst = o + i * E;
-        if (s1 == 1)
-          std::copy(row, row + E, dst);
-        else
-          for (int64_t j = 0; j < E; ++j)
-            dst[j] = row[j * s1];
-      }
+  if (cuda::on_gpu(table))
+    cuda::gather_rows(y.reshape({n, E}), dense(table), idc);
+  else
+    dispatch_float(table.dtype(), op, [&]<class T>() {
+      const T *t = table.data<T>();
+      T *o = y.data<T>();
+      parallel_for(n, E, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const T *row = t + id[i] * s0;
+          T *dst = o + i * E;
+          if (s1 == 1)
+            std::copy(row, row + E, dst);
+          else
+            for (int64_t j = 0; j < E; ++j)
+              dst[j] = row[j * s1];
+        }
+      });
     });
-  });
   if (recording())
     // The ids are saved by value: a later in-place write to the caller's ids
     // must not change this gradient.
@@ -93,11 +109,13 @@ Tensor embedding(const Tensor &table, const Tensor &ids) {
 
 Tensor embedding_back(const Tensor &dy, const Tensor &ids, int64_t vocab) {
   const char *op = "embedding_back";
-  if (cuda::on_gpu(dy) || cuda::on_gpu(ids))
-    return embedding_back(cuda::host(dy), cuda::host(ids), vocab)
-        .to(cuda::gpu_of({dy, ids}));
-  check_cpu(dy, op);
-  check_ids(ids, op);
+  if (!dy.defined())
+    fail(op, ": undefined dy");
+  if (!cuda::on_gpu(dy))
+    check_cpu(dy, op);
+  Tensor idc;
+  std::vector<int64_t> host;
+  const int64_t *id = check_ids(ids, dy.device(), op, idc, host);
   if (vocab < 0)
     fail(op, ": negative vocabulary size ", vocab);
   const int r = ids.rank();
@@ -106,28 +124,29 @@ Tensor embedding_back(const Tensor &dy, const Tensor &ids, int64_t vocab) {
     fail(op, ": dy ", shape_str(dy.shape()), " does not match ids ",
          shape_str(ids.shape()), " + [E]");
   const int64_t E = dy.shape()[r];
-  Tensor idc = dense(ids);
-  const int64_t *id = idc.data<int64_t>();
   const int64_t n = idc.numel();
   for (int64_t i = 0; i < n; ++i)
     if (id[i] < 0 || id[i] >= vocab)
       fail(op, ": id ", id[i], " out of range for a table of ", vocab, " rows");
   Tensor dx = Tensor::zeros({vocab, E}, dy.dtype(), dy.device());
-  dispatch_float(dy.dtype(), op, [&]<class T>() {
-    // dy as [n, E] rows (a copy only when dy is not contiguous).
-    Tensor g = dense(dy);
-    const T *pg = g.data<T>();
-    T *o = dx.data<T>();
-    // Columns split across threads: no two threads write one element.
-    parallel_for(E, n, [&](int64_t b, int64_t e) {
-      for (int64_t i = 0; i < n; ++i) {
-        const T *src = pg + i * E;
-        T *dst = o + id[i] * E;
-        for (int64_t j = b; j < e; ++j)
-          dst[j] += src[j];
-      }
+  if (cuda::on_gpu(dy))
+    cuda::scatter_add_rows(dx, dense(dy).reshape({n, E}), idc);
+  else
+    dispatch_float(dy.dtype(), op, [&]<class T>() {
+      // dy as [n, E] rows (a copy only when dy is not contiguous).
+      Tensor g = dense(dy);
+      const T *pg = g.data<T>();
+      T *o = dx.data<T>();
+      // Columns split across threads: no two threads write one element.
+      parallel_for(E, n, [&](int64_t b, int64_t e) {
+        for (int64_t i = 0; i < n; ++i) {
+          const T *src = pg + i * E;
+          T *dst = o + id[i] * E;
+          for (int64_t j = b; j < e; ++j)
+            dst[j] += src[j];
+        }
+      });
     });
-  });
   if (recording())
     record(op, {dy, ids}, {dx}, [idc](const Grads &gg, const Needs &n) {
       // Linear in dy: its adjoint gathers the rows back.

@@ -7,6 +7,7 @@
 #include "core/tensor_impl.h"
 
 #include <knet/ops/elementwise.h>
+#include <knet/ops/reduce.h>
 #include <knet/train.h>
 
 #include <cmath>
@@ -86,7 +87,12 @@ namespace {
 
 // Sum of squares of a CPU float tensor, accumulated in double.
 double sumsq(const Tensor &t, const char *op) {
-  Tensor c = t.to(Device{}).contiguous();
+  if (cuda::on_gpu(t)) {
+    Tensor d = t.to(DType::f64);
+    return sum(d * d).item<double>();
+  }
+  check_cpu(t, op);
+  Tensor c = t.contiguous();
   return dispatch_float(c.dtype(), op, [&]<class T>() {
     const T *p = c.data<T>();
     double s = 0;
@@ -99,9 +105,11 @@ double sumsq(const Tensor &t, const char *op) {
 // The shared body of every optimizer: checks, gclip, lazy state, and one
 // elementwise pass over the value. kernel(w, g, s) updates the value w and
 // the NBUF state values s[] of one element in double, g already clipped.
-template <int NBUF, class Kernel>
+// On a GPU, tensors(w, g, s) does the same with tensor ops: it returns the
+// new value and replaces s[] by the new state (written back in place).
+template <int NBUF, class Kernel, class TensorKernel>
 void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
-                  OptState *state, Kernel kernel) {
+                  OptState *state, Kernel kernel, TensorKernel tensors) {
   if (!p.defined())
     fail(op, ": undefined Param");
   if (!grad.defined())
@@ -119,19 +127,36 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
   if (!(gclip >= 0))
     fail(op, ": gclip must be >= 0 (0 turns clipping off), got ", gclip);
   check_writable(w, op);
-  // A Param on a GPU is updated on the host, its state with it (see
-  // docs/cuda.md): the value, the gradient and the state are copied over
-  // and back.
-  const bool gpu = cuda::on_gpu(w);
-  if (!gpu) {
-    check_cpu(w, op);
-    check_cpu(grad, op);
-  } else if (grad.device() != w.device()) {
-    fail(op, ": the gradient of Param '", p.name(), "' is on ",
-         device_str(grad.device()), ", its value on ", device_str(w.device()));
+  if (cuda::on_gpu(w) || cuda::on_gpu(grad)) {
+    if (grad.device() != w.device())
+      fail(op, ": the gradient of Param '", p.name(), "' is on ",
+           device_str(grad.device()), ", its value on ",
+           device_str(w.device()));
+    RecordingPause pause;
+    Tensor g = grad.to(w.dtype());
+    if (gclip > 0) {
+      const double norm = std::sqrt(sumsq(g, op));
+      if (norm > gclip)
+        g = g * (gclip / norm);
+    }
+    std::vector<Tensor> s;
+    OptSlot *slot = nullptr;
+    if constexpr (NBUF > 0) {
+      slot = &state->slot(p, NBUF, op);
+      ++slot->t;
+      s = slot->buffers;
+    }
+    Tensor nw = tensors(w, g, s);
+    if constexpr (NBUF > 0)
+      for (int k = 0; k < NBUF; ++k)
+        copy_(slot->buffers[k], s[k]);
+    copy_(w, nw);
+    return;
   }
+  check_cpu(w, op);
+  check_cpu(grad, op);
 
-  Tensor g = grad.to(Device{}).to(w.dtype()).contiguous();
+  Tensor g = grad.to(w.dtype()).contiguous();
   double scale = 1;
   if (gclip > 0) {
     double norm = std::sqrt(sumsq(g, op));
@@ -144,12 +169,8 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
     ++slot->t;
   }
   // Work on a contiguous copy when the value is a strided view.
-  const bool direct = w.is_contiguous() && !gpu;
-  Tensor work = direct ? w : w.to(Device{}).contiguous();
-  std::vector<Tensor> host(NBUF);
-  if constexpr (NBUF > 0)
-    for (int k = 0; k < NBUF; ++k)
-      host[k] = gpu ? slot->buffers[k].to(Device{}) : slot->buffers[k];
+  const bool direct = w.is_contiguous();
+  Tensor work = direct ? w : w.contiguous();
   const int64_t n = w.numel();
   dispatch_float(w.dtype(), op, [&]<class T>() {
     T *wp = work.data<T>();
@@ -157,7 +178,7 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
     T *bp[NBUF > 0 ? NBUF : 1] = {};
     if constexpr (NBUF > 0)
       for (int k = 0; k < NBUF; ++k)
-        bp[k] = host[k].template data<T>();
+        bp[k] = slot->buffers[k].template data<T>();
     parallel_for(n, 16, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         double wi = wp[i];
@@ -172,10 +193,6 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
       }
     });
   });
-  if constexpr (NBUF > 0)
-    if (gpu)
-      for (int k = 0; k < NBUF; ++k)
-        copy_(slot->buffers[k], host[k]);
   if (direct)
     ++w.impl()->storage->version;
   else
@@ -189,62 +206,94 @@ using detail::apply_update;
 
 void SGD::update(Param &p, const Tensor &grad) {
   const double lr = this->lr;
-  apply_update<0>("SGD", p, grad, gclip, nullptr,
-                  [=](double &w, double g, double *) { w -= lr * g; });
+  apply_update<0>(
+      "SGD", p, grad, gclip, nullptr,
+      [=](double &w, double g, double *) { w -= lr * g; },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &) {
+        return w - g * lr;
+      });
 }
 
 void Momentum::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, gamma = this->gamma;
-  apply_update<1>("Momentum", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &v = s[0];
-                    v = gamma * v - lr * g;
-                    w += v;
-                  });
+  apply_update<1>(
+      "Momentum", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &v = s[0];
+        v = gamma * v - lr * g;
+        w += v;
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] * gamma - g * lr;
+        return w + s[0];
+      });
 }
 
 void Nesterov::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, gamma = this->gamma;
-  apply_update<1>("Nesterov", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &v = s[0];
-                    v *= gamma;
-                    w -= v;
-                    v -= lr * g;
-                    w += (1 + gamma) * v;
-                  });
+  apply_update<1>(
+      "Nesterov", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &v = s[0];
+        v *= gamma;
+        w -= v;
+        v -= lr * g;
+        w += (1 + gamma) * v;
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        Tensor v = s[0] * gamma;
+        s[0] = v - g * lr;
+        return (w - v) + s[0] * (1 + gamma);
+      });
 }
 
 void Adagrad::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, eps = this->eps;
-  apply_update<1>("Adagrad", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &G = s[0];
-                    G += g * g;
-                    w -= lr * g / std::sqrt(G + eps);
-                  });
+  apply_update<1>(
+      "Adagrad", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &G = s[0];
+        G += g * g;
+        w -= lr * g / std::sqrt(G + eps);
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] + g * g;
+        return w - g * lr / sqrt(s[0] + eps);
+      });
 }
 
 void Rmsprop::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, rho = this->rho, eps = this->eps;
-  apply_update<1>("Rmsprop", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &G = s[0];
-                    G = rho * G + (1 - rho) * g * g;
-                    w -= lr * g / std::sqrt(G + eps);
-                  });
+  apply_update<1>(
+      "Rmsprop", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &G = s[0];
+        G = rho * G + (1 - rho) * g * g;
+        w -= lr * g / std::sqrt(G + eps);
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] * rho + g * g * (1 - rho);
+        return w - g * lr / sqrt(s[0] + eps);
+      });
 }
 
 void Adadelta::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, rho = this->rho, eps = this->eps;
-  apply_update<2>("Adadelta", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &G = s[0], &D = s[1];
-                    G = rho * G + (1 - rho) * g * g;
-                    double u = g * std::sqrt(D + eps) / std::sqrt(G + eps);
-                    D = rho * D + (1 - rho) * u * u;
-                    w -= lr * u;
-                  });
+  apply_update<2>(
+      "Adadelta", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &G = s[0], &D = s[1];
+        G = rho * G + (1 - rho) * g * g;
+        double u = g * std::sqrt(D + eps) / std::sqrt(G + eps);
+        D = rho * D + (1 - rho) * u * u;
+        w -= lr * u;
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] * rho + g * g * (1 - rho);
+        Tensor u = g * sqrt(s[1] + eps) / sqrt(s[0] + eps);
+        s[1] = s[1] * rho + u * u * (1 - rho);
+        return w - u * lr;
+      });
 }
 
 void Adam::update(Param &p, const Tensor &grad) {
@@ -254,13 +303,19 @@ void Adam::update(Param &p, const Tensor &grad) {
   const detail::OptSlot *s0 = state.find(p);
   const double t = static_cast<double>((s0 ? s0->t : 0) + 1);
   const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-  apply_update<2>("Adam", p, grad, gclip, &state,
-                  [=](double &w, double g, double *s) {
-                    double &m = s[0], &v = s[1];
-                    m = b1 * m + (1 - b1) * g;
-                    v = b2 * v + (1 - b2) * g * g;
-                    w -= lr * (m / c1) / (std::sqrt(v / c2) + eps);
-                  });
+  apply_update<2>(
+      "Adam", p, grad, gclip, &state,
+      [=](double &w, double g, double *s) {
+        double &m = s[0], &v = s[1];
+        m = b1 * m + (1 - b1) * g;
+        v = b2 * v + (1 - b2) * g * g;
+        w -= lr * (m / c1) / (std::sqrt(v / c2) + eps);
+      },
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] * b1 + g * (1 - b1);
+        s[1] = s[1] * b2 + g * g * (1 - b2);
+        return w - (s[0] / c1) / (sqrt(s[1] / c2) + eps) * lr;
+      });
 }
 
 void update(const Tape &tape, AnyOptimizer &opt) {

@@ -301,6 +301,14 @@ TEST(Gpu, LossesAndShapes) {
   same_grads_on_gpu([&](auto &in) { return nll(in[0], y.to(in[0].device())); },
                     {s}, 1e-10, 1e-10, "nll gradient");
   EXPECT_DOUBLE_EQ(accuracy(s.to(kGpu), y.to(kGpu)), accuracy(s, y));
+  Tensor table = rand_f64({7, 3}, -1, 1, 17);
+  Tensor ids = Tensor::from<int64_t>(std::vector<int64_t>{1, 4, 1, 6}, {2, 2});
+  same_on_gpu(
+      [&](auto &in) { return embedding(in[0], ids.to(in[0].device())); },
+      {table}, 0, 0, "embedding");
+  same_grads_on_gpu(
+      [&](auto &in) { return embedding(in[0], ids.to(in[0].device())); },
+      {table}, 1e-12, 1e-12, "embedding gradient (a repeated id)");
   Tensor u = rand_f64({2, 3}, -1, 1, 13), v = rand_f64({2, 5}, -1, 1, 14);
   same_grads_on_gpu(
       [](auto &in) {
@@ -364,6 +372,31 @@ TEST(Gpu, AllocatorUnderPressure) {
   other = Tensor();
   empty_cache(kGpu);
   EXPECT_EQ(memory_stats(kGpu).bytes_in_use, before.bytes_in_use);
+}
+
+TEST(Gpu, OptimizersMatchTheCpu) {
+  REQUIRE_GPU();
+  // Three steps of each optimizer, from fresh state, on both devices.
+  auto run = [](auto opt, Device dev) {
+    Param p(rand_f64({4, 3}, -1, 1, 30).to(dev));
+    for (int step = 0; step < 3; ++step)
+      opt.update(p, rand_f64({4, 3}, -1, 1, 31 + step).to(dev));
+    return p.value().to(kCpu);
+  };
+  auto check = [&](auto opt, const char *name) {
+    EXPECT_TRUE(all_close(run(opt, kGpu), run(opt, kCpu), 1e-12, 1e-12))
+        << name;
+  };
+  check(SGD{}, "SGD");
+  check(Momentum{}, "Momentum");
+  check(Nesterov{}, "Nesterov");
+  check(Adagrad{}, "Adagrad");
+  check(Rmsprop{}, "Rmsprop");
+  check(Adadelta{}, "Adadelta");
+  check(Adam{}, "Adam");
+  Adam clipped;
+  clipped.gclip = 0.5;
+  check(clipped, "Adam with gclip");
 }
 
 TEST(Gpu, TrainsAnMlp) {

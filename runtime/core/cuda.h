@@ -61,18 +61,6 @@ inline bool on_gpu(const Tensor &t) {
   return t.defined() && t.device().kind == Device::cuda;
 }
 
-// The first GPU among `ts` (the CPU when none is).
-inline Device gpu_of(std::initializer_list<Tensor> ts) {
-  for (const Tensor &t : ts)
-    if (on_gpu(t))
-      return t.device();
-  return Device{};
-}
-// Ops without a GPU implementation yet (losses, embedding, batchnorm; see
-// docs/cuda.md) run on the host: their GPU operands are copied to the CPU
-// with Tensor::to, which the tape records, so that gradients flow back.
-inline Tensor host(const Tensor &t) { return on_gpu(t) ? t.to(Device{}) : t; }
-
 // The runtime's elementwise op `op` (the name its CPU kernel reports:
 // "add", "relu_back", ...) on the GPU, with the kernel the op table holds
 // for it (runtime/jit/op_kernels.inc: codegen's fused-kernel emitter over

@@ -140,8 +140,15 @@ double sum_pairs(const Tensor &x, const Tensor &p, const char *op, F f) {
 // Checks a binary loss's inputs; returns the labels in x's dtype (integer or
 // b8 labels are converted and carry no gradient).
 Tensor check_binary(const Tensor &x, const Tensor &p, const char *op) {
-  check_cpu(x, op);
-  check_cpu(p, op);
+  if (!x.defined() || !p.defined())
+    fail(op, ": undefined tensor");
+  if (x.device() != p.device())
+    fail(op, ": scores on ", device_str(x.device()), " but labels on ",
+         device_str(p.device()));
+  if (!cuda::on_gpu(x)) {
+    check_cpu(x, op);
+    check_cpu(p, op);
+  }
   if (!is_floating(x.dtype()))
     fail(op, ": scores must have a floating dtype, got ",
          dtype_name(x.dtype()));
@@ -237,17 +244,20 @@ double accuracy(const Tensor &scores, const Tensor &labels) {
 }
 
 Tensor bce(const Tensor &scores, const Tensor &labels01) {
-  if (cuda::on_gpu(scores) || cuda::on_gpu(labels01))
-    return bce(cuda::host(scores), cuda::host(labels01))
-        .to(cuda::gpu_of({scores, labels01}));
   Tensor p = check_binary(scores, labels01, "bce");
   const int64_t n = scores.numel();
-  // -(p log sigm(x) + (1-p) log(1-sigm(x))) = softplus(x) - p x.
-  double s = sum_pairs(scores, p, "bce", [](double x, double q) {
-    return softplus_d(x) - q * x;
-  });
   const double inv = n > 0 ? 1.0 / n : 0.0;
-  Tensor y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  Tensor y;
+  if (cuda::on_gpu(scores)) {
+    RecordingPause pause;
+    y = sum(softplus(scores) - p * scores) * inv;
+  } else {
+    // -(p log sigm(x) + (1-p) log(1-sigm(x))) = softplus(x) - p x.
+    double s = sum_pairs(scores, p, "bce", [](double x, double q) {
+      return softplus_d(x) - q * x;
+    });
+    y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  }
   if (recording())
     record("bce", {scores, p}, {y},
            [scores, p, inv](const Grads &dy, const Needs &need) {
@@ -258,15 +268,18 @@ Tensor bce(const Tensor &scores, const Tensor &labels01) {
 }
 
 Tensor logistic(const Tensor &scores, const Tensor &labels_pm1) {
-  if (cuda::on_gpu(scores) || cuda::on_gpu(labels_pm1))
-    return logistic(cuda::host(scores), cuda::host(labels_pm1))
-        .to(cuda::gpu_of({scores, labels_pm1}));
   Tensor p = check_binary(scores, labels_pm1, "logistic");
   const int64_t n = scores.numel();
-  double s = sum_pairs(scores, p, "logistic",
-                       [](double x, double q) { return softplus_d(-q * x); });
   const double inv = n > 0 ? 1.0 / n : 0.0;
-  Tensor y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  Tensor y;
+  if (cuda::on_gpu(scores)) {
+    RecordingPause pause;
+    y = sum(softplus(-(p * scores))) * inv;
+  } else {
+    double s = sum_pairs(scores, p, "logistic",
+                         [](double x, double q) { return softplus_d(-q * x); });
+    y = Tensor::scalar(n > 0 ? s * inv : 0.0, scores.dtype());
+  }
   if (recording())
     record("logistic", {scores, p}, {y},
            [scores, p, inv](const Grads &dy, const Needs &need) {
@@ -309,9 +322,6 @@ Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
 
 Tensor bce_back(const Tensor &dy, const Tensor &scores,
                 const Tensor &labels01) {
-  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels01))
-    return bce_back(cuda::host(dy), cuda::host(scores), cuda::host(labels01))
-        .to(cuda::gpu_of({dy, scores, labels01}));
   Tensor p = check_binary(scores, labels01, "bce_back");
   const int64_t n = scores.numel();
   // d/dx (softplus(x) - p x) / n = (sigm(x) - p) / n.
@@ -320,10 +330,6 @@ Tensor bce_back(const Tensor &dy, const Tensor &scores,
 
 Tensor logistic_back(const Tensor &dy, const Tensor &scores,
                      const Tensor &labels_pm1) {
-  if (cuda::on_gpu(dy) || cuda::on_gpu(scores) || cuda::on_gpu(labels_pm1))
-    return logistic_back(cuda::host(dy), cuda::host(scores),
-                         cuda::host(labels_pm1))
-        .to(cuda::gpu_of({dy, scores, labels_pm1}));
   Tensor p = check_binary(scores, labels_pm1, "logistic_back");
   const int64_t n = scores.numel();
   // d/dx softplus(-p x) / n = -p sigm(-p x) / n.

@@ -142,6 +142,28 @@ Grads bn_train_backward_ops(const Tensor &dy, const Tensor &x,
 Tensor bn_train(const Tensor &x, const Tensor &scale, const Tensor &shift,
                 double eps, const BnGeom &g, Tensor &batch_mean,
                 std::vector<double> &var_out) {
+  if (cuda::on_gpu(x)) {
+    // Composed of GPU ops; the tape rule is the ops' backward, as under an
+    // outer tape on the CPU.
+    const int r = x.rank();
+    const Shape bs = bcast_shape(r, g.C);
+    Tensor y, var;
+    {
+      RecordingPause pause;
+      Tensor mu = mean(x, stat_dims(r), true);
+      Tensor d = x - mu;
+      var = mean(d * d, stat_dims(r), true);
+      y = d * rsqrt(var + eps) * scale.reshape(bs) + shift.reshape(bs);
+      batch_mean = mu.reshape({g.C});
+    }
+    var_out = var.reshape({g.C}).to_vector<double>();
+    if (recording())
+      record("batchnorm", {x, scale, shift}, {y},
+             [x, scale, eps](const Grads &dy, const Needs &n) {
+               return bn_train_backward_ops(dy[0], x, scale, eps, n);
+             });
+    return y;
+  }
   Tensor xc = dense(x), sc = dense(scale), sh = dense(shift);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mu = Tensor::empty({g.C}, x.dtype(), x.device());
@@ -187,16 +209,13 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
   const char *op = "batchnorm";
   if (!x.defined() || !params.defined())
     fail(op, ": undefined input");
-  if (cuda::on_gpu(x) || cuda::on_gpu(params)) {
-    const Device dev = cuda::gpu_of({x, params});
-    Moments host{cuda::host(moments.mean), cuda::host(moments.var)};
-    Tensor y = batchnorm(cuda::host(x), host, cuda::host(params), o).to(dev);
-    moments.mean = host.mean.defined() ? host.mean.to(dev) : Tensor();
-    moments.var = host.var.defined() ? host.var.to(dev) : Tensor();
-    return y;
+  if (x.device() != params.device())
+    fail(op, ": x on ", device_str(x.device()), " but params on ",
+         device_str(params.device()));
+  if (!cuda::on_gpu(x)) {
+    check_cpu(x, op);
+    check_cpu(params, op);
   }
-  check_cpu(x, op);
-  check_cpu(params, op);
   if (!is_floating(x.dtype()))
     fail(op, ": expected a floating dtype (f32 or f64), got ",
          dtype_name(x.dtype()));
@@ -218,9 +237,11 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
     moments.var = Tensor::ones({C}, x.dtype(), x.device());
   }
   for (const Tensor *m : {&moments.mean, &moments.var})
-    if (!m->defined() || m->shape() != Shape{C} || m->dtype() != x.dtype())
-      fail(op, ": moments must be [", C, "] ", dtype_name(x.dtype()), " for x ",
-           shape_str(x.shape()), ", got mean ",
+    if (!m->defined() || m->shape() != Shape{C} || m->dtype() != x.dtype() ||
+        m->device() != x.device())
+      fail(op, ": moments must be [", C, "] ", dtype_name(x.dtype()), " on ",
+           device_str(x.device()), " for x ", shape_str(x.shape()),
+           ", got mean ",
            moments.mean.defined() ? shape_str(moments.mean.shape())
                                   : std::string("undefined"),
            " var ",
@@ -251,6 +272,14 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
   const double mo = o.momentum;
   const double unbias =
       static_cast<double>(g.count()) / static_cast<double>(g.count() - 1);
+  if (cuda::on_gpu(x)) {
+    RecordingPause pause;
+    Tensor bv =
+        Tensor::from(batch_var, {C}).to(x.dtype()).to(x.device()) * unbias;
+    moments.mean = moments.mean * (1 - mo) + batch_mean * mo;
+    moments.var = moments.var * (1 - mo) + bv * mo;
+    return y;
+  }
   Tensor rm = dense(moments.mean), rv = dense(moments.var);
   Tensor nm = Tensor::empty({C}, x.dtype(), x.device());
   Tensor nv = Tensor::empty({C}, x.dtype(), x.device());
@@ -279,7 +308,7 @@ Tensor bnparams(int64_t channels, DType dtype) {
     for (int64_t c = 0; c < channels; ++c)
       d[c] = T(1);
   });
-  return p;
+  return p.to(default_device());
 }
 
 std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,
@@ -289,13 +318,6 @@ std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,
   const char *op = "batchnorm_back";
   if (!dy.defined() || !x.defined() || !params.defined())
     fail(op, ": undefined input");
-  if (cuda::on_gpu(dy) || cuda::on_gpu(x) || cuda::on_gpu(params)) {
-    const Device dev = cuda::gpu_of({dy, x, params});
-    Moments host{cuda::host(moments.mean), cuda::host(moments.var)};
-    auto [dx, dp] = batchnorm_back(cuda::host(dy), cuda::host(x), host,
-                                   cuda::host(params), o);
-    return {dx.to(dev), dp.to(dev)};
-  }
   if (x.rank() != 2 && x.rank() != 4)
     fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
          shape_str(x.shape()));

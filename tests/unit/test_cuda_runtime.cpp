@@ -309,6 +309,33 @@ TEST(Gpu, LossesAndShapes) {
   same_grads_on_gpu(
       [&](auto &in) { return embedding(in[0], ids.to(in[0].device())); },
       {table}, 1e-12, 1e-12, "embedding gradient (a repeated id)");
+  Tensor bs = rand_f64({3, 4}, -2, 2, 20);
+  Tensor p01 = rand_f64({3, 4}, 0, 1, 21),
+         pm1 = sign(rand_f64({3, 4}, -1, 1, 22));
+  same_on_gpu([](auto &in) { return bce(in[0], in[1]); }, {bs, p01}, 1e-12,
+              1e-12, "bce");
+  same_on_gpu([](auto &in) { return logistic(in[0], in[1]); }, {bs, pm1}, 1e-12,
+              1e-12, "logistic");
+  same_grads_on_gpu(
+      [&](auto &in) { return bce(in[0], p01.to(in[0].device())); }, {bs}, 1e-10,
+      1e-10, "bce gradient");
+  same_grads_on_gpu(
+      [&](auto &in) { return logistic(in[0], pm1.to(in[0].device())); }, {bs},
+      1e-10, 1e-10, "logistic gradient");
+  // batchnorm in training mode: values, gradients and the moments update.
+  Tensor bx = rand_f64({4, 3, 2, 2}, -1, 1, 18);
+  Tensor bp = rand_f64({6}, 0.5, 1.5, 19);
+  same_grads_on_gpu(
+      [](auto &in) {
+        Moments m;
+        return batchnorm(in[0], m, in[1], {.training = true});
+      },
+      {bx, bp}, 1e-10, 1e-10, "batchnorm gradient");
+  Moments mc, mg;
+  batchnorm(bx, mc, bp, {.training = true});
+  batchnorm(bx.to(kGpu), mg, bp.to(kGpu), {.training = true});
+  EXPECT_TRUE(all_close(mg.mean.to(kCpu), mc.mean, 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(mg.var.to(kCpu), mc.var, 1e-12, 1e-12));
   Tensor u = rand_f64({2, 3}, -1, 1, 13), v = rand_f64({2, 5}, -1, 1, 14);
   same_grads_on_gpu(
       [](auto &in) {

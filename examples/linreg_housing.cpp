@@ -36,8 +36,9 @@ int main(int argc, char **argv) {
   Tensor x = table.slice(1, 0, 13), y = table.slice(1, 13, 14);
   x = (x - mean(x, {0}, true)) /
       sqrt(mean(pow(x - mean(x, {0}, true), 2.0), {0}, true));
-  x = x.contiguous();
-  y = y.contiguous();
+  // On the model's device (the default: a GPU where there is one).
+  x = x.contiguous().to(default_device());
+  y = y.contiguous().to(default_device());
   std::cout << "housing: " << x.size(0) << " rows, 13 features\n";
 
   Linear m;

@@ -3,6 +3,7 @@
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -54,6 +55,16 @@ std::string device_str(Device d) {
     return "cpu";
   return "cuda:" + std::to_string(d.index);
 }
+
+namespace {
+std::atomic<bool> g_allow_tf32{[] {
+  const char *env = std::getenv("KNET_ALLOW_TF32");
+  return env && *env && std::string(env) != "0";
+}()};
+} // namespace
+
+void set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool allow_tf32() { return g_allow_tf32.load(); }
 
 bool cuda_available() { return detail::cuda::device_count() > 0; }
 

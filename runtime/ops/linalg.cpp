@@ -200,7 +200,7 @@ void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
                      static_cast<char *>(A.t.impl()->data()) + oa * es, lda, sa,
                      static_cast<char *>(B.t.impl()->data()) + ob * es, ldb, sb,
                      beta, static_cast<char *>(y.impl()->data()) + oy * es, c.n,
-                     mn, batches, 0);
+                     mn, batches, allow_tf32() ? 1 : 0);
     });
   };
   const int64_t sa = flat_batch_stride(A, c.batch),

@@ -44,7 +44,8 @@ void *CachingAllocator::allocate(size_t nbytes) {
     }
     if (!p)
       fail("out of memory: cannot allocate ", cls, " bytes on ", name_, " (",
-           stats_.bytes_in_use, " bytes in use by tensors)");
+           stats_.bytes_in_use, " bytes in use by tensors)",
+           raw_.last_error ? ": " + raw_.last_error() : std::string());
     ++stats_.system_allocs;
   }
   stats_.bytes_in_use += cls;

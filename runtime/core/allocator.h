@@ -21,6 +21,8 @@ public:
   struct Raw {
     std::function<void *(size_t)> allocate; // null when out of memory
     std::function<void(void *)> deallocate;
+    // Why the last allocate failed (optional), for the error message.
+    std::function<std::string()> last_error = {};
   };
   // `name` names the device in errors; freed blocks beyond `max_cached`
   // bytes go back to the device.

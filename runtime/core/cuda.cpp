@@ -89,7 +89,8 @@ void load(State &s) {
     allocators.push_back(
         new CachingAllocator("cuda:" + std::to_string(dev),
                              {[b, dev](size_t n) { return b->malloc(dev, n); },
-                              [b, dev](void *p) { b->free(dev, p); }},
+                              [b, dev](void *p) { b->free(dev, p); },
+                              [b] { return std::string(b->last_error()); }},
                              SIZE_MAX));
   }
   register_cuda_allocators(std::move(allocators));

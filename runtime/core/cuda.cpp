@@ -423,20 +423,29 @@ void copy(const Tensor &dst, const Tensor &src) {
     convert(dst, src);
     return;
   }
-  if (from.kind == Device::cuda && to.kind == Device::cuda) {
-    // Between GPUs: through the host.
-    Tensor host = Tensor::empty(src.shape(), src.dtype(), Device{});
-    copy(host, src);
-    copy(dst, host);
-    return;
-  }
   const size_t nbytes =
       static_cast<size_t>(src.numel()) * dtype_size(src.dtype());
   if (nbytes == 0)
     return;
+  if (from.kind == Device::cuda && to.kind == Device::cuda) {
+    // Between GPUs: the source's stream finishes, then one peer copy
+    // (unified addressing) on the destination's stream.
+    const cuda_abi::Backend &b = require(to, "to");
+    require(from, "to");
+    Tensor s = dense(src);
+    Tensor d =
+        dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), to);
+    check(b.synchronize(from.index), "to");
+    check(b.memcpy(to.index, d.impl()->data(), s.impl()->data(), nbytes,
+                   cuda_abi::device_to_device),
+          "to");
+    if (!d.shares_storage(dst))
+      convert(dst, d);
+    return;
+  }
   if (to.kind == Device::cuda) {
     const cuda_abi::Backend &b = require(to, "to");
-    Tensor h = src.contiguous();
+    Tensor h = dense(src);
     Tensor d =
         dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), to);
     check(b.memcpy(to.index, d.impl()->data(), h.impl()->data(), nbytes,

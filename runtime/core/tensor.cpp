@@ -473,7 +473,9 @@ void print_rec(std::ostream &os, const Tensor &t, int dim, int64_t offset,
 std::ostream &operator<<(std::ostream &os, const Tensor &t) {
   if (!t.defined())
     return os << "Tensor(undefined)";
-  Tensor c = t.to(Device{});
+  // f16/bf16 are stored on GPUs only: printed through f32.
+  const bool half = t.dtype() == DType::f16 || t.dtype() == DType::bf16;
+  Tensor c = (half ? t.to(DType::f32) : t).to(Device{});
   os << "Tensor " << dtype_name(t.dtype()) << " " << shape_str(t.shape());
   if (t.device().kind != Device::cpu)
     os << " " << device_str(t.device());

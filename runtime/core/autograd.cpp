@@ -479,6 +479,9 @@ const std::string &Param::name() const {
 // Parameters live on the default device; initial values are drawn on the
 // CPU (one Philox stream for every device) and copied there.
 Param param(Shape shape, Init init, DType dtype) {
+  // f16/bf16 are stored on GPUs only: drawn in f32, converted there.
+  if (dtype == DType::f16 || dtype == DType::bf16)
+    return Param(init(shape, DType::f32).to(default_device()).to(dtype));
   return Param(init(shape, dtype).to(default_device()));
 }
 

@@ -103,9 +103,10 @@ std::optional<DType> kernel_dtype(const FusedKernel &k,
 }
 
 // On the GPU, f16/bf16 storage: the dtype shared by the float inputs of
-// rank > 0 (0-d ones adapt), or nullopt.
+// rank > 0 (0-d ones adapt), or of 0-d half inputs when there are no
+// others; else nullopt.
 std::optional<DType> half_dtype(const FusedKernel &k, const Tensor *const *in) {
-  std::optional<DType> ranked;
+  std::optional<DType> ranked, scalar;
   for (int i = 0; i < k.num_inputs; ++i) {
     const Tensor &t = *in[i];
     if (k.reduce == FusedReduce::sum_to && i == k.num_inputs - 1)
@@ -117,15 +118,21 @@ std::optional<DType> half_dtype(const FusedKernel &k, const Tensor *const *in) {
     }
     if (!is_floating(t.dtype()))
       return std::nullopt;
-    if (t.rank() == 0)
+    const bool half = t.dtype() == DType::f16 || t.dtype() == DType::bf16;
+    if (t.rank() == 0) {
+      // Of 0-d operands only, a half one sets the dtype.
+      if (half) {
+        if (scalar && *scalar != t.dtype())
+          return std::nullopt;
+        scalar = t.dtype();
+      }
       continue;
-    if (t.dtype() != DType::f16 && t.dtype() != DType::bf16)
-      return std::nullopt;
-    if (ranked && *ranked != t.dtype())
+    }
+    if (!half || (ranked && *ranked != t.dtype()))
       return std::nullopt;
     ranked = t.dtype();
   }
-  return ranked;
+  return ranked ? ranked : scalar;
 }
 
 // The dims a reduction folds (per dim of `shape`), or nullopt when the

@@ -75,11 +75,14 @@ template <class F>
 Tensor compare_scalar(const Tensor &a, double s, const char *op, F f) {
   if (cuda::on_gpu(a)) {
     // The CPU compares in double: so does the GPU when s is not exactly an
-    // f32.
-    const bool wide = a.dtype() == DType::f32 &&
-                      static_cast<double>(static_cast<float>(s)) != s;
-    return cuda::run_op(
-        op, {wide ? a.to(DType::f64) : a, Tensor::scalar(s, DType::f64)});
+    // f32 (f16/bf16 compare in f32 at least).
+    const bool exact_f32 = static_cast<double>(static_cast<float>(s)) == s;
+    DType t = a.dtype();
+    if (t == DType::f16 || t == DType::bf16)
+      t = exact_f32 ? DType::f32 : DType::f64;
+    else if (t == DType::f32 && !exact_f32)
+      t = DType::f64;
+    return cuda::run_op(op, {a.to(t), Tensor::scalar(s, DType::f64)});
   }
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), DType::b8, a.device());
@@ -320,12 +323,13 @@ KNET_COMPARE(>=, "ge")
 
 Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
   Tensor a = a0, b = b0;
-  unify_scalar_dtype(a, b);
   Tensor cb = c.dtype() == DType::b8 ? c : (c != 0.0);
   Tensor y;
   if (cuda::on_gpu(cb) || cuda::on_gpu(a) || cuda::on_gpu(b)) {
+    // The kernel adapts 0-d operands (on the GPU, where f16 is stored).
     y = cuda::run_op("where", {cb, a, b});
   } else {
+    unify_scalar_dtype(a, b);
     check_cpu(c, "where");
     check_cpu(a, "where");
     check_cpu(b, "where");
@@ -360,6 +364,11 @@ Tensor ones_like(const Tensor &x) {
 
 void copy_(Tensor &dst, const Tensor &src) {
   check_writable(dst, "copy_");
+  if (dst.device().kind == Device::cpu && src.device().kind == Device::cuda) {
+    // To the CPU first (in dst's dtype: f16 is stored on GPUs only).
+    copy_(dst, src.to(dst.dtype()).to(Device{}));
+    return;
+  }
   if (dst.device().kind == Device::cuda || src.device().kind == Device::cuda) {
     Tensor s = src.device() == dst.device() ? src : src.to(dst.device());
     if (broadcast_shapes(s.shape(), dst.shape(), "copy_") != dst.shape())

@@ -312,10 +312,10 @@ Tensor nll_back(const Tensor &dy, const Tensor &scores, const Tensor &labels,
     for (size_t i = 0; i < ids.size(); ++i)
       counted[i] = ids[i] >= 0 ? 1.0 : 0.0;
     Tensor rows = Tensor::from(counted, {static_cast<int64_t>(ids.size()), 1})
-                      .to(scores.dtype())
-                      .to(scores.device());
+                      .to(scores.device())
+                      .to(scores.dtype());
     return (softmax(scores, 1) - onehot) * rows *
-           (dy.to(scores.device()) * scale);
+           (dy.reshape({}).to(scores.device()) * scale);
   }
   return nll_grad(dy, scores, ids, scale);
 }

@@ -138,10 +138,11 @@ Grads bn_train_backward_ops(const Tensor &dy, const Tensor &x,
 }
 
 // Batch-statistics normalization of x with [C] scale and shift; `var_out`
-// receives the biased batch variance for the moments update.
+// (on the CPU) or `var_gpu` (on a GPU) receives the biased batch variance
+// for the moments update.
 Tensor bn_train(const Tensor &x, const Tensor &scale, const Tensor &shift,
                 double eps, const BnGeom &g, Tensor &batch_mean,
-                std::vector<double> &var_out) {
+                std::vector<double> &var_out, Tensor &var_gpu) {
   if (cuda::on_gpu(x)) {
     // Composed of GPU ops; the tape rule is the ops' backward, as under an
     // outer tape on the CPU.
@@ -156,7 +157,7 @@ Tensor bn_train(const Tensor &x, const Tensor &scale, const Tensor &shift,
       y = d * rsqrt(var + eps) * scale.reshape(bs) + shift.reshape(bs);
       batch_mean = mu.reshape({g.C});
     }
-    var_out = var.reshape({g.C}).to_vector<double>();
+    var_gpu = var.reshape({g.C});
     if (recording())
       record("batchnorm", {x, scale, shift}, {y},
              [x, scale, eps](const Grads &dy, const Needs &n) {
@@ -265,7 +266,9 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
          shape_str(x.shape()));
   Tensor batch_mean;
   std::vector<double> batch_var;
-  Tensor y = bn_train(x, scale, shift, o.eps, g, batch_mean, batch_var);
+  Tensor batch_var_gpu;
+  Tensor y =
+      bn_train(x, scale, shift, o.eps, g, batch_mean, batch_var, batch_var_gpu);
 
   // running = (1 - momentum) * running + momentum * batch, with the unbiased
   // batch variance (as PyTorch). New tensors: never written in place.
@@ -274,10 +277,8 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
       static_cast<double>(g.count()) / static_cast<double>(g.count() - 1);
   if (cuda::on_gpu(x)) {
     RecordingPause pause;
-    Tensor bv =
-        Tensor::from(batch_var, {C}).to(x.dtype()).to(x.device()) * unbias;
     moments.mean = moments.mean * (1 - mo) + batch_mean * mo;
-    moments.var = moments.var * (1 - mo) + bv * mo;
+    moments.var = moments.var * (1 - mo) + batch_var_gpu * (mo * unbias);
     return y;
   }
   Tensor rm = dense(moments.mean), rv = dense(moments.var);
@@ -302,13 +303,15 @@ Tensor bnparams(int64_t channels, DType dtype) {
   if (!is_floating(dtype))
     fail("bnparams: expected a floating dtype (f32 or f64), got ",
          dtype_name(dtype));
-  Tensor p = Tensor::zeros({2 * channels}, dtype, Device{});
-  dispatch_float(dtype, "bnparams", [&]<class T>() {
+  // f16/bf16 are stored on GPUs only: made in f32, converted there.
+  const bool half = dtype == DType::f16 || dtype == DType::bf16;
+  Tensor p = Tensor::zeros({2 * channels}, half ? DType::f32 : dtype, Device{});
+  dispatch_float(p.dtype(), "bnparams", [&]<class T>() {
     T *d = p.data<T>();
     for (int64_t c = 0; c < channels; ++c)
       d[c] = T(1);
   });
-  return p.to(default_device());
+  return p.to(default_device()).to(dtype);
 }
 
 std::pair<Tensor, Tensor> batchnorm_back(const Tensor &dy, const Tensor &x,

@@ -248,8 +248,10 @@ Tensor dropout(const Tensor &x, double p) {
   // The mask holds 0 or 1/(1-p); y = x * mask, whose tape rule is dy * mask.
   // It is drawn on the CPU (and copied to x's device): one Philox stream
   // for every device.
-  Tensor mask = Tensor::empty(x.shape(), x.dtype(), Device{});
-  dispatch_float(x.dtype(), "dropout", [&]<class T>() {
+  const bool half = x.dtype() == DType::f16 || x.dtype() == DType::bf16;
+  Tensor mask =
+      Tensor::empty(x.shape(), half ? DType::f32 : x.dtype(), Device{});
+  dispatch_float(mask.dtype(), "dropout", [&]<class T>() {
     const T keep = static_cast<T>(1.0 / (1.0 - p));
     StreamSlice s = take_blocks(mask.numel());
     fill_stream<T>(mask.data<T>(), mask.numel(), s,
@@ -258,7 +260,7 @@ Tensor dropout(const Tensor &x, double p) {
                        v[j] = to_uniform<double>(w[j]) >= p ? keep : T(0);
                    });
   });
-  return x * mask.to(x.device());
+  return x * mask.to(x.device()).to(x.dtype());
 }
 
 Tensor dropout_back(const Tensor &dy, const Tensor &y, double p) {

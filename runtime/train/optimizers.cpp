@@ -37,6 +37,12 @@ OptState &OptState::operator=(const OptState &other) {
   return *this;
 }
 
+// The dtype of optimizer state (and of the GPU update's arithmetic): f32
+// for f16/bf16 values, else the value's own.
+static DType state_dtype(DType t) {
+  return t == DType::f16 || t == DType::bf16 ? DType::f32 : t;
+}
+
 OptSlot &OptState::slot(const Param &p, int nbuf, const char *op) {
   const ParamImpl *key = p.impl();
   const Tensor &w = p.value();
@@ -52,7 +58,8 @@ OptSlot &OptState::slot(const Param &p, int nbuf, const char *op) {
     OptSlot s;
     s.owner = const_cast<ParamImpl *>(key)->weak_from_this();
     for (int i = 0; i < nbuf; ++i)
-      s.buffers.push_back(Tensor::zeros(w.shape(), w.dtype(), w.device()));
+      s.buffers.push_back(
+          Tensor::zeros(w.shape(), state_dtype(w.dtype()), w.device()));
     it = slots_.emplace(key, std::move(s)).first;
   }
   OptSlot &s = it->second;
@@ -60,10 +67,12 @@ OptSlot &OptState::slot(const Param &p, int nbuf, const char *op) {
     fail(op, ": internal error: state has ", s.buffers.size(),
          " buffers, expected ", nbuf);
   for (const Tensor &b : s.buffers)
-    if (b.shape() != w.shape() || b.dtype() != w.dtype())
+    if (b.shape() != w.shape() || b.dtype() != state_dtype(w.dtype()) ||
+        b.device() != w.device())
       fail(op, ": the value of Param '", p.name(), "' changed from ",
-           shape_str(b.shape()), " ", dtype_name(b.dtype()), " to ",
-           shape_str(w.shape()), " ", dtype_name(w.dtype()),
+           shape_str(b.shape()), " ", dtype_name(b.dtype()), " on ",
+           device_str(b.device()), " to ", shape_str(w.shape()), " ",
+           dtype_name(w.dtype()), " on ", device_str(w.device()),
            " since its optimizer state was created (clear the state or use "
            "a fresh optimizer)");
   return s;
@@ -133,7 +142,9 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
            device_str(grad.device()), ", its value on ",
            device_str(w.device()));
     RecordingPause pause;
-    Tensor g = grad.to(w.dtype());
+    // f16/bf16 Params update in f32, their state kept in f32.
+    const DType ct = state_dtype(w.dtype());
+    Tensor g = grad.to(ct);
     if (gclip > 0) {
       const double norm = std::sqrt(sumsq(g, op));
       if (norm > gclip)
@@ -146,7 +157,7 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
       ++slot->t;
       s = slot->buffers;
     }
-    Tensor nw = tensors(w, g, s);
+    Tensor nw = tensors(w.to(ct), g, s);
     if constexpr (NBUF > 0)
       for (int k = 0; k < NBUF; ++k)
         copy_(slot->buffers[k], s[k]);

@@ -12,6 +12,7 @@
 
 #include <knet/knet.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -361,6 +362,20 @@ TEST(Gpu, HalfStorage) {
     EXPECT_TRUE(all_close(matmul(h, hw).to(DType::f32).to(kCpu), matmul(x, w),
                           tol, tol));
     EXPECT_TRUE(all_close((h > 0.0).to(kCpu), x > 0.0, 0, 0));
+    // 0-d half results and CPU scalars meeting half tensors.
+    EXPECT_NEAR(mean(h).to(DType::f32).item<double>(), mean(x).item<double>(),
+                tol);
+    EXPECT_TRUE(all_close(where(h > 0.0, h, Tensor::scalar(0.0, DType::f64))
+                              .to(DType::f32)
+                              .to(kCpu),
+                          relu(x), tol, tol));
+    // A half Param trains with f32 optimizer state.
+    Param p(h);
+    Adam opt;
+    for (int step = 0; step < 3; ++step)
+      opt.update(p, (h * 1e-3).to(half));
+    EXPECT_EQ(p.value().dtype(), half);
+    EXPECT_TRUE(std::isfinite(sum(p.value()).to(DType::f32).item<double>()));
   }
 }
 

@@ -491,11 +491,15 @@ FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
   llvm::interleave(
       value.getValues<Attribute>(), [&](Attribute a) { data += element(a); },
       [&] { data += ", "; });
+  // On the default device, as Tensor::full puts a splat (the CPU data is
+  // copied there; 0-d constants stay CPU scalars, which join any device).
   if (isa<FloatType>(elem))
     return "knet::Tensor::from(std::vector<double>{" + data + "}, " + shape +
-           ")" + (elem.isF64() ? "" : ".to(" + dtype + ")");
+           ")" + (elem.isF64() ? "" : ".to(" + dtype + ")") +
+           ".to(knet::default_device())";
   return "knet::Tensor::from(std::vector<int64_t>{" + data + "}, " + shape +
-         ")" + (elem.isInteger(64) ? "" : ".to(" + dtype + ")");
+         ")" + (elem.isInteger(64) ? "" : ".to(" + dtype + ")") +
+         ".to(knet::default_device())";
 }
 
 static std::string cmpOperator(Operation &op) {

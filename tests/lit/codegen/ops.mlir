@@ -29,8 +29,8 @@
 // CHECK-NEXT: knet::Tensor lb = knet::linear(f, t, r);
 // CHECK-NEXT: knet::Tensor ct = lb.to(knet::DType::f64);
 // CHECK-NEXT: knet::Tensor cs = knet::Tensor::full({2, 2}, 1.5, knet::DType::f32);
-// CHECK-NEXT: knet::Tensor cv = knet::Tensor::from(std::vector<double>{1.0, 2.0}, {2}).to(knet::DType::f32);
-// CHECK-NEXT: knet::Tensor ci = knet::Tensor::from(std::vector<int64_t>{1, -3}, {2});
+// CHECK-NEXT: knet::Tensor cv = knet::Tensor::from(std::vector<double>{1.0, 2.0}, {2}).to(knet::DType::f32).to(knet::default_device());
+// CHECK-NEXT: knet::Tensor ci = knet::Tensor::from(std::vector<int64_t>{1, -3}, {2}).to(knet::default_device());
 // CHECK-NEXT: double acc = knet::accuracy(f, ci);
 // CHECK-NEXT: knet::Tensor bd = knet::conv2d_back_data(c2, w, x.shape(), {.padding = 2, .stride = 2});
 // CHECK-NEXT: knet::Tensor cmp = f >= all;

@@ -23,7 +23,8 @@ std::vector<int64_t> check_class_inputs(const Tensor &scores,
                                         const Tensor &labels, const char *op) {
   if (!scores.defined() || !labels.defined())
     fail(op, ": undefined tensor");
-  if (scores.device() != labels.device())
+  // Labels on the CPU may go with scores on a GPU (they are read here).
+  if (scores.device() != labels.device() && labels.device().kind != Device::cpu)
     fail(op, ": scores on ", device_str(scores.device()), " but labels on ",
          device_str(labels.device()));
   if (scores.rank() != 2)

@@ -14,24 +14,28 @@ using namespace detail;
 
 namespace {
 
-// Checks ids (i64, on `device`) and returns a pointer to their values
-// (dense): in `idc` on the CPU, in `host` (a copy) for GPU ids.
+// Checks ids (i64, on `device` or on the CPU) and returns a pointer to
+// their values: `idc` is the dense ids on `device` (CPU ids go there), and
+// the pointer is into it on the CPU, or into `host` (a copy) for a GPU.
 const int64_t *check_ids(const Tensor &ids, Device device, const char *op,
                          Tensor &idc, std::vector<int64_t> &host) {
   if (!ids.defined())
     fail(op, ": undefined ids");
-  if (ids.device() != device)
+  if (ids.device() != device && ids.device().kind != Device::cpu)
     fail(op, ": ids on ", device_str(ids.device()), " but the values on ",
          device_str(device));
   if (ids.dtype() != DType::i64)
     fail(op, ": ids must have dtype i64, got ", dtype_name(ids.dtype()), " ",
          shape_str(ids.shape()));
   idc = dense(ids);
-  if (cuda::on_gpu(idc)) {
-    host = idc.to_vector<int64_t>();
-    return host.data();
+  if (device.kind == Device::cpu)
+    return idc.data<int64_t>();
+  host = idc.to_vector<int64_t>();
+  if (idc.device() != device) {
+    RecordingPause pause;
+    idc = idc.to(device);
   }
-  return idc.data<int64_t>();
+  return host.data();
 }
 
 // Copies src into the region of out that starts at `begin` along `dim`

@@ -337,6 +337,10 @@ TEST(Gpu, LossesAndShapes) {
   batchnorm(bx.to(kGpu), mg, bp.to(kGpu), {.training = true});
   EXPECT_TRUE(all_close(mg.mean.to(kCpu), mc.mean, 1e-12, 1e-12));
   EXPECT_TRUE(all_close(mg.var.to(kCpu), mc.var, 1e-12, 1e-12));
+  // Index tensors on the CPU go with values on the GPU.
+  EXPECT_TRUE(all_close(embedding(table.to(kGpu), ids).to(kCpu),
+                        embedding(table, ids), 0, 0));
+  EXPECT_TRUE(all_close(nll(s.to(kGpu), y).to(kCpu), nll(s, y), 1e-12, 1e-12));
   Tensor u = rand_f64({2, 3}, -1, 1, 13), v = rand_f64({2, 5}, -1, 1, 14);
   same_grads_on_gpu(
       [](auto &in) {

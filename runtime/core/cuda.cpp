@@ -155,32 +155,45 @@ int64_t grid_for(int64_t n) {
   return std::clamp<int64_t>((n + kBlock - 1) / kBlock, 1, int64_t{1} << 20);
 }
 
-void launch(Device device, const CompiledKernel &kernel, int64_t grid,
-            int block, const std::vector<int64_t> &words) {
-  const cuda_abi::Backend &b = require(device, kernel.name.c_str());
-  // Loaded modules, per device and kernel key, for the process's life.
+void launch(Device device, const KernelSpec &spec, int64_t grid, int block,
+            const std::vector<int64_t> &words) {
+  const cuda_abi::Backend &b = require(device, spec.name.c_str());
+  // Loaded kernels, per device and specialization, for the process's life.
   static std::mutex mu;
   static auto *functions = new std::map<std::string, void *>();
+  std::string key =
+      std::to_string(device.index) + "\n" + spec.name + "\n" + spec.source;
+  for (const std::string &o : spec.options)
+    key += "\n" + o;
   void *fn = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu);
-    std::string key = std::to_string(device.index) + ":" + kernel.key;
     auto it = functions->find(key);
-    if (it == functions->end()) {
-      fn = b.load_function(device.index, kernel.cubin.data(),
-                           kernel.cubin.size(), kernel.name.c_str());
-      if (!fn)
-        fail(kernel.name, ": cannot load the kernel on ", device_str(device),
-             ": ", b.last_error());
-      functions->emplace(key, fn);
-    } else {
+    if (it != functions->end())
       fn = it->second;
+  }
+  if (!fn) {
+    if (b.load_source) {
+      std::vector<const char *> options;
+      for (const std::string &o : spec.options)
+        options.push_back(o.c_str());
+      fn = b.load_source(device.index, spec.source.c_str(), options.data(),
+                         static_cast<int>(options.size()), spec.name.c_str());
+    } else {
+      auto kernel = compile_kernel(spec);
+      fn = b.load_function(device.index, kernel->cubin.data(),
+                           kernel->cubin.size(), kernel->name.c_str());
     }
+    if (!fn)
+      fail(spec.name, ": cannot load the kernel on ", device_str(device), ": ",
+           b.last_error());
+    std::lock_guard<std::mutex> lock(mu);
+    functions->emplace(key, fn);
   }
   check(b.launch(device.index, fn, static_cast<unsigned>(grid),
                  static_cast<unsigned>(block), 0, words.data(),
                  words.size() * sizeof(int64_t)),
-        kernel.name.c_str());
+        spec.name.c_str());
 }
 
 std::vector<int64_t> elementwise_args(const Shape &shape,
@@ -353,9 +366,10 @@ void convert(const Tensor &dst, const Tensor &src) {
          device_str(dev));
   if (dst.numel() == 0)
     return;
-  auto kernel = compile_kernel(convert_spec(
-      dst.dtype(), src.dtype(), static_cast<int>(dst.rank()), arch(dev)));
-  launch(dev, *kernel, grid_for(dst.numel()), kBlock,
+  launch(dev,
+         convert_spec(dst.dtype(), src.dtype(), static_cast<int>(dst.rank()),
+                      arch(dev)),
+         grid_for(dst.numel()), kBlock,
          elementwise_args(dst.shape(), {&dst, &src}));
 }
 
@@ -363,13 +377,12 @@ void fill(const Tensor &dst, double value) {
   const Device dev = dst.device();
   if (dst.numel() == 0)
     return;
-  auto kernel = compile_kernel(
-      fill_spec(dst.dtype(), static_cast<int>(dst.rank()), arch(dev)));
   std::vector<int64_t> words = elementwise_args(dst.shape(), {&dst});
   int64_t bits;
   std::memcpy(&bits, &value, sizeof bits);
   words.push_back(bits);
-  launch(dev, *kernel, grid_for(dst.numel()), kBlock, words);
+  launch(dev, fill_spec(dst.dtype(), static_cast<int>(dst.rank()), arch(dev)),
+         grid_for(dst.numel()), kBlock, words);
 }
 
 namespace {
@@ -392,11 +405,10 @@ void index_rows(const Tensor &dense_side, const Tensor &indexed,
                 e = dense_side.numel() / std::max<int64_t>(n, 1);
   if (n == 0 || e == 0)
     return;
-  auto kernel =
-      compile_kernel(index_rows_spec(dense_side.dtype(), scatter, arch(dev)));
   const Tensor &in = scatter ? dense_side : indexed;
   const Tensor &out = scatter ? indexed : dense_side;
-  launch(dev, *kernel, grid_for(n * e), kBlock,
+  launch(dev, index_rows_spec(dense_side.dtype(), scatter, arch(dev)),
+         grid_for(n * e), kBlock,
          {n, e, reinterpret_cast<intptr_t>(ids.impl()->data()),
           reinterpret_cast<intptr_t>(in.impl()->data()),
           reinterpret_cast<intptr_t>(out.impl()->data())});

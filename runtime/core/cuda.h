@@ -42,10 +42,11 @@ void check_retry(Device device, const char *op,
 // The device's real architecture for NVRTC, e.g. "sm_90".
 const std::string &arch(Device device);
 
-// Launches JIT-compiled `kernel` on `device` with `grid` x `block` threads
-// and one by-value argument struct (the `words` 8-byte words).
-void launch(Device device, const CompiledKernel &kernel, int64_t grid,
-            int block, const std::vector<int64_t> &words);
+// Launches the kernel of `spec` (compiled by the JIT cache at first use,
+// loaded once per device) on `device` with `grid` x `block` threads and one
+// by-value argument struct (the `words` 8-byte words).
+void launch(Device device, const KernelSpec &spec, int64_t grid, int block,
+            const std::vector<int64_t> &words);
 
 // Copies `src` into `dst`: same shape, same dtype, dense or strided, any
 // pair of devices (one of them a GPU).

@@ -254,10 +254,10 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     const int64_t n = shape_numel(*shape);
     if (n > 0) {
       const int rank = static_cast<int>(shape->size());
-      auto kernel = compile_kernel(
-          {k.cuda_source, k.name, arch,
-           jit::fused_kernel_options(f64, rank, rank, dense, half)});
-      cuda::launch(*dev, *kernel, cuda::grid_for(n), cuda::kBlock,
+      cuda::launch(*dev,
+                   {k.cuda_source, k.name, arch,
+                    jit::fused_kernel_options(f64, rank, rank, dense, half)},
+                   cuda::grid_for(n), cuda::kBlock,
                    cuda::elementwise_args(*shape, ops));
     }
     for (int o = 0; o < nout; ++o)
@@ -330,11 +330,10 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     dims_words(w, folded_dims, rrank);
     for (const Tensor *t : ops)
       w.push_back(reinterpret_cast<intptr_t>(t->impl()->data()));
-    auto kernel =
-        compile_kernel({k.cuda_source, k.name, arch,
-                        jit::fused_kernel_options(f64, rank, rrank, 0, half)});
-    cuda::launch(*dev, *kernel, std::min<int64_t>(n, int64_t{1} << 20),
-                 cuda::kBlock, w);
+    cuda::launch(*dev,
+                 {k.cuda_source, k.name, arch,
+                  jit::fused_kernel_options(f64, rank, rrank, 0, half)},
+                 std::min<int64_t>(n, int64_t{1} << 20), cuda::kBlock, w);
   }
   out[0] = y;
   return true;

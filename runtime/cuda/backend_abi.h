@@ -25,7 +25,7 @@
 
 namespace knet::cuda_abi {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
 
 enum Copy : int {
   host_to_device = 0,
@@ -118,6 +118,13 @@ struct Backend {
   int (*softmax_backward)(int dev, int dtype, int log, int64_t outer,
                           int64_t dim, int64_t inner, const void *y,
                           const void *dy, void *dx);
+
+  // Optional (null in libknet_cuda): loads a kernel from its CUDA C source
+  // and NVRTC options instead of a cubin; the runtime then skips NVRTC. The
+  // host stand-in plugin of the tests (tests/unit/fake_cuda_plugin.cpp)
+  // compiles the source for the CPU this way.
+  void *(*load_source)(int dev, const char *source, const char *const *options,
+                       int num_options, const char *name);
 };
 
 // The plugin's one exported symbol.

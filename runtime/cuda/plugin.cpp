@@ -421,6 +421,7 @@ const cuda_abi::Backend table = {
     pool_backward,
     softmax_forward,
     softmax_backward,
+    nullptr, // load_source: kernels come as NVRTC cubins
 };
 
 } // namespace

@@ -2,21 +2,41 @@
 // without a GPU: one "device" whose memory is host memory (at most
 // $KNET_FAKE_CUDA_BYTES bytes, default 256 MiB), and reference loops for
 // gemm, convolution, pooling and softmax written from the ABI's contract
-// (runtime/cuda/backend_abi.h). It cannot run JIT-compiled kernels: launch
-// fails with a message saying so. test_cuda_fake uses it to check the
-// runtime's side of the contract: plugin loading and device selection, the
-// caching allocator (out-of-memory release and retry), copies between
-// devices, and how matmul, conv2d, pool and softmax map tensors (strides,
-// transposes, batches, geometry) onto the library calls.
+// (runtime/cuda/backend_abi.h).
+//
+// Kernels come through load_source (the runtime then skips NVRTC): their
+// CUDA C, after a shim that maps the CUDA built-ins used by knet's kernels
+// to host C++ (threadIdx and friends as thread-locals, __syncthreads as a
+// barrier, __shfl_down_sync through an exchange buffer, atomicAdd through
+// std::atomic_ref, f16 through _Float16), is compiled by the host C++
+// compiler ($CXX, else c++) into a shared object and run by `launch` with
+// 32-thread blocks (one warp: the kernels' strides adapt to any block size)
+// on a grid of at most 2 blocks, one block at a time, each thread a
+// std::thread. This runs the very kernels the runtime would launch on a GPU,
+// with the argument structs it packs.
+//
+// test_cuda_fake uses it for the runtime's side of the contract (device
+// selection, the caching allocator, copies, how matmul, conv2d, pool and
+// softmax map tensors onto the library calls); test_cuda_runtime_fake runs
+// the whole GPU suite on it.
 #include "cuda/backend_abi.h"
 
+#include <dlfcn.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -93,15 +113,169 @@ int dev_memset(int, void *p, int byte, size_t n) {
 int synchronize(int) { return 0; }
 
 void *load_function(int, const void *, size_t, const char *) {
-  static int handle;
-  return &handle;
-}
-int launch(int, void *, unsigned, unsigned, unsigned, const void *, size_t) {
-  return fail("the fake CUDA device cannot run kernels");
+  g_error = "the fake CUDA device loads kernels from source only";
+  return nullptr;
 }
 
-template <class T> T at(const void *p, int64_t i) {
-  return static_cast<const T *>(p)[i];
+// What a kernel's CUDA C needs on the host (see the file comment).
+constexpr const char *kShim = R"(#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+using namespace std;
+struct knet_dim3 { unsigned x = 0, y = 1, z = 1; };
+static thread_local knet_dim3 threadIdx, blockIdx, blockDim, gridDim;
+static thread_local std::barrier<> *knet_block_barrier;
+static double knet_exchange[1024];
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+#define KNET_HALF_CONVERSIONS
+inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
+inline double __longlong_as_double(long long v) { double d; memcpy(&d, &v, 8); return d; }
+inline float knet_h2f(unsigned short h) { _Float16 f; memcpy(&f, &h, 2); return (float)f; }
+inline unsigned short knet_f2h(float f) { _Float16 h = (_Float16)f; unsigned short u; memcpy(&u, &h, 2); return u; }
+inline float knet_b2f(unsigned short b) { return __uint_as_float(((unsigned)b) << 16); }
+inline unsigned short knet_f2b(float f) {
+  unsigned u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (unsigned short)(u >> 16);
+}
+inline void __syncthreads() { knet_block_barrier->arrive_and_wait(); }
+template <class T> T __shfl_down_sync(unsigned, T v, int d) {
+  knet_exchange[threadIdx.x] = (double)v;
+  __syncthreads();
+  const unsigned lane = threadIdx.x % 32;
+  T r = lane + d < 32 ? (T)knet_exchange[threadIdx.x + d] : v;
+  __syncthreads();
+  return r;
+}
+template <class T> T atomicAdd(T *p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
+)";
+
+using Entry = void (*)(const void *arg, unsigned block, unsigned thread,
+                       unsigned block_dim, unsigned grid_dim, void *barrier);
+
+std::string g_dir;
+std::unordered_map<std::string, Entry> g_loaded;
+
+void *load_source(int, const char *source, const char *const *options,
+                  int num_options, const char *name) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  std::string key = std::string(name) + "\n" + source;
+  std::string flags;
+  for (int i = 0; i < num_options; ++i) {
+    key += "\n" + std::string(options[i]);
+    flags += " '" + std::string(options[i]) + "'";
+  }
+  if (auto it = g_loaded.find(key); it != g_loaded.end())
+    return reinterpret_cast<void *>(it->second);
+  if (g_dir.empty()) {
+    char tmpl[] = "/tmp/knet-fake-cuda-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+      g_error = "fake load_source: cannot create a temporary directory";
+      return nullptr;
+    }
+    g_dir = tmpl;
+    std::atexit([] { rmdir(g_dir.c_str()); });
+  }
+  const std::string base = g_dir + "/k" + std::to_string(g_loaded.size());
+  {
+    std::ofstream f(base + ".cpp");
+    const std::string n = name;
+    f << kShim << source << "\nextern \"C\" void knet_fake_entry("
+      << "const void *arg, unsigned block, unsigned thread, unsigned bdim, "
+         "unsigned gdim, void *bar) {\n"
+      << "  blockIdx.x = block; threadIdx.x = thread; blockDim.x = bdim;\n"
+      << "  gridDim.x = gdim;\n"
+      << "  knet_block_barrier = static_cast<std::barrier<> *>(bar);\n"
+      << "  " << n << "(*static_cast<const " << n << "_args *>(arg));\n}\n";
+  }
+  const char *cxx = std::getenv("CXX");
+  const std::string cmd = std::string(cxx && *cxx ? cxx : "c++") +
+                          " -std=c++20 -O1 -w -shared -fPIC" + flags + " " +
+                          base + ".cpp -o " + base + ".so 2> " + base + ".log";
+  const bool compiled = std::system(cmd.c_str()) == 0;
+  // The files go as soon as the object is mapped (or the compile failed).
+  auto cleanup = [&] {
+    for (const char *ext : {".cpp", ".so", ".log"})
+      std::remove((base + ext).c_str());
+  };
+  if (!compiled) {
+    std::ifstream log(base + ".log");
+    g_error = "fake load_source: the host compiler rejected " +
+              std::string(name) + ": " +
+              std::string(std::istreambuf_iterator<char>(log), {});
+    cleanup();
+    return nullptr;
+  }
+  void *so = dlopen((base + ".so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  cleanup();
+  auto entry =
+      so ? reinterpret_cast<Entry>(dlsym(so, "knet_fake_entry")) : nullptr;
+  if (!entry) {
+    g_error = std::string("fake load_source: cannot load ") + base + ".so";
+    return nullptr;
+  }
+  g_loaded.emplace(key, entry);
+  return reinterpret_cast<void *>(entry);
+}
+
+// One warp per block, at most two blocks, one block at a time.
+int launch(int, void *fn, unsigned grid, unsigned, unsigned, const void *arg,
+           size_t) {
+  constexpr unsigned kWarp = 32;
+  const unsigned blocks = std::min(std::max(grid, 1u), 2u);
+  auto entry = reinterpret_cast<Entry>(fn);
+  for (unsigned b = 0; b < blocks; ++b) {
+    std::barrier<> bar(kWarp);
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < kWarp; ++t)
+      threads.emplace_back([&, t] { entry(arg, b, t, kWarp, blocks, &bar); });
+    for (std::thread &t : threads)
+      t.join();
+  }
+  return 0;
+}
+
+// f16 and bf16 storage (arithmetic in double here).
+struct Half {
+  uint16_t bits;
+  operator double() const {
+    _Float16 f;
+    std::memcpy(&f, &bits, 2);
+    return static_cast<double>(f);
+  }
+  Half &operator=(double v) {
+    _Float16 f = static_cast<_Float16>(static_cast<float>(v));
+    std::memcpy(&bits, &f, 2);
+    return *this;
+  }
+};
+struct BFloat {
+  uint16_t bits;
+  operator double() const {
+    uint32_t u = static_cast<uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+  BFloat &operator=(double v) {
+    float f = static_cast<float>(v);
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even (no NaN here)
+    bits = static_cast<uint16_t>(u >> 16);
+    return *this;
+  }
+};
+
+template <class T> double at(const void *p, int64_t i) {
+  return static_cast<double>(static_cast<const T *>(p)[i]);
 }
 
 template <class T>
@@ -122,7 +296,8 @@ void gemm_t(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha,
           s += x * y;
         }
         T &out = static_cast<T *>(c)[q * sc + i * ldc + j];
-        out = static_cast<T>(alpha * s + (beta == 0 ? 0.0 : beta * out));
+        const double old = beta == 0 ? 0.0 : static_cast<double>(out);
+        out = alpha * s + beta * old;
       }
 }
 
@@ -136,8 +311,14 @@ int gemm(int, int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k,
   else if (dtype == 1)
     gemm_t<double>(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc,
                    sc, batch);
+  else if (dtype == 2)
+    gemm_t<Half>(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc,
+                 sc, batch);
+  else if (dtype == 3)
+    gemm_t<BFloat>(ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc,
+                   sc, batch);
   else
-    return fail("fake gemm: f32 and f64 only");
+    return fail("fake gemm: unsupported dtype");
   return 0;
 }
 
@@ -308,7 +489,7 @@ const Backend kBackend = {
     dev_memcpy,       dev_memset,   synchronize,   load_function,
     launch,           gemm,         conv<0>,       conv<1>,
     conv<2>,          pool_forward, pool_backward, softmax_forward,
-    softmax_backward,
+    softmax_backward, load_source,
 };
 
 } // namespace

@@ -398,7 +398,7 @@ TEST(Gpu, AllocatorUnderPressure) {
   // Fill the device with cached blocks of one size, then ask for another:
   // the cache is released and the request retried, not failed.
   std::vector<Tensor> held;
-  const int64_t chunk = int64_t{1} << 28; // 1 GiB of f32
+  const int64_t chunk = int64_t{1} << 26; // 256 MiB of f32
   try {
     for (int i = 0; i < 4096; ++i)
       held.push_back(Tensor::empty({chunk}, DType::f32, kGpu));

@@ -7,25 +7,31 @@
 // Kernels come through load_source (the runtime then skips NVRTC): their
 // CUDA C, after a shim that maps the CUDA built-ins used by knet's kernels
 // to host C++ (threadIdx and friends as thread-locals, __syncthreads as a
-// barrier, __shfl_down_sync through an exchange buffer, atomicAdd through
-// std::atomic_ref, f16 through _Float16), is compiled by the host C++
+// barrier, __shfl_down_sync through an exchange buffer, atomicAdd as a
+// plain add (every thread runs on the launching one), f16 through
+// _Float16), is compiled by the host C++
 // compiler ($CXX, else c++) into a shared object and run by `launch` with
 // 32-thread blocks (one warp: the kernels' strides adapt to any block size)
-// on a grid of at most 2 blocks, one block at a time, each thread a
-// std::thread. This runs the very kernels the runtime would launch on a GPU,
+// on a grid of at most 2 blocks, one block at a time, each thread a fiber
+// (ucontext) on the launching thread that runs up to its next barrier in
+// turn. This runs the very kernels the runtime would launch on a GPU,
 // with the argument structs it packs.
 //
 // test_cuda_fake uses it for the runtime's side of the contract (device
 // selection, the caching allocator, copies, how matmul, conv2d, pool and
 // softmax map tensors onto the library calls); test_cuda_runtime_fake runs
 // the whole GPU suite on it.
+// Fibers switch stacks with _longjmp, which _FORTIFY_SOURCE's checked
+// longjmp would reject.
+#undef _FORTIFY_SOURCE
 #include "cuda/backend_abi.h"
 
 #include <dlfcn.h>
+#include <setjmp.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <barrier>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -36,7 +42,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -118,15 +123,13 @@ void *load_function(int, const void *, size_t, const char *) {
 }
 
 // What a kernel's CUDA C needs on the host (see the file comment).
-constexpr const char *kShim = R"(#include <atomic>
-#include <barrier>
-#include <cmath>
+constexpr const char *kShim = R"(#include <cmath>
 #include <cstdint>
 #include <cstring>
 using namespace std;
 struct knet_dim3 { unsigned x = 0, y = 1, z = 1; };
 static thread_local knet_dim3 threadIdx, blockIdx, blockDim, gridDim;
-static thread_local std::barrier<> *knet_block_barrier;
+static thread_local void (*knet_yield)();
 static double knet_exchange[1024];
 #define __global__
 #define __device__
@@ -145,7 +148,13 @@ inline unsigned short knet_f2b(float f) {
   u += 0x7fffu + ((u >> 16) & 1u);
   return (unsigned short)(u >> 16);
 }
-inline void __syncthreads() { knet_block_barrier->arrive_and_wait(); }
+// The block's threads are fibers on one OS thread: a barrier yields to the
+// launcher, which resumes every fiber up to its next barrier in turn.
+inline void __syncthreads() {
+  const knet_dim3 me = threadIdx;
+  knet_yield();
+  threadIdx = me;
+}
 template <class T> T __shfl_down_sync(unsigned, T v, int d) {
   knet_exchange[threadIdx.x] = (double)v;
   __syncthreads();
@@ -154,14 +163,19 @@ template <class T> T __shfl_down_sync(unsigned, T v, int d) {
   __syncthreads();
   return r;
 }
-template <class T> T atomicAdd(T *p, T v) { return std::atomic_ref<T>(*p).fetch_add(v); }
+template <class T> T atomicAdd(T *p, T v) { T old = *p; *p = old + v; return old; }
 )";
 
 using Entry = void (*)(const void *arg, unsigned block, unsigned thread,
-                       unsigned block_dim, unsigned grid_dim, void *barrier);
+                       unsigned block_dim, unsigned grid_dim, void (*yield)());
+
+struct Loaded {
+  Entry entry;
+  bool syncs; // uses __syncthreads or warp shuffles: threads wait
+};
 
 std::string g_dir;
-std::unordered_map<std::string, Entry> g_loaded;
+std::unordered_map<std::string, Loaded *> g_loaded;
 
 void *load_source(int, const char *source, const char *const *options,
                   int num_options, const char *name) {
@@ -173,7 +187,7 @@ void *load_source(int, const char *source, const char *const *options,
     flags += " '" + std::string(options[i]) + "'";
   }
   if (auto it = g_loaded.find(key); it != g_loaded.end())
-    return reinterpret_cast<void *>(it->second);
+    return it->second;
   if (g_dir.empty()) {
     char tmpl[] = "/tmp/knet-fake-cuda-XXXXXX";
     if (!mkdtemp(tmpl)) {
@@ -189,10 +203,10 @@ void *load_source(int, const char *source, const char *const *options,
     const std::string n = name;
     f << kShim << source << "\nextern \"C\" void knet_fake_entry("
       << "const void *arg, unsigned block, unsigned thread, unsigned bdim, "
-         "unsigned gdim, void *bar) {\n"
+         "unsigned gdim, void (*yield)()) {\n"
       << "  blockIdx.x = block; threadIdx.x = thread; blockDim.x = bdim;\n"
       << "  gridDim.x = gdim;\n"
-      << "  knet_block_barrier = static_cast<std::barrier<> *>(bar);\n"
+      << "  knet_yield = yield;\n"
       << "  " << n << "(*static_cast<const " << n << "_args *>(arg));\n}\n";
   }
   const char *cxx = std::getenv("CXX");
@@ -221,24 +235,100 @@ void *load_source(int, const char *source, const char *const *options,
     g_error = std::string("fake load_source: cannot load ") + base + ".so";
     return nullptr;
   }
-  g_loaded.emplace(key, entry);
-  return reinterpret_cast<void *>(entry);
+  const std::string text = source;
+  auto *loaded =
+      new Loaded{entry, text.find("__syncthreads") != std::string::npos ||
+                            text.find("__shfl") != std::string::npos};
+  g_loaded.emplace(key, loaded);
+  return loaded;
 }
 
-// One warp per block, at most two blocks, one block at a time.
+// One warp per block, at most two blocks, one block at a time. The block's
+// 32 threads are fibers on this thread: each runs until its next barrier
+// (knet_yield) or its end, in turn, round after round, so that every
+// thread reaches a barrier before any passes it. A fiber starts with
+// makecontext/setcontext; switches are _setjmp/_longjmp (no signal-mask
+// system call, unlike swapcontext).
+constexpr unsigned kWarp = 32;
+constexpr size_t kFiberStack = size_t{256} << 10;
+
+struct Block {
+  ucontext_t start[kWarp];
+  jmp_buf fiber[kWarp];
+  jmp_buf scheduler;
+  bool started[kWarp];
+  bool done[kWarp];
+  unsigned current;
+  Entry entry;
+  const void *arg;
+  unsigned block, blocks;
+};
+thread_local Block *g_block;
+
+void yield_to_scheduler() {
+  Block &b = *g_block;
+  if (!_setjmp(b.fiber[b.current]))
+    _longjmp(b.scheduler, 1);
+}
+
+void fiber_main(unsigned t) {
+  Block &b = *g_block;
+  b.entry(b.arg, b.block, t, kWarp, b.blocks, yield_to_scheduler);
+  b.done[t] = true;
+  _longjmp(b.scheduler, 1); // never returns
+}
+
+void run_block(Block &block, char *stacks) {
+  for (unsigned t = 0; t < kWarp; ++t) {
+    block.started[t] = block.done[t] = false;
+    getcontext(&block.start[t]);
+    block.start[t].uc_stack.ss_sp = stacks + t * kFiberStack;
+    block.start[t].uc_stack.ss_size = kFiberStack;
+    block.start[t].uc_link = nullptr;
+    makecontext(&block.start[t], reinterpret_cast<void (*)()>(fiber_main), 1,
+                t);
+  }
+  for (bool alive = true; alive;) {
+    alive = false;
+    for (unsigned t = 0; t < kWarp; ++t) {
+      if (block.done[t])
+        continue;
+      block.current = t;
+      if (!_setjmp(block.scheduler)) {
+        if (!block.started[t]) {
+          block.started[t] = true;
+          setcontext(&block.start[t]);
+        }
+        _longjmp(block.fiber[t], 1);
+      }
+      alive |= !block.done[t];
+    }
+  }
+}
+
 int launch(int, void *fn, unsigned grid, unsigned, unsigned, const void *arg,
            size_t) {
-  constexpr unsigned kWarp = 32;
   const unsigned blocks = std::min(std::max(grid, 1u), 2u);
-  auto entry = reinterpret_cast<Entry>(fn);
-  for (unsigned b = 0; b < blocks; ++b) {
-    std::barrier<> bar(kWarp);
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < kWarp; ++t)
-      threads.emplace_back([&, t] { entry(arg, b, t, kWarp, blocks, &bar); });
-    for (std::thread &t : threads)
-      t.join();
+  const auto *loaded = static_cast<const Loaded *>(fn);
+  if (!loaded->syncs) {
+    // No thread waits for another: one after the other.
+    for (unsigned b = 0; b < blocks; ++b)
+      for (unsigned t = 0; t < kWarp; ++t)
+        loaded->entry(arg, b, t, kWarp, blocks, nullptr);
+    return 0;
   }
+  static thread_local std::vector<char> stacks(kWarp * kFiberStack);
+  auto block = std::make_unique<Block>();
+  block->entry = loaded->entry;
+  block->arg = arg;
+  block->blocks = blocks;
+  Block *saved = g_block;
+  g_block = block.get();
+  for (unsigned b = 0; b < blocks; ++b) {
+    block->block = b;
+    run_block(*block, stacks.data());
+  }
+  g_block = saved;
   return 0;
 }
 

@@ -4,6 +4,7 @@
 # features:
 #   nvrtc        the CUDA toolkit's NVRTC library is present (no GPU needed)
 #   cuda-device  a GPU answers `nvidia-smi -L`
+#   fake-cuda    the host stand-in for the CUDA plugin was built
 # A test that REQUIRES a missing feature is reported UNSUPPORTED, not passed.
 import glob
 import os
@@ -60,6 +61,13 @@ nvrtc = glob.glob(os.path.join(cuda, "lib64", "libnvrtc.so*")) + \
     glob.glob("/usr/lib/x86_64-linux-gnu/libnvrtc.so*")
 if nvrtc:
     config.available_features.add("nvrtc")
+
+# fake-cuda: the host stand-in for the CUDA plugin (tests/unit/
+# fake_cuda_plugin.cpp), which runs the runtime's GPU path on the CPU.
+fake = os.path.join(config.knet_lib_dir, "fake", "libknet_fake_cuda.so")
+if os.path.exists(fake):
+    config.available_features.add("fake-cuda")
+    config.substitutions.append(("%knet_fake_cuda", fake))
 
 # cuda-device: a GPU is visible.
 smi = shutil.which("nvidia-smi")

@@ -181,8 +181,20 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
     // Composed of GPU ops, which record themselves: the log-probabilities
     // picked by a one-hot mask (rows with id < 0 pick nothing).
     const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
-    Tensor picked = sum(where(class_mask(ids, scores), logsoftmax(scores, 1),
-                              Tensor::scalar(0.0, DType::f64)));
+    if (count == 0) // nothing counted (C may be 0): the loss is 0
+      return Tensor::zeros({}, scores.dtype(), scores.device());
+    const Tensor zero = Tensor::scalar(0.0, DType::f64);
+    // Skipped rows enter as zeros: their scores, finite or not, get a zero
+    // gradient, as on the CPU.
+    Tensor x = scores;
+    if (count < N) {
+      std::vector<double> counted(ids.size());
+      for (size_t i = 0; i < ids.size(); ++i)
+        counted[i] = ids[i] >= 0 ? 1.0 : 0.0;
+      Tensor rows = Tensor::from(counted, {N, 1}).to(scores.device()) > 0.5;
+      x = where(rows, scores, zero);
+    }
+    Tensor picked = sum(where(class_mask(ids, scores), logsoftmax(x, 1), zero));
     return picked * -scale;
   }
   const int64_t s0 = scores.strides()[0], s1 = scores.strides()[1];

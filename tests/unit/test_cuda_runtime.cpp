@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 
 using namespace knet;
@@ -302,6 +303,12 @@ TEST(Gpu, LossesAndShapes) {
   same_grads_on_gpu([&](auto &in) { return nll(in[0], y.to(in[0].device())); },
                     {s}, 1e-10, 1e-10, "nll gradient");
   EXPECT_DOUBLE_EQ(accuracy(s.to(kGpu), y.to(kGpu)), accuracy(s, y));
+  // A skipped row's non-finite scores get a zero gradient, as on the CPU.
+  std::vector<double> sv = s.to_vector<double>();
+  sv[3 * 4 + 1] = std::numeric_limits<double>::infinity(); // row 3: id -1
+  Tensor sn = Tensor::from(sv, {6, 4});
+  same_grads_on_gpu([&](auto &in) { return nll(in[0], y.to(in[0].device())); },
+                    {sn}, 1e-10, 1e-10, "nll gradient, a skipped row at inf");
   Tensor table = rand_f64({7, 3}, -1, 1, 17);
   Tensor ids = Tensor::from<int64_t>(std::vector<int64_t>{1, 4, 1, 6}, {2, 2});
   same_on_gpu(

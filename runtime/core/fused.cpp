@@ -44,6 +44,17 @@ std::optional<Shape> broadcast_of(const Tensor *const *in, const int64_t *idx,
   return s;
 }
 
+// The iteration space: the broadcast shape of the inputs (without the like
+// operand of a sum_to), or nullopt when they do not broadcast.
+std::optional<Shape> iteration_shape(const FusedKernel &k,
+                                     const Tensor *const *in) {
+  const int n = k.num_inputs - (k.reduce == FusedReduce::sum_to ? 1 : 0);
+  std::vector<int64_t> all(n);
+  for (int i = 0; i < n; ++i)
+    all[i] = i;
+  return broadcast_of(in, all.data(), n);
+}
+
 bool checks_hold(const FusedKernel &k, const Tensor *const *in) {
   for (int at = 0; at < k.checks_size;) {
     const int64_t len = k.checks[at];
@@ -213,11 +224,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   if (!checks_hold(k, in))
     return false;
   const bool has_like = k.reduce == FusedReduce::sum_to;
-  std::vector<int64_t> all;
-  for (int i = 0; i < nin - (has_like ? 1 : 0); ++i)
-    all.push_back(i);
-  std::optional<Shape> shape =
-      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  std::optional<Shape> shape = iteration_shape(k, in);
   if (!shape)
     return false;
   // 0-d inputs adopt the kernel's dtype and the device.
@@ -352,11 +359,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   if (!dtype || !checks_hold(k, in))
     return false;
   const bool has_like = k.reduce == FusedReduce::sum_to;
-  std::vector<int64_t> all;
-  for (int i = 0; i < nin - (has_like ? 1 : 0); ++i)
-    all.push_back(i);
-  std::optional<Shape> shape =
-      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  std::optional<Shape> shape = iteration_shape(k, in);
   if (!shape)
     return false;
 
@@ -449,12 +452,7 @@ compile_fused_cuda(const FusedKernel &k, const Tensor *const *in,
   std::optional<DType> dtype = kernel_dtype(k, in);
   if (!dtype)
     fail(k.name, ": the operands' dtypes do not suit the kernel");
-  const bool has_like = k.reduce == FusedReduce::sum_to;
-  std::vector<int64_t> all;
-  for (int i = 0; i < k.num_inputs - (has_like ? 1 : 0); ++i)
-    all.push_back(i);
-  std::optional<Shape> shape =
-      broadcast_of(in, all.data(), static_cast<int64_t>(all.size()));
+  std::optional<Shape> shape = iteration_shape(k, in);
   if (!shape)
     fail(k.name, ": the operands do not broadcast");
   // Results are written densely; an input is dense when it has the

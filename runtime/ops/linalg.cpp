@@ -160,6 +160,29 @@ Checked check_matmul(const Tensor &a, const Tensor &b, const char *op) {
   return c;
 }
 
+// Calls f(i, oa, ob) for every matrix i of the output batch (row-major
+// order), with the element offsets of A's and B's matrices for it.
+template <class F>
+void for_each_matrix(const Operand &A, const Operand &B, const Checked &c,
+                     F f) {
+  const int nb = static_cast<int>(c.batch.size());
+  const int64_t count = shape_numel(c.batch);
+  Shape idx(nb, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    f(i, oa, ob);
+    for (int d = nb - 1; d >= 0; --d) {
+      oa += A.batch_strides[d];
+      ob += B.batch_strides[d];
+      if (++idx[d] < c.batch[d])
+        break;
+      oa -= idx[d] * A.batch_strides[d];
+      ob -= idx[d] * B.batch_strides[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 // The one element stride that walks an operand's batch matrices in the
 // order of the output's batch (0: one matrix for all), or -1 when no single
 // stride does.
@@ -209,21 +232,9 @@ void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
     call(0, 0, 0, std::max<int64_t>(sa, 0), std::max<int64_t>(sb, 0), count);
     return;
   }
-  const int nb = static_cast<int>(c.batch.size());
-  Shape idx(nb, 0);
-  int64_t oa = 0, ob = 0;
-  for (int64_t i = 0; i < count; ++i) {
+  for_each_matrix(A, B, c, [&](int64_t i, int64_t oa, int64_t ob) {
     call(oa, ob, i * mn, 0, 0, 1);
-    for (int d = nb - 1; d >= 0; --d) {
-      oa += A.batch_strides[d];
-      ob += B.batch_strides[d];
-      if (++idx[d] < c.batch[d])
-        break;
-      oa -= idx[d] * A.batch_strides[d];
-      ob -= idx[d] * B.batch_strides[d];
-      idx[d] = 0;
-    }
-  }
+  });
 }
 
 // y[batch] = a[batch] . b[batch] + beta * y[batch]; y is contiguous
@@ -242,8 +253,6 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
     return;
   }
   Operand A = prepare(a, c.batch), B = prepare(b, c.batch);
-  int64_t count = shape_numel(c.batch);
-  const int nb = static_cast<int>(c.batch.size());
   const int64_t mn = c.m * c.n;
   const int64_t lda = std::max<int64_t>(A.view.ld, 1);
   const int64_t ldb = std::max<int64_t>(B.view.ld, 1);
@@ -253,9 +262,7 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
     gemm_cuda(A, B, c, y, beta, op);
     return;
   }
-  Shape idx(nb, 0);
-  int64_t oa = 0, ob = 0;
-  for (int64_t i = 0; i < count; ++i) {
+  for_each_matrix(A, B, c, [&](int64_t i, int64_t oa, int64_t ob) {
     if (y.dtype() == DType::f32) {
       const float *pa = A.t.data<float>() + oa;
       const float *pb = B.t.data<float>() + ob;
@@ -276,17 +283,7 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
                   static_cast<int>(c.k), 1.0, pa, static_cast<int>(lda), pb,
                   static_cast<int>(ldb), beta, py, static_cast<int>(c.n));
     }
-    // Advance the batch multi-index.
-    for (int d = nb - 1; d >= 0; --d) {
-      oa += A.batch_strides[d];
-      ob += B.batch_strides[d];
-      if (++idx[d] < c.batch[d])
-        break;
-      oa -= idx[d] * A.batch_strides[d];
-      ob -= idx[d] * B.batch_strides[d];
-      idx[d] = 0;
-    }
-  }
+  });
 }
 
 Shape out_shape(const Checked &c) {

@@ -1,6 +1,8 @@
-// Command-line options shared by the examples: `--name value` pairs.
+// Command-line options shared by the examples and the benchmarks
+// (bench/common/bench.h): `--name value` pairs. Standard library only.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -23,6 +25,13 @@ public:
   double num(const std::string &name, double fallback) const {
     auto it = values_.find(name);
     return it == values_.end() ? fallback : std::atof(it->second.c_str());
+  }
+  int64_t integer(const std::string &name, int64_t fallback) const {
+    return static_cast<int64_t>(num(name, static_cast<double>(fallback)));
+  }
+  std::string str(const std::string &name, const std::string &fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? fallback : it->second;
   }
   bool has(const std::string &name) const { return values_.count(name) > 0; }
 

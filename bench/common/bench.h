@@ -8,6 +8,8 @@
 // include it too.
 #pragma once
 
+#include "../../examples/example_args.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -29,33 +31,7 @@ namespace bench {
 // Command line: `--name value` pairs.
 // ---------------------------------------------------------------------------
 
-class Args {
-public:
-  Args(int argc, char **argv) {
-    for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a.rfind("--", 0) != 0 || i + 1 >= argc) {
-        std::cerr << argv[0] << ": expected --name value, got '" << a << "'\n";
-        std::exit(2);
-      }
-      values_[a.substr(2)] = argv[++i];
-    }
-  }
-  double num(const std::string &name, double fallback) const {
-    auto it = values_.find(name);
-    return it == values_.end() ? fallback : std::atof(it->second.c_str());
-  }
-  int64_t integer(const std::string &name, int64_t fallback) const {
-    return static_cast<int64_t>(num(name, static_cast<double>(fallback)));
-  }
-  std::string str(const std::string &name, const std::string &fallback) const {
-    auto it = values_.find(name);
-    return it == values_.end() ? fallback : it->second;
-  }
-
-private:
-  std::map<std::string, std::string> values_;
-};
+using Args = example::Args; // the examples' options: one parser
 
 // The folder with the full data sets: --data, else $KNET_DATA_DIR, else
 // ../shared/data next to the repository (run.sh always passes --data).

@@ -18,6 +18,10 @@
 //   $dims          ", {dims...}" of a reduction (", {...}, true" with keepdim)
 //   $dtype $ctype  the result's knet::DType / C++ type
 //   $pred          the C++ operator of an arith.cmpf/cmpi predicate
+//   $u0 .. $u9     operand i as its unsigned type (knet::detail::as_unsigned)
+// IR integers are signless and the emitted C++ carries them in intN_t: ops
+// with unsigned semantics cast through $uN, and add/sub/mul without nsw
+// (which may wrap) are the `.wrap` entries (EmitCpp.cpp, integerVariant).
 //   $constant      a dense tensor constant
 // A pattern yields an expression: `T name = <expr>;` for one result,
 // `auto [a, b] = <expr>;` for two, `<expr>;` for none.
@@ -86,6 +90,7 @@ const CppOpPattern kPatterns[] = {
     {"knet.zeros_like", "knet::zeros_like($0)"},
     {"knet.ones_like", "knet::ones_like($0)"},
     {"knet.constant", "$constant"},
+    {"knet.undefined", "knet::Tensor()"},
     {"knet.scalar", "knet::Tensor::scalar($0, $sdtype)"},
     {"knet.item", "$0.item<$ctype>()"},
     {"knet.size", "$0.size(${dim})"},
@@ -155,13 +160,16 @@ const CppOpPattern kPatterns[] = {
     // Scalars: arith and math.
     {"arith.addf", "$0 + $1"},
     {"arith.addi", "$0 + $1"},
+    {"arith.addi.wrap", "knet::detail::wrapping_add<$ctype>($0, $1)"},
     {"arith.subf", "$0 - $1"},
     {"arith.subi", "$0 - $1"},
+    {"arith.subi.wrap", "knet::detail::wrapping_sub<$ctype>($0, $1)"},
     {"arith.mulf", "$0 * $1"},
     {"arith.muli", "$0 * $1"},
+    {"arith.muli.wrap", "knet::detail::wrapping_mul<$ctype>($0, $1)"},
     {"arith.divf", "$0 / $1"},
     {"arith.divsi", "$0 / $1"},
-    {"arith.divui", "$0 / $1"},
+    {"arith.divui", "static_cast<$ctype>($u0 / $u1)"},
     {"arith.remsi", "$0 % $1"},
     {"arith.remf", "std::fmod($0, $1)"},
     {"arith.negf", "-$0"},
@@ -169,9 +177,10 @@ const CppOpPattern kPatterns[] = {
     {"arith.ori", "$0 | $1"},
     {"arith.shli", "$0 << $1"},
     {"arith.shrsi", "$0 >> $1"},
-    {"arith.remui", "$0 % $1"},
-    {"arith.maxui", "std::max<$ctype>($0, $1)"},
-    {"arith.minui", "std::min<$ctype>($0, $1)"},
+    {"arith.remui", "static_cast<$ctype>($u0 % $u1)"},
+    {"arith.shrui", "static_cast<$ctype>($u0 >> $1)"},
+    {"arith.maxui", "static_cast<$ctype>(std::max($u0, $u1))"},
+    {"arith.minui", "static_cast<$ctype>(std::min($u0, $u1))"},
     {"arith.ceildivsi", "knet::detail::ceildiv($0, $1)"},
     {"arith.floordivsi", "knet::detail::floordiv($0, $1)"},
     {"math.atan2", "std::atan2($0, $1)"},
@@ -191,15 +200,18 @@ const CppOpPattern kPatterns[] = {
     {"arith.minsi", "std::min<$ctype>($0, $1)"},
     {"arith.cmpf", "$0 $pred $1"},
     {"arith.cmpi", "$0 $pred $1"},
+    {"arith.cmpi.unsigned", "$u0 $pred $u1"},
     {"arith.select", "$0 ? $1 : $2"},
     {"arith.index_cast", "static_cast<$ctype>($0)"},
+    {"arith.index_castui", "static_cast<$ctype>($u0)"},
     {"arith.sitofp", "static_cast<$ctype>($0)"},
-    {"arith.uitofp", "static_cast<$ctype>($0)"},
+    {"arith.uitofp", "static_cast<$ctype>($u0)"},
     {"arith.fptosi", "static_cast<$ctype>($0)"},
+    {"arith.fptoui", "knet::detail::float_to_unsigned<$ctype>($0)"},
     {"arith.extf", "static_cast<$ctype>($0)"},
     {"arith.truncf", "static_cast<$ctype>($0)"},
     {"arith.extsi", "static_cast<$ctype>($0)"},
-    {"arith.extui", "static_cast<$ctype>($0)"},
+    {"arith.extui", "static_cast<$ctype>($u0)"},
     {"arith.trunci", "static_cast<$ctype>($0)"},
     {"math.exp", "std::exp($0)"},
     {"math.expm1", "std::expm1($0)"},

@@ -145,6 +145,10 @@ std::string cppType(Type type) {
     return "double";
   if (type.isInteger(1))
     return "bool";
+  if (type.isInteger(8))
+    return "int8_t";
+  if (type.isInteger(16))
+    return "int16_t";
   if (type.isInteger(32))
     return "int32_t";
   if (type.isInteger(64) || type.isIndex())
@@ -184,7 +188,8 @@ bool isReadByCode(Value arg) {
 
 bool isScalarType(Type type) {
   return type.isF32() || type.isF64() || type.isIndex() || type.isInteger(1) ||
-         type.isInteger(32) || type.isInteger(64);
+         type.isInteger(8) || type.isInteger(16) || type.isInteger(32) ||
+         type.isInteger(64);
 }
 
 /// A runtime leaf of the compiled ABI: an index into `in` made of a constant
@@ -445,10 +450,11 @@ FailureOr<std::string> CppEmitter::reductionDims(Operation &op) {
   }
   if (!keepdim)
     return std::string();
+  // Every dim, kept as size 1: listed when the rank is known, else empty
+  // dims, which the runtime reads as all of them.
   auto type = dyn_cast<RankedTensorType>(op.getOperand(0).getType());
   if (!type)
-    return emitError(op.getLoc())
-           << "knet C++ emitter: keepdim over all dims needs a ranked operand";
+    return std::string(", {}, true");
   std::string s = ", {";
   for (int64_t d = 0; d < type.getRank(); ++d)
     s += (d ? ", " : "") + std::to_string(d);
@@ -550,6 +556,27 @@ static std::string cmpOperator(Operation &op) {
   return {};
 }
 
+/// The table's name for `op`: integer add/sub/mul that may wrap (no nsw: an
+/// unsigned or narrow C++ type) and comparisons of unsigned integers have
+/// their own patterns (`arith.addi.wrap`, `arith.cmpi.unsigned`).
+static std::string integerVariant(Operation &op) {
+  std::string name = op.getName().getStringRef().str();
+  if (auto flags = dyn_cast<arith::ArithIntegerOverflowFlagsInterface>(op))
+    if (!flags.hasNoSignedWrap() && !op.getResult(0).getType().isIndex())
+      return name + ".wrap";
+  if (auto cmp = dyn_cast<arith::CmpIOp>(op))
+    switch (cmp.getPredicate()) {
+    case arith::CmpIPredicate::ult:
+    case arith::CmpIPredicate::ule:
+    case arith::CmpIPredicate::ugt:
+    case arith::CmpIPredicate::uge:
+      return name + ".unsigned";
+    default:
+      break;
+    }
+  return name;
+}
+
 FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
   std::string out;
   auto operandList = [&](unsigned from) {
@@ -585,6 +612,16 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
       if (index >= op.getNumOperands())
         return bad("operand out of range");
       out += expr(op.getOperand(index));
+    } else if (!pattern.empty() && pattern[0] == 'u' && pattern.size() > 1 &&
+               std::isdigit(static_cast<unsigned char>(pattern[1]))) {
+      // $uN: operand N as its unsigned type.
+      unsigned index = pattern[1] - '0';
+      pattern = pattern.drop_front(2);
+      if (index >= op.getNumOperands())
+        return bad("operand out of range");
+      Value v = op.getOperand(index);
+      out += "knet::detail::as_unsigned<" + cppType(v.getType()) + ">(" +
+             expr(v) + ")";
     } else if (take("args")) {
       out += operandList(0);
     } else if (take("rest")) {
@@ -749,7 +786,7 @@ LogicalResult CppEmitter::emitOp(Operation &op) {
   if (op.getNumResults() > 0 && op.use_empty() && isMemoryEffectFree(&op) &&
       op.getNumRegions() == 0)
     return success();
-  StringRef pattern = lookupCppPattern(op.getName().getStringRef());
+  StringRef pattern = lookupCppPattern(integerVariant(op));
   if (pattern.empty())
     return emitError(op.getLoc())
            << "knet C++ emitter: no C++ pattern for '" << op.getName()
@@ -1018,6 +1055,10 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
         if (type.isInteger(1))
           os << "bool " << define(arg, hint) << " = " << at
              << ".item<int64_t>() != 0;\n";
+        else if (type.isInteger() && !type.isInteger(64))
+          // Integers travel as exact i64 leaves; C++ narrows them.
+          os << ctype << " " << define(arg, hint) << " = static_cast<" << ctype
+             << ">(" << at << ".item<int64_t>());\n";
         else
           os << ctype << " " << define(arg, hint) << " = " << at << ".item<"
              << ctype << ">();\n";
@@ -1056,11 +1097,12 @@ LogicalResult CppEmitter::emitReturnValues(Operation *ret, ValueRange results) {
     Type type = v.getType();
     if (isa<TensorType>(type)) {
       os << "out.push_back(" << expr(v) << ");\n";
+    } else if (isScalarType(type) && !isa<FloatType>(type)) {
+      // Integers and bools as exact i64 leaves (compiled.h).
+      os << "out.push_back(knet::detail::integer_leaf(" << expr(v) << "));\n";
     } else if (isScalarType(type)) {
       os << "out.push_back(knet::Tensor::scalar(" << expr(v) << ", "
-         << dtypeOf(type.isInteger(1) ? IntegerType::get(type.getContext(), 64)
-                                      : type)
-         << "));\n";
+         << dtypeOf(type) << "));\n";
     } else if (auto list = dyn_cast<ListType>(type);
                list && isa<TensorType>(list.getElementType())) {
       std::string l = expr(v);

@@ -80,8 +80,10 @@ bool rebuild(QualType t, ASTContext &ast, unsigned &next,
     return true;
   }
   if (t->isArithmeticType()) {
+    // Integers come back as exact i64 leaves, floats as f32/f64.
     os << "static_cast<" << typeName(t, ast) << ">(knet_out[" << next++
-       << "].item<double>())";
+       << "].item<" << (t->isRealFloatingType() ? "double" : "int64_t")
+       << ">())";
     return true;
   }
   const auto *rd = t->getAsCXXRecordDecl();

@@ -109,6 +109,13 @@ QualType vectorElement(QualType t) {
     return {};
   return s->getTemplateArgs()[0].getAsType();
 }
+/// Whether `t` is an unsigned integer (or an enum over one): its IR ops
+/// are the unsigned ones (divui, remui, shrui, cmpi u*, extui, uitofp).
+bool isUnsignedInt(QualType t) {
+  t = t.getNonReferenceType().getCanonicalType();
+  return !t->isBooleanType() && t->isUnsignedIntegerOrEnumerationType();
+}
+
 bool isTensorList(QualType t) {
   QualType e = vectorElement(t);
   return !e.isNull() && isTensorLike(e);
@@ -266,8 +273,14 @@ public:
       return t->isSpecificBuiltinType(BuiltinType::Float)
                  ? Type(mlir::Float32Type::get(&ctx))
                  : Type(mlir::Float64Type::get(&ctx));
-    if (t->isIntegralOrEnumerationType())
-      return mlir::IntegerType::get(&ctx, 64);
+    if (t->isIntegralOrEnumerationType()) {
+      // The C++ width (char 8, short 16, int 32, long 64); the IR's
+      // integers are signless, ops carry the signedness (isUnsignedInt).
+      uint64_t w = ast.getIntWidth(t);
+      if (w != 8 && w != 16 && w != 32 && w != 64)
+        return {};
+      return mlir::IntegerType::get(&ctx, w);
+    }
     return {};
   }
   Type tensorType(Type elem) { return mlir::UnrankedTensorType::get(elem); }
@@ -617,7 +630,12 @@ private:
     return b.create<mlir::arith::ConstantOp>(l, b.getFloatAttr(t, v));
   }
   Value constInt(Location l, Type t, int64_t v) {
-    return b.create<mlir::arith::ConstantOp>(l, b.getIntegerAttr(t, v));
+    if (t.isIndex())
+      return b.create<mlir::arith::ConstantOp>(l, b.getIntegerAttr(t, v));
+    // v modulo 2^width, as a C++ conversion to the narrower type.
+    llvm::APInt a(64, static_cast<uint64_t>(v), /*isSigned=*/true);
+    return b.create<mlir::arith::ConstantOp>(
+        l, b.getIntegerAttr(t, a.sextOrTrunc(t.getIntOrFloatBitWidth())));
   }
   Value constBool(Location l, bool v) { return constInt(l, m.i1(), v); }
   Value notOf(Location l, Value v) {
@@ -630,28 +648,28 @@ private:
   }
 
   /// Converts a scalar to another scalar type (C++ conversions).
-  Value convertScalar(Location l, Value v, Type to) {
+  /// Converts a scalar to another scalar type as C++ does: integers of
+  /// any width wrap, and the source's (`fromUnsigned`) or the
+  /// destination's (`toUnsigned`) signedness picks zero or sign extension
+  /// and the int/float conversion. The IR's integers are signless; the
+  /// signedness is the C++ type's, which the caller knows.
+  Value convertScalar(Location l, Value v, Type to, bool fromUnsigned = false,
+                      bool toUnsigned = false) {
     Type from = v.getType();
     if (from == to)
       return v;
+    if (from.isInteger(1))
+      fromUnsigned = true;
     // float -> double -> float is the float.
     if (auto e = v.getDefiningOp<mlir::arith::ExtFOp>();
         e && e.getIn().getType() == to)
       return e.getIn();
     // Constants convert at compile time.
     if (auto c = v.getDefiningOp<mlir::arith::ConstantOp>();
-        c && !isa<mlir::IndexType>(from) && !isa<mlir::IndexType>(to)) {
-      double d = 0;
-      if (auto f = dyn_cast<mlir::FloatAttr>(c.getValue()))
-        d = f.getValueAsDouble();
-      else if (auto i = dyn_cast<mlir::IntegerAttr>(c.getValue()))
-        d = from.isInteger(1) ? double(i.getValue().getZExtValue())
-                              : double(i.getValue().getSExtValue());
-      Value r = to.isInteger(1) ? constBool(l, d != 0)
-                : isFloat(to)   ? constFloat(l, to, d)
-                                : constInt(l, to, static_cast<int64_t>(d));
-      return r;
-    }
+        c && !isa<mlir::IndexType>(from) && !isa<mlir::IndexType>(to))
+      if (Value r =
+              convertConstant(l, c.getValue(), to, fromUnsigned, toUnsigned))
+        return r;
     if (to.isInteger(1)) {
       if (isFloat(from))
         return b.create<mlir::arith::CmpFOp>(l, mlir::arith::CmpFPredicate::UNE,
@@ -664,18 +682,77 @@ private:
         return b.create<mlir::arith::ExtFOp>(l, to, v);
       return b.create<mlir::arith::TruncFOp>(l, to, v);
     }
+    if (isa<mlir::IndexType>(from) || isa<mlir::IndexType>(to)) {
+      if (isFloat(from) || isFloat(to)) {
+        // Through i64.
+        Value mid = convertScalar(l, v, m.i64(), fromUnsigned, toUnsigned);
+        return convertScalar(l, mid, to, fromUnsigned, toUnsigned);
+      }
+      if (isa<mlir::IndexType>(from) && isa<mlir::IndexType>(to))
+        return v;
+      if (fromUnsigned)
+        return b.create<mlir::arith::IndexCastUIOp>(l, to, v);
+      return b.create<mlir::arith::IndexCastOp>(l, to, v);
+    }
     if (isFloat(to)) {
-      if (from.isInteger(1))
+      if (fromUnsigned)
         return b.create<mlir::arith::UIToFPOp>(l, to, v);
       return b.create<mlir::arith::SIToFPOp>(l, to, v);
     }
-    if (isFloat(from))
+    if (isFloat(from)) {
+      if (toUnsigned)
+        return b.create<mlir::arith::FPToUIOp>(l, to, v);
       return b.create<mlir::arith::FPToSIOp>(l, to, v);
-    if (from.isInteger(1))
+    }
+    unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+    if (fw > tw)
+      return b.create<mlir::arith::TruncIOp>(l, to, v);
+    if (fromUnsigned)
       return b.create<mlir::arith::ExtUIOp>(l, to, v);
-    if (isa<mlir::IndexType>(from) || isa<mlir::IndexType>(to))
-      return b.create<mlir::arith::IndexCastOp>(l, to, v);
-    return v;
+    return b.create<mlir::arith::ExtSIOp>(l, to, v);
+  }
+  /// `attr` converted to `to` at compile time, or null where C++ leaves
+  /// the result undefined (a float out of the integer's range).
+  Value convertConstant(Location l, mlir::Attribute attr, Type to,
+                        bool fromUnsigned, bool toUnsigned) {
+    if (auto f = dyn_cast<mlir::FloatAttr>(attr)) {
+      llvm::APFloat x = f.getValue();
+      if (to.isInteger(1))
+        return constBool(l, !x.isZero());
+      if (isFloat(to)) {
+        bool lost;
+        x.convert(cast<mlir::FloatType>(to).getFloatSemantics(),
+                  llvm::APFloat::rmNearestTiesToEven, &lost);
+        return b.create<mlir::arith::ConstantOp>(l, b.getFloatAttr(to, x));
+      }
+      llvm::APSInt r(to.getIntOrFloatBitWidth(), toUnsigned);
+      bool exact;
+      if (x.convertToInteger(r, llvm::APFloat::rmTowardZero, &exact) &
+          llvm::APFloat::opInvalidOp)
+        return {};
+      return b.create<mlir::arith::ConstantOp>(l, b.getIntegerAttr(to, r));
+    }
+    auto i = dyn_cast<mlir::IntegerAttr>(attr);
+    if (!i)
+      return {};
+    llvm::APInt x = i.getValue();
+    if (to.isInteger(1))
+      return constBool(l, !x.isZero());
+    if (isFloat(to)) {
+      llvm::APFloat r(cast<mlir::FloatType>(to).getFloatSemantics());
+      r.convertFromAPInt(x, !fromUnsigned, llvm::APFloat::rmNearestTiesToEven);
+      return b.create<mlir::arith::ConstantOp>(l, b.getFloatAttr(to, r));
+    }
+    unsigned w = to.getIntOrFloatBitWidth();
+    llvm::APInt r = fromUnsigned ? x.zextOrTrunc(w) : x.sextOrTrunc(w);
+    return b.create<mlir::arith::ConstantOp>(l, b.getIntegerAttr(to, r));
+  }
+  /// `v`, the value of C++ type `from`, converted to C++ type `to`.
+  Value convertCxx(Location l, Value v, QualType from, QualType to) {
+    Type t = m.scalarType(to);
+    if (!t || !v || isTensorT(v.getType()))
+      return v;
+    return convertScalar(l, v, t, isUnsignedInt(from), isUnsignedInt(to));
   }
 
   /// A tensor with the element type `elem` (knet.cast when different).
@@ -747,7 +824,13 @@ private:
     return b.create<kn::ScalarOp>(l, t, v);
   }
   /// A value of type `t` that stands for "not set yet".
-  Value placeholder(Location l, Type t) {
+  /// A value of type `t` for a variable that has none yet. `undefined`:
+  /// what C++ default construction gives (`Tensor t;` is an undefined
+  /// Tensor); otherwise a zero that no path reads (the slot of an early
+  /// return, the result of `?:` before its branches).
+  Value placeholder(Location l, Type t, bool undefined) {
+    if (undefined && isa<mlir::TensorType>(t))
+      return b.create<kn::UndefinedOp>(l, t);
     if (auto tt = dyn_cast<mlir::TensorType>(t)) {
       Value z = scalarTensor(l, constFloat(l, m.f32(), 0), tt.getElementType());
       return unranked(l, z, t);
@@ -760,14 +843,15 @@ private:
       return constInt(l, t, 0);
     return {};
   }
-  Result placeholderVal(Location l, QualType qt, SourceLocation at) {
+  Result placeholderVal(Location l, QualType qt, SourceLocation at,
+                        bool undefined = true) {
     llvm::SmallVector<Type> types;
     std::string why;
     if (!m.flattenType(qt, types, why))
       return tape(at, why);
     llvm::SmallVector<Value> vals;
     for (Type t : types) {
-      Value p = placeholder(l, t);
+      Value p = placeholder(l, t, undefined);
       if (!p)
         return tape(at, "cannot make a value of type '" + typeName(qt) + "'");
       vals.push_back(p);
@@ -853,8 +937,10 @@ private:
   Result lowerBody(const FunctionDecl *fn, bool inlined);
   Result listOf(const Expr *e);
 
+  /// `a op x` on scalars; `type` is the C++ type of the operands (after
+  /// the usual conversions), which gives integer ops their signedness.
   Value scalarBinary(Location l, BinaryOperatorKind op, Value a, Value x,
-                     SourceLocation at);
+                     SourceLocation at, QualType type = {});
 
 public:
   // The op table (RuntimeOps.def): one builder per signature kind.
@@ -1660,7 +1746,11 @@ template <typename OpT> Result FunctionLowering::buildItem(Call &c) {
                : Type();
   if (!t)
     return tape(c.at, "'item' of an unsupported type");
-  Result r = create(c, OpT::getOperationName(), {x}, {t});
+  // knet.item gives i64 for every integer; C++ narrows it.
+  Type it = t.isInteger(1) || isFloat(t) ? t : m.i64();
+  Result r = create(c, OpT::getOperationName(), {x}, {it});
+  if (r && it != t)
+    r->v = convertScalar(c.loc, r->v, t);
   if (r && !isFloat(t) && isFloat(elemOf(x)))
     fromFloat[r->v] = c.at;
   return r;
@@ -1897,8 +1987,7 @@ bool FunctionLowering::lowerDecl(const VarDecl *vd) {
   Result v = lowerExpr(vd->getInit());
   if (!v)
     return false;
-  if (Type s = m.scalarType(t); s && v->v && !isTensorT(v->v.getType()))
-    v->v = convertScalar(l, v->v, s);
+  v->v = convertCxx(l, v->v, vd->getInit()->getType(), t);
   env[vd] = *v;
   return true;
 }
@@ -1911,8 +2000,7 @@ bool FunctionLowering::lowerReturn(const ReturnStmt *r) {
     if (!x)
       return false;
     v = *x;
-    if (Type s = m.scalarType(fc.fn->getReturnType()); s && v.v)
-      v.v = convertScalar(loc(r), v.v, s);
+    v.v = convertCxx(loc(r), v.v, e->getType(), fc.fn->getReturnType());
   }
   if (!fc.flagMode) {
     fc.simpleRet = v;
@@ -2416,13 +2504,14 @@ bool FunctionLowering::lowerFor(const ForStmt *s) {
   Value lb = scalar(iv->getInit());
   if (!lb)
     return false;
-  lb = asI64(l, lb);
+  lb = convertScalar(l, lb, m.i64(), isUnsignedInt(iv->getInit()->getType()));
   Value ub = scalar(cmp->getRHS());
   if (!ub)
     return false;
-  ub = asI64(l, ub);
+  ub = convertScalar(l, ub, m.i64(), isUnsignedInt(cmp->getRHS()->getType()));
   if (cmp->getOpcode() == BO_LE)
-    ub = b.create<mlir::arith::AddIOp>(l, ub, constInt(l, m.i64(), 1));
+    ub = b.create<mlir::arith::AddIOp>(l, ub, constInt(l, m.i64(), 1),
+                                       mlir::arith::IntegerOverflowFlags::nsw);
   int64_t stepV = 1;
   if (const auto *ca = dyn_cast<CompoundAssignOperator>(
           s->getInc()->IgnoreParenImpCasts())) {
@@ -2487,7 +2576,9 @@ bool FunctionLowering::lowerFor(const ForStmt *s) {
   auto popLoop = llvm::make_scope_exit([&] { fns.back().loops.pop_back(); });
   llvm::SmallVector<Value> yields;
   Env withIv = outer;
-  withIv[iv] = Val(forOp.getInductionVar());
+  // The loop counts in i64; the variable has its C++ type.
+  withIv[iv] = Val(
+      convertScalar(l, forOp.getInductionVar(), m.scalarType(iv->getType())));
   bool ok = loopRegion(
       body, keys, withIv,
       [&] {
@@ -2630,8 +2721,10 @@ Result FunctionLowering::lowerExpr(const Expr *e) {
     return lowerDeclRef(d);
   Location l = loc(e);
   if (const auto *il = dyn_cast<IntegerLiteral>(e))
-    return Val(
-        constInt(l, m.scalarType(e->getType()), il->getValue().getSExtValue()));
+    return Val(b.create<mlir::arith::ConstantOp>(
+        l, b.getIntegerAttr(m.scalarType(e->getType()), il->getValue())));
+  if (const auto *cl = dyn_cast<CharacterLiteral>(e))
+    return Val(constInt(l, m.scalarType(e->getType()), cl->getValue()));
   if (const auto *fl = dyn_cast<FloatingLiteral>(e))
     return Val(constFloat(l, m.scalarType(e->getType()),
                           fl->getValue().convertToDouble()));
@@ -2676,7 +2769,8 @@ Result FunctionLowering::lowerExpr(const Expr *e) {
   if (isa<UnaryExprOrTypeTraitExpr>(e)) {
     Expr::EvalResult r;
     if (e->EvaluateAsInt(r, m.ast))
-      return Val(constInt(l, m.i64(), r.Val.getInt().getSExtValue()));
+      return Val(b.create<mlir::arith::ConstantOp>(
+          l, b.getIntegerAttr(m.scalarType(e->getType()), r.Val.getInt())));
   }
   if (isa<LambdaExpr>(e))
     return tape(e->getExprLoc(), "lambda expression");
@@ -2696,7 +2790,8 @@ Result FunctionLowering::lowerDeclRef(const DeclRefExpr *d) {
   const ValueDecl *vd = d->getDecl();
   Location l = loc(d);
   if (const auto *ec = dyn_cast<EnumConstantDecl>(vd))
-    return Val(constInt(l, m.i64(), ec->getInitVal().getSExtValue()));
+    return Val(b.create<mlir::arith::ConstantOp>(
+        l, b.getIntegerAttr(m.scalarType(ec->getType()), ec->getInitVal())));
   const void *k = resolve(vd);
   auto it = env.find(k);
   if (it != env.end())
@@ -2708,7 +2803,8 @@ Result FunctionLowering::lowerDeclRef(const DeclRefExpr *d) {
         if (var->getType().isConstQualified() && var->getInit() &&
             var->getInit()->EvaluateAsRValue(r, m.ast)) {
           if (r.Val.isInt())
-            return Val(constInt(l, t, r.Val.getInt().getSExtValue()));
+            return Val(b.create<mlir::arith::ConstantOp>(
+                l, b.getIntegerAttr(t, r.Val.getInt())));
           if (r.Val.isFloat())
             return Val(constFloat(l, t, r.Val.getFloat().convertToDouble()));
         }
@@ -2754,7 +2850,8 @@ Result FunctionLowering::lowerCast(const CastExpr *c) {
       return tape(c->getExprLoc(), "unsupported conversion");
     if (isFloat(to) && !isFloat(v.getType()))
       checkIntegerGrad(v, c->getExprLoc());
-    Value r = convertScalar(l, v, to);
+    Value r = convertScalar(l, v, to, isUnsignedInt(sub->getType()),
+                            isUnsignedInt(c->getType()));
     if (c->getCastKind() == CK_FloatingToIntegral)
       fromFloat[r] = c->getBeginLoc();
     else if (auto it = fromFloat.find(v); it != fromFloat.end() && !isFloat(to))
@@ -2776,20 +2873,37 @@ Result FunctionLowering::lowerCast(const CastExpr *c) {
 }
 
 Value FunctionLowering::scalarBinary(Location l, BinaryOperatorKind op, Value a,
-                                     Value x, SourceLocation at) {
+                                     Value x, SourceLocation at,
+                                     QualType type) {
   using namespace mlir::arith;
   bool f = isFloat(a.getType());
+  // Integer ops take the signedness of the C++ operand type. Signed
+  // arithmetic at int's rank or above cannot overflow (that is undefined
+  // behaviour in C++): nsw; unsigned and narrower types wrap.
+  bool uns = !f && !type.isNull() && isUnsignedInt(type);
+  bool wraps = uns || type.isNull() || m.ast.isPromotableIntegerType(type);
+  IntegerOverflowFlags ovf =
+      wraps ? IntegerOverflowFlags::none : IntegerOverflowFlags::nsw;
+  if (!f && (op == BO_Shl || op == BO_Shr) && x.getType() != a.getType())
+    x = convertScalar(l, x, a.getType()); // a shift's count keeps its type
   switch (op) {
   case BO_Add:
-    return f ? Value(b.create<AddFOp>(l, a, x)) : b.create<AddIOp>(l, a, x);
+    return f ? Value(b.create<AddFOp>(l, a, x))
+             : b.create<AddIOp>(l, a, x, ovf);
   case BO_Sub:
-    return f ? Value(b.create<SubFOp>(l, a, x)) : b.create<SubIOp>(l, a, x);
+    return f ? Value(b.create<SubFOp>(l, a, x))
+             : b.create<SubIOp>(l, a, x, ovf);
   case BO_Mul:
-    return f ? Value(b.create<MulFOp>(l, a, x)) : b.create<MulIOp>(l, a, x);
+    return f ? Value(b.create<MulFOp>(l, a, x))
+             : b.create<MulIOp>(l, a, x, ovf);
   case BO_Div:
-    return f ? Value(b.create<DivFOp>(l, a, x)) : b.create<DivSIOp>(l, a, x);
+    if (f)
+      return b.create<DivFOp>(l, a, x);
+    return uns ? Value(b.create<DivUIOp>(l, a, x)) : b.create<DivSIOp>(l, a, x);
   case BO_Rem:
-    return f ? Value(b.create<RemFOp>(l, a, x)) : b.create<RemSIOp>(l, a, x);
+    if (f)
+      return b.create<RemFOp>(l, a, x);
+    return uns ? Value(b.create<RemUIOp>(l, a, x)) : b.create<RemSIOp>(l, a, x);
   case BO_And:
   case BO_LAnd:
     return b.create<AndIOp>(l, a, x);
@@ -2801,7 +2915,7 @@ Value FunctionLowering::scalarBinary(Location l, BinaryOperatorKind op, Value a,
   case BO_Shl:
     return b.create<ShLIOp>(l, a, x);
   case BO_Shr:
-    return b.create<ShRSIOp>(l, a, x);
+    return uns ? Value(b.create<ShRUIOp>(l, a, x)) : b.create<ShRSIOp>(l, a, x);
   case BO_LT:
   case BO_GT:
   case BO_LE:
@@ -2817,12 +2931,13 @@ Value FunctionLowering::scalarBinary(Location l, BinaryOperatorKind op, Value a,
                                       : CmpFPredicate::UNE;
       return b.create<CmpFOp>(l, p, a, x);
     }
-    CmpIPredicate p = op == BO_LT   ? CmpIPredicate::slt
-                      : op == BO_GT ? CmpIPredicate::sgt
-                      : op == BO_LE ? CmpIPredicate::sle
-                      : op == BO_GE ? CmpIPredicate::sge
-                      : op == BO_EQ ? CmpIPredicate::eq
-                                    : CmpIPredicate::ne;
+    using P = CmpIPredicate;
+    P p = op == BO_LT   ? (uns ? P::ult : P::slt)
+          : op == BO_GT ? (uns ? P::ugt : P::sgt)
+          : op == BO_LE ? (uns ? P::ule : P::sle)
+          : op == BO_GE ? (uns ? P::uge : P::sge)
+          : op == BO_EQ ? P::eq
+                        : P::ne;
     return b.create<CmpIOp>(l, p, a, x);
   }
   default:
@@ -2843,8 +2958,8 @@ Result FunctionLowering::lowerBinary(const BinaryOperator *bo) {
     Result v = lowerExpr(bo->getRHS());
     if (!v)
       return std::nullopt;
-    if (Type s = m.scalarType(bo->getLHS()->getType()); s && v->v)
-      v->v = convertScalar(l, v->v, s);
+    v->v =
+        convertCxx(l, v->v, bo->getRHS()->getType(), bo->getLHS()->getType());
     return assign(bo->getLHS(), *v, bo->getOperatorLoc());
   }
   if (const auto *ca = dyn_cast<CompoundAssignOperator>(bo)) {
@@ -2852,14 +2967,15 @@ Result FunctionLowering::lowerBinary(const BinaryOperator *bo) {
     Value rhs = cur ? scalar(ca->getRHS()) : Value();
     if (!rhs)
       return std::nullopt;
-    Type compute = m.scalarType(ca->getComputationResultType());
-    Value a = convertScalar(l, cur, compute);
-    Value x = convertScalar(l, rhs, compute);
+    QualType compute = ca->getComputationLHSType();
+    QualType lhsType = ca->getLHS()->getType();
+    Value a = convertCxx(l, cur, lhsType, compute);
+    Value x = convertCxx(l, rhs, ca->getRHS()->getType(), compute);
     Value r = scalarBinary(l, BinaryOperator::getOpForCompoundAssignment(op), a,
-                           x, bo->getOperatorLoc());
+                           x, bo->getOperatorLoc(), compute);
     if (!r)
       return std::nullopt;
-    r = convertScalar(l, r, m.scalarType(ca->getLHS()->getType()));
+    r = convertCxx(l, r, ca->getComputationResultType(), lhsType);
     return assign(ca->getLHS(), Val(r), bo->getOperatorLoc());
   }
   if (bo->getLHS()->getType()->isPointerType() ||
@@ -2873,7 +2989,8 @@ Result FunctionLowering::lowerBinary(const BinaryOperator *bo) {
     a = convertScalar(l, a, m.i1());
     x = convertScalar(l, x, m.i1());
   }
-  Value r = scalarBinary(l, op, a, x, bo->getOperatorLoc());
+  Value r =
+      scalarBinary(l, op, a, x, bo->getOperatorLoc(), bo->getLHS()->getType());
   if (!r)
     return std::nullopt;
   return Val(r);
@@ -2893,12 +3010,13 @@ Result FunctionLowering::lowerUnary(const UnaryOperator *uo) {
         return Val(constFloat(l, v.getType(), -f.getValueAsDouble()));
       if (auto i = dyn_cast<mlir::IntegerAttr>(c.getValue());
           i && !v.getType().isInteger(1))
-        return Val(constInt(l, v.getType(), -i.getValue().getSExtValue()));
+        return Val(b.create<mlir::arith::ConstantOp>(
+            l, b.getIntegerAttr(v.getType(), -i.getValue())));
     }
     if (isFloat(v.getType()))
       return Val(b.create<mlir::arith::NegFOp>(l, v));
-    return Val(
-        b.create<mlir::arith::SubIOp>(l, constInt(l, v.getType(), 0), v));
+    return Val(scalarBinary(l, BO_Sub, constInt(l, v.getType(), 0), v,
+                            uo->getOperatorLoc(), uo->getType()));
   }
   case UO_LNot: {
     Value v = scalar(uo->getSubExpr());
@@ -2923,8 +3041,8 @@ Result FunctionLowering::lowerUnary(const UnaryOperator *uo) {
     bool inc = uo->isIncrementOp();
     Value one = isFloat(v.getType()) ? constFloat(l, v.getType(), 1)
                                      : constInt(l, v.getType(), 1);
-    Value n =
-        scalarBinary(l, inc ? BO_Add : BO_Sub, v, one, uo->getOperatorLoc());
+    Value n = scalarBinary(l, inc ? BO_Add : BO_Sub, v, one,
+                           uo->getOperatorLoc(), uo->getSubExpr()->getType());
     if (!assign(uo->getSubExpr(), Val(n), uo->getOperatorLoc()))
       return std::nullopt;
     return Val(uo->isPrefix() ? n : v);
@@ -2945,7 +3063,8 @@ Result FunctionLowering::lowerConditional(const ConditionalOperator *co) {
   c = convertScalar(l, c, m.i1());
   // The result goes through a synthetic variable.
   const void *k = newKey();
-  Result init = placeholderVal(l, co->getType(), co->getExprLoc());
+  Result init =
+      placeholderVal(l, co->getType(), co->getExprLoc(), /*undefined=*/false);
   if (!init)
     return std::nullopt;
   env[k] = *init;
@@ -2954,8 +3073,7 @@ Result FunctionLowering::lowerConditional(const ConditionalOperator *co) {
       Result v = lowerExpr(x);
       if (!v)
         return false;
-      if (Type s = m.scalarType(co->getType()); s && v->v)
-        v->v = convertScalar(l, v->v, s);
+      v->v = convertCxx(l, v->v, x->getType(), co->getType());
       env[k] = *v;
       return true;
     };
@@ -3043,8 +3161,8 @@ Result FunctionLowering::lowerInitList(const InitListExpr *il) {
         v = lowerExpr(init);
       if (!v)
         return std::nullopt;
-      if (Type st = m.scalarType(f->getType()); st && v->v)
-        v->v = convertScalar(l, v->v, st);
+      if (init && !isa<ImplicitValueInitExpr>(init))
+        v->v = convertCxx(l, v->v, init->getType(), f->getType());
       s.fields.push_back(*v);
     }
     return s;
@@ -3089,8 +3207,9 @@ Result FunctionLowering::lowerConstruct(const CXXConstructExpr *c) {
                      : placeholderVal(l, f->getType(), c->getBeginLoc());
       if (!v)
         return std::nullopt;
-      if (Type st = m.scalarType(f->getType()); st && v->v)
-        v->v = convertScalar(l, v->v, st);
+      if (f->hasInClassInitializer())
+        v->v = convertCxx(l, v->v, f->getInClassInitializer()->getType(),
+                          f->getType());
       s.fields.push_back(*v);
     }
     return s;
@@ -3261,8 +3380,11 @@ Result FunctionLowering::lowerScalarMath(const FunctionDecl *fn,
     Value v = scalar(a);
     if (!v)
       return std::nullopt;
-    vs.push_back(v);
+    // The argument as the function's own type (std::max<unsigned>,
+    // abs(int), sqrt(double)).
+    vs.push_back(convertCxx(l, v, a->getType(), c->getType()));
   }
+  bool uns = isUnsignedInt(c->getType());
   if (n == "abs" || n == "fabs" || n == "labs" || n == "llabs") {
     if (vs.size() != 1)
       return fail();
@@ -3278,6 +3400,9 @@ Result FunctionLowering::lowerScalarMath(const FunctionDecl *fn,
     if (isFloat(rt))
       return Val(mx ? Value(b.create<mlir::arith::MaximumFOp>(l, a, x))
                     : b.create<mlir::arith::MinimumFOp>(l, a, x));
+    if (uns)
+      return Val(mx ? Value(b.create<mlir::arith::MaxUIOp>(l, a, x))
+                    : b.create<mlir::arith::MinUIOp>(l, a, x));
     return Val(mx ? Value(b.create<mlir::arith::MaxSIOp>(l, a, x))
                   : b.create<mlir::arith::MinSIOp>(l, a, x));
   }
@@ -3389,8 +3514,7 @@ Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
     Result v = lowerExpr(a);
     if (!v)
       return std::nullopt;
-    if (Type s = m.scalarType(pt); s && v->v)
-      v->v = convertScalar(loc(a), v->v, s);
+    v->v = convertCxx(loc(a), v->v, a->getType(), pt);
     binds.push_back({p, *v});
   }
   Val thisVal;
@@ -3469,7 +3593,7 @@ Result FunctionLowering::lowerBody(const FunctionDecl *fn, bool inlined) {
     env[fc.retFlag] = Val(constBool(l, false));
     if (!rt->isVoidType()) {
       fc.retVal = newKey();
-      Result p = placeholderVal(l, rt, fn->getLocation());
+      Result p = placeholderVal(l, rt, fn->getLocation(), /*undefined=*/false);
       if (!p)
         return std::nullopt;
       env[fc.retVal] = *p;

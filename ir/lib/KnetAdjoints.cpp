@@ -493,11 +493,14 @@ static SmallVector<Value> reduceExtremumAdjoint(OpT op, OpBuilder &builder,
     return nulls(op);
   ArrayRef<int64_t> dims = op.getDims().value_or(ArrayRef<int64_t>{});
   bool keep = op.getKeepdim();
-  // mask = (x == y.reshape(keep)).to(x.dtype())
+  // mask = (x == y.reshape(keep)).to(x.dtype()), as where(eq, 1, 0) over
+  // fills like x: the IR's float element type stands for x's run-time
+  // dtype, which a knet.cast to it would not follow (an f64 x would meet an
+  // f32 mask).
   Value eq = a.template compare<EqOp>(x, a.keepShape(y, x, dims, keep));
-  Value mask = builder.create<CastOp>(
-      op.getLoc(),
-      cast<TensorType>(eq.getType()).clone(getElementTypeOrSelf(x)), eq);
+  Value mask =
+      a.where(eq, builder.create<OnesLikeOp>(op.getLoc(), x.getType(), x),
+              a.zerosLike(x));
   // count = sum(mask, dims, keepdim = true)
   Type countType = UnrankedTensorType::get(getElementTypeOrSelf(x));
   if (auto s = shapeOf(x.getType())) {
@@ -1058,6 +1061,27 @@ struct ScalarAdjoints {
   }
 };
 
+/// The adjoint of an arith.select between tensors or lists (the
+/// canonicalizer turns an scf.if that only picks one of two values into
+/// one): the branch taken gets dy, the other zeros.
+SmallVector<Value> selectOfValues(arith::SelectOp op, OpBuilder &builder,
+                                  Value dy) {
+  Location loc = op.getLoc();
+  Value c = op.getCondition();
+  Value zeros;
+  if (isa<ListType>(dy.getType()))
+    zeros = builder.create<ListZerosLikeOp>(loc, dy.getType(), dy);
+  else
+    zeros = builder.create<ZerosLikeOp>(loc, dy.getType(), dy);
+  if (isa<TensorType>(c.getType())) {
+    // An elementwise select: the tensor form of where.
+    Adj a{builder, loc};
+    return {Value(), a.where(c, dy, zeros), a.where(c, zeros, dy)};
+  }
+  return {Value(), builder.create<arith::SelectOp>(loc, c, dy, zeros),
+          builder.create<arith::SelectOp>(loc, c, zeros, dy)};
+}
+
 template <typename OpT>
 struct ScalarAdjointModel
     : public DifferentiableOpInterface::ExternalModel<ScalarAdjointModel<OpT>,
@@ -1065,6 +1089,9 @@ struct ScalarAdjointModel
   SmallVector<Value> buildAdjoint(Operation *op, OpBuilder &builder,
                                   ValueRange resultGrads) const {
     Value dy = resultGrads[0];
+    if constexpr (std::is_same_v<OpT, arith::SelectOp>)
+      if (dy && !isa<FloatType>(dy.getType()))
+        return selectOfValues(cast<arith::SelectOp>(op), builder, dy);
     if (!dy || !isa<FloatType>(op->getResult(0).getType()))
       return SmallVector<Value>(op->getNumOperands(), Value());
     ScalarBuilder e(builder, op->getLoc());

@@ -297,6 +297,10 @@ void flatten_into(std::vector<Tensor> &in, const Param &p) {
   in.push_back(p.value());
 }
 
+Tensor integer_leaf(int64_t v) {
+  return Tensor::from<int64_t>(std::vector<int64_t>{v}, Shape{});
+}
+
 namespace {
 thread_local bool t_compiled_root = false;
 thread_local const std::vector<bool> *t_need = nullptr;

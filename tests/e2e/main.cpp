@@ -3,6 +3,7 @@
 // compare.py. Built twice: with knetc (compiled) and without (the tape).
 #include "models.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 
@@ -32,6 +33,93 @@ template <class F, class... A> void check(const char *name, F f, A... args) {
   failures += !r.ok;
 }
 
+// Expected values of the regressions, checked in both builds (compare.py
+// also checks that the builds agree).
+void expect(const char *what, double got, double want) {
+  bool ok = got == want;
+  std::fprintf(stderr, "%s: %.17g (want %.17g) %s\n", what, got, want,
+               ok ? "ok" : "FAILED");
+  failures += !ok;
+}
+
+void print_values(const char *name, const std::vector<double> &v) {
+  std::printf("%s", name);
+  for (double e : v)
+    std::printf(" %.17g", e);
+  std::printf("\n");
+}
+
+void regressions() {
+  const DType f64 = DType::f64;
+  // Early returns of non-scalar tensors, differentiated through a caller on
+  // the tape (the compiled callee is one node) and with gradcheck.
+  Param x(Tensor::from<double>({1, 2}, {2}), "x"),
+      w(Tensor::from<double>({2, 3}, {2}), "w");
+  using Callee = Tensor (*)(const Tensor &, const Tensor &, int);
+  const std::pair<const char *, Callee> callees[] = {
+      {"early_return", early_return}, {"early_return_loop", early_return_loop}};
+  for (auto [name, g] : callees)
+    for (int n : {0, 2, 3, 7}) {
+      auto loss = [g](const Tensor &a, const Tensor &b, int k) {
+        return sum(g(a, b, k) * g(a, b, k));
+      };
+      std::string id = std::string(name) + "_n" + std::to_string(n);
+      check(id.c_str(), loss, x.value(), w.value(), n);
+      print(id.c_str(), diff(loss, x.value(), w.value(), n), {x, w});
+    }
+  // The reproduction: sum(early_return(x, w, 3)): dx = w*w.
+  std::vector<double> dx =
+      diff([](const Tensor &a,
+              const Tensor &b) { return sum(early_return_loop(a, b, 1)); },
+           x.value(), w.value())
+          .grad(x)
+          .to_vector<double>();
+  expect("early_return_loop n=1 dx[0]", dx[0], 4);
+  expect("early_return_loop n=1 dx[1]", dx[1], 9);
+  dx = diff([](const Tensor &a,
+               const Tensor &b) { return sum(early_return(a, b, 3)); },
+            x.value(), w.value())
+           .grad(x)
+           .to_vector<double>();
+  expect("early_return n=3 dx[0]", dx[0], 4);
+  expect("early_return n=3 dx[1]", dx[1], 9);
+
+  // C++ integer semantics.
+  expect("unsigned_rem", static_cast<double>(unsigned_rem(0)), 295);
+  expect("narrow_add(0)", narrow_add(0), 258);
+  expect("narrow_add(1)", narrow_add(1), 3);
+  expect("truncating_cast", static_cast<double>(truncating_cast(0)), 1);
+  expect("unsigned_div", static_cast<double>(unsigned_div(0)), 0);
+  expect("unsigned_div(10)", static_cast<double>(unsigned_div(10)), 1);
+  const uint64_t big = 0xFFFFFFFFFFFFFFF0ull;
+  expect("wide_unsigned == C++", wide_unsigned(big) == big * 3u + (big >> 1),
+         1);
+  std::printf("ints %lld %d %d %lld %lld %lld %llu\n",
+              static_cast<long long>(unsigned_rem(7)), narrow_add(0),
+              narrow_add(1), static_cast<long long>(truncating_cast(5)),
+              static_cast<long long>(unsigned_div(0)),
+              static_cast<long long>(unsigned_div(10)),
+              static_cast<unsigned long long>(wide_unsigned(big)));
+  Tensor xs = randn({3}, f64);
+  for (unsigned n : {3u, 7u, 70000u})
+    print_values(("unsigned_scale_" + std::to_string(n)).c_str(),
+                 unsigned_scale(xs, n).to_vector<double>());
+
+  // A default-constructed Tensor stays undefined.
+  expect("undefined_unless(x, 0) defined", undefined_unless(xs, 0).defined(),
+         0);
+  expect("undefined_unless(x, 2) defined", undefined_unless(xs, 2).defined(),
+         1);
+
+  // keepdim over all dims, value and gradient.
+  Param k(randn({3, 4}, f64), "k");
+  auto kd = [](const Tensor &a) {
+    return sum(keepdim_all(a) * keepdim_all(a));
+  };
+  check("keepdim_all", kd, k.value());
+  print("keepdim_all", diff(kd, k.value()), {k});
+}
+
 } // namespace
 
 int main() {
@@ -44,6 +132,14 @@ int main() {
       stderr, "compiled: lenet %d softmax %d linreg %d lstm %d cell %d\n",
       is_compiled(lenet_loss), is_compiled(softmax_loss),
       is_compiled(linreg_loss), is_compiled(lstm_loss), is_compiled(cell));
+  std::fprintf(stderr,
+               "compiled: early_return %d %d ints %d %d %d %d %d %d "
+               "undefined %d keepdim %d\n",
+               is_compiled(early_return), is_compiled(early_return_loop),
+               is_compiled(unsigned_rem), is_compiled(narrow_add),
+               is_compiled(truncating_cast), is_compiled(unsigned_div),
+               is_compiled(wide_unsigned), is_compiled(unsigned_scale),
+               is_compiled(undefined_unless), is_compiled(keepdim_all));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),
@@ -136,6 +232,7 @@ int main() {
     (void)dw;
     (void)dn;
   }
+  regressions();
   detail::FusedStats fused = detail::fused_stats();
   std::fprintf(stderr, "fused kernels: %lld run, %lld fell back\n",
                static_cast<long long>(fused.kernels),

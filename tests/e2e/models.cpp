@@ -127,3 +127,61 @@ KNET_COMPILE double nested(double x, int n) {
     }
   return acc;
 }
+
+// Regressions: code knetc once compiled into something else than the tape.
+
+// A non-scalar tensor returned early, taken or not, from a branch and from
+// a loop (the gradient used to be zero: the inliner's canonicalization turns
+// the return slot's scf.if into an arith.select of tensors, whose adjoint
+// was dropped).
+KNET_COMPILE Tensor early_return(const Tensor &x, const Tensor &w, int n) {
+  Tensor h = x * w;
+  if (n == 2)
+    return h;
+  return h * w;
+}
+
+KNET_COMPILE Tensor early_return_loop(const Tensor &x, const Tensor &w, int n) {
+  Tensor h = x;
+  for (int i = 0; i < 4; ++i) {
+    h = h * w;
+    if (i == n)
+      return h;
+  }
+  return h + 1.0;
+}
+
+// C++ integer semantics: widths, unsigned wrap-around, conversions.
+KNET_COMPILE int64_t unsigned_rem(int64_t k) {
+  unsigned u = 0u - 1u;
+  return u % 1000 + k;
+}
+KNET_COMPILE int narrow_add(int k) {
+  unsigned char c = 255;
+  c += k; // wraps in unsigned char
+  return c + 3;
+}
+KNET_COMPILE int64_t truncating_cast(long long k) {
+  long long v = 4294967297LL + k;
+  return (int)v;
+}
+KNET_COMPILE int64_t unsigned_div(int k) { return 7u / (unsigned)(k - 3); }
+KNET_COMPILE uint64_t wide_unsigned(uint64_t a) { return a * 3u + (a >> 1); }
+KNET_COMPILE Tensor unsigned_scale(const Tensor &x, unsigned n) {
+  signed char s = -100;
+  unsigned short t = n;
+  return x * (double)(n - 5u) + (double)(t < (unsigned)s) + (double)(s * 3);
+}
+
+// A default-constructed Tensor is undefined, as on the tape.
+KNET_COMPILE Tensor undefined_unless(const Tensor &x, int n) {
+  Tensor t;
+  if (n > 1)
+    t = x * 2.0;
+  return t;
+}
+
+// keepdim over every dim of an unranked operand (min's adjoint).
+KNET_COMPILE Tensor keepdim_all(const Tensor &x) {
+  return mean(x, {1}, true) + min(x);
+}

@@ -33,3 +33,16 @@ knet::Tensor deep_loss(const std::vector<knet::Param> &ws,
                        const knet::Tensor &x);
 knet::Tensor control(const knet::Tensor &w, int n, double s);
 knet::Tensor until_small(const knet::Tensor &w);
+
+// Regressions (see models.cpp).
+knet::Tensor early_return(const knet::Tensor &x, const knet::Tensor &w, int n);
+knet::Tensor early_return_loop(const knet::Tensor &x, const knet::Tensor &w,
+                               int n);
+int64_t unsigned_rem(int64_t k);
+int narrow_add(int k);
+int64_t truncating_cast(long long k);
+int64_t unsigned_div(int k);
+uint64_t wide_unsigned(uint64_t a);
+knet::Tensor unsigned_scale(const knet::Tensor &x, unsigned n);
+knet::Tensor undefined_unless(const knet::Tensor &x, int n);
+knet::Tensor keepdim_all(const knet::Tensor &x);

@@ -3,7 +3,8 @@
 // For each KNET_COMPILE function knetc emits a CompiledFunction over the
 // function's flattened arguments: every Tensor, Param and scalar leaf of the
 // arguments in declaration order (struct fields in order, vectors element by
-// element), scalars as 0-d tensors (double: f64, float: f32, integers: i64).
+// element), scalars as 0-d tensors (double: f64, float: f32, integers and
+// bool: i64, exact: an unsigned value travels as its bits).
 // The user's function body is rewritten to call run_compiled, and the
 // function is registered under its address, so that is_compiled(f) and
 // value_and_grad(f, ...) find it.
@@ -75,6 +76,9 @@ inline void flatten_into(std::vector<Tensor> &in, const Tensor &t) {
   in.push_back(t);
 }
 void flatten_into(std::vector<Tensor> &in, const Param &p);
+// An integer scalar leaf: a 0-d i64 tensor holding v's bits exactly (an
+// unsigned value above INT64_MAX wraps to negative and back).
+Tensor integer_leaf(int64_t v);
 template <class T>
 requires std::is_arithmetic_v<T>
 void flatten_into(std::vector<Tensor> &in, T v) {
@@ -83,7 +87,7 @@ void flatten_into(std::vector<Tensor> &in, T v) {
   else if constexpr (std::is_floating_point_v<T>)
     in.push_back(Tensor::scalar(static_cast<double>(v), DType::f64));
   else
-    in.push_back(Tensor::scalar(static_cast<double>(v), DType::i64));
+    in.push_back(integer_leaf(static_cast<int64_t>(v)));
 }
 template <class T>
 requires std::is_same_v<T, Tensor> || std::is_same_v<T, Param>
@@ -91,6 +95,44 @@ void flatten_into(std::vector<Tensor> &in, const std::vector<T> &list) {
   in.push_back(Tensor::scalar(static_cast<double>(list.size()), DType::i64));
   for (const T &x : list)
     flatten_into(in, x);
+}
+
+// C++ integer semantics in generated code, which carries every IR integer
+// in a signed intN_t: the unsigned view of a value (ops on unsigned types),
+// and add/sub/mul that wrap modulo 2^N (unsigned and narrow types; computed
+// in an unsigned type at least as wide as `unsigned`, so nothing promotes
+// to a signed int that could overflow).
+template <class T> auto as_unsigned(std::type_identity_t<T> v) {
+  if constexpr (std::is_same_v<T, bool>)
+    return v;
+  else
+    return static_cast<std::make_unsigned_t<T>>(v);
+}
+template <class T>
+using wide_unsigned_t = std::conditional_t<(sizeof(T) < sizeof(unsigned)),
+                                           unsigned, std::make_unsigned_t<T>>;
+template <class T>
+T wrapping_add(std::type_identity_t<T> a, std::type_identity_t<T> b) {
+  using U = wide_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(as_unsigned<T>(a)) +
+                        static_cast<U>(as_unsigned<T>(b)));
+}
+template <class T>
+T wrapping_sub(std::type_identity_t<T> a, std::type_identity_t<T> b) {
+  using U = wide_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(as_unsigned<T>(a)) -
+                        static_cast<U>(as_unsigned<T>(b)));
+}
+template <class T>
+T wrapping_mul(std::type_identity_t<T> a, std::type_identity_t<T> b) {
+  using U = wide_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(as_unsigned<T>(a)) *
+                        static_cast<U>(as_unsigned<T>(b)));
+}
+// A float converted to the unsigned type of T's width (arith.fptoui), held
+// in T.
+template <class T> T float_to_unsigned(double v) {
+  return static_cast<T>(static_cast<std::make_unsigned_t<T>>(v));
 }
 
 // Integer division rounding down / up (arith.floordivsi, arith.ceildivsi).

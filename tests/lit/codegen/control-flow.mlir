@@ -119,7 +119,7 @@ func.func @choose(%x: tensor<?xf32> loc("x"("c.cpp":1:1)), %c: i1 loc("c"("c.cpp
   %two = arith.constant 2 : i64
   %three = arith.constant 3 : i64
   %zero = arith.constant 0 : i64
-  %m = arith.muli %k, %two : i64
+  %m = arith.muli %k, %two overflow<nsw> : i64
   %r = arith.remsi %m, %three : i64
   %e = arith.cmpi eq, %r, %zero : i64
   %both = arith.andi %c, %e : i1

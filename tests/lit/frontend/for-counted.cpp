@@ -27,7 +27,8 @@ KNET_COMPILE Tensor mlp(const std::vector<Param> &ws, Tensor x) {
 // Steps, <= bounds, and a loop-invariant bound.
 // CHECK-LABEL: func.func @steps(
 KNET_COMPILE Tensor steps(Tensor x, int n) {
-  // CHECK: %[[UB:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+  // CHECK: %[[N:.*]] = arith.extsi %{{.*}} : i32 to i64
+  // CHECK: %[[UB:.*]] = arith.addi %[[N]], %{{.*}} overflow<nsw> : i64
   // CHECK: %[[S:.*]] = arith.constant 2 : i64
   // CHECK: scf.for %{{.*}} = %{{.*}} to %[[UB]] step %[[S]] iter_args
   for (int i = 1; i <= n; i += 2)
@@ -35,12 +36,14 @@ KNET_COMPILE Tensor steps(Tensor x, int n) {
   return x;
 }
 
-// The induction variable is a value in the body.
+// The induction variable is a value in the body, of its C++ type (the loop
+// counts in i64).
 // CHECK-LABEL: func.func @uses_index(
 KNET_COMPILE double uses_index(int n) {
   double s = 0;
   // CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[S:.*]] = %{{.*}}) -> (f64)  : i64 {
-  // CHECK:   %[[F:.*]] = arith.sitofp %[[I]] : i64 to f64
+  // CHECK:   %[[T:.*]] = arith.trunci %[[I]] : i64 to i32
+  // CHECK:   %[[F:.*]] = arith.sitofp %[[T]] : i32 to f64
   // CHECK:   arith.addf %[[S]], %[[F]] : f64
   for (int i = 0; i < n; ++i)
     s += i;

@@ -4,11 +4,11 @@
 using namespace knet;
 
 // CHECK-LABEL: func.func @act(
-// CHECK-SAME: %[[X:.*]]: tensor<*xf32> {knet.name = "x"}, %[[K:.*]]: i64 {knet.name = "kind"})
+// CHECK-SAME: %[[X:.*]]: tensor<*xf32> {knet.name = "x"}, %[[K:.*]]: i32 {knet.name = "kind"})
 KNET_COMPILE Tensor act(Tensor x, int kind) {
   Tensor y = x;
   float scale = 1.0f;
-  // CHECK: %[[C:.*]] = arith.cmpi eq, %[[K]], %{{.*}} : i64
+  // CHECK: %[[C:.*]] = arith.cmpi eq, %[[K]], %{{.*}} : i32
   // CHECK: %[[R:.*]]:2 = scf.if %[[C]] -> (tensor<*xf32>, f32) {
   // CHECK:   %[[T:.*]] = knet.tanh %[[X]] : tensor<*xf32>
   // CHECK:   scf.yield %[[T]], %{{.*}} : tensor<*xf32>, f32

@@ -5,17 +5,17 @@
 using namespace knet;
 
 // CHECK-LABEL: func.func @halve(
-// CHECK-SAME: %[[X:.*]]: tensor<*xf32> {knet.name = "x"}, %[[N:.*]]: i64
+// CHECK-SAME: %[[X:.*]]: tensor<*xf32> {knet.name = "x"}, %[[N:.*]]: i32
 KNET_COMPILE Tensor halve(Tensor x, int n) {
   int i = 0;
-  // CHECK: %[[R:.*]]:2 = scf.while (%[[A:.*]] = %[[X]], %[[B:.*]] = %{{.*}}) : (tensor<*xf32>, i64) -> (tensor<*xf32>, i64) {
-  // CHECK:   %[[C:.*]] = arith.cmpi slt, %[[B]], %[[N]] : i64
-  // CHECK:   scf.condition(%[[C]]) %[[A]], %[[B]] : tensor<*xf32>, i64
+  // CHECK: %[[R:.*]]:2 = scf.while (%[[A:.*]] = %[[X]], %[[B:.*]] = %{{.*}}) : (tensor<*xf32>, i32) -> (tensor<*xf32>, i32) {
+  // CHECK:   %[[C:.*]] = arith.cmpi slt, %[[B]], %[[N]] : i32
+  // CHECK:   scf.condition(%[[C]]) %[[A]], %[[B]] : tensor<*xf32>, i32
   // CHECK: } do {
-  // CHECK: ^bb0(%[[A2:.*]]: tensor<*xf32>, %[[B2:.*]]: i64):
+  // CHECK: ^bb0(%[[A2:.*]]: tensor<*xf32>, %[[B2:.*]]: i32):
   // CHECK:   %[[M:.*]] = knet.mul %[[A2]], %{{.*}}
-  // CHECK:   %[[I:.*]] = arith.addi %[[B2]], %{{.*}} : i64
-  // CHECK:   scf.yield %[[M]], %[[I]] : tensor<*xf32>, i64
+  // CHECK:   %[[I:.*]] = arith.addi %[[B2]], %{{.*}} overflow<nsw> : i32
+  // CHECK:   scf.yield %[[M]], %[[I]] : tensor<*xf32>, i32
   // CHECK: }
   // CHECK: return %[[R]]#0
   while (i < n) {

@@ -68,3 +68,17 @@ func.func @select(%x: tensor<4xf32>, %c: i1) -> tensor<4xf32> {
   }
   return %y : tensor<4xf32>
 }
+
+// An scf.if that only picks one of two tensors is an arith.select after the
+// inliner's canonicalization (an early return's slot): the picked operand
+// gets the cotangent, the other zeros (this gradient was once dropped).
+// CHECK-LABEL: func.func @select_tensors_grad(
+// CHECK-SAME: %[[C:[^:]*]]: i1, %[[A:[^:]*]]: tensor<*xf32>, %[[B:[^:]*]]: tensor<*xf32>, %[[DY:[^:]*]]: tensor<*xf32>)
+// CHECK: %[[Z:.*]] = knet.zeros_like %[[DY]]
+// CHECK-DAG: %[[DA:.*]] = arith.select %[[C]], %[[DY]], %[[Z]] : tensor<*xf32>
+// CHECK-DAG: %[[DB:.*]] = arith.select %[[C]], %[[Z]], %[[DY]] : tensor<*xf32>
+// CHECK: return %{{.*}}, %[[DA]], %[[DB]]
+func.func @select_tensors(%c: i1, %a: tensor<*xf32>, %b: tensor<*xf32>) -> tensor<*xf32> {
+  %s = arith.select %c, %a, %b : tensor<*xf32>
+  return %s : tensor<*xf32>
+}

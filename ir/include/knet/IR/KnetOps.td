@@ -248,6 +248,17 @@ def Knet_ConstantOp : Knet_Op<"constant", [ConstantLike, Pure,
   let hasVerifier = 1;
 }
 
+def Knet_UndefinedOp : Knet_Op<"undefined", [Pure]> {
+  let summary = "an undefined tensor (a default-constructed knet::Tensor)";
+  let description = [{
+    `%t = knet.undefined : tensor<*xf32>` is what `Tensor t;` and `Tensor()`
+    hold: no shape, no storage. Any op reading it fails at run time, as on
+    the tape; returning it returns an undefined Tensor.
+  }];
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
 def Knet_ScalarOp : Knet_Op<"scalar", [Pure, Knet_Diff]> {
   let summary = "a 0-d tensor holding a scalar SSA value (Tensor::scalar)";
   let arguments = (ins Knet_Scalar:$value);

@@ -34,6 +34,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Iterators.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -165,10 +166,13 @@ private:
     } while (changed);
   }
 
+  // Usefulness flows from uses to definitions: a reverse walk, parents
+  // before the ops they contain, settles straight-line code in one pass
+  // (loops iterate).
   void propagateUseful(func::FuncOp f) {
     do {
       changed = false;
-      f.walk([&](Operation *op) {
+      f.walk<WalkOrder::PreOrder, ReverseIterator>([&](Operation *op) {
         if (auto forOp = dyn_cast<scf::ForOp>(op)) {
           auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
           for (auto [j, init] : llvm::enumerate(forOp.getInitArgs()))

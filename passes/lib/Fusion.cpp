@@ -342,11 +342,17 @@ void FusionPass::fuseBlock(Block &block) {
   for (Operation &op : block)
     order[&op] = position++;
 
+  // Chain-ending sum_tos leave their groups (below): they stay in the
+  // classes, marked, so that no class is rebuilt (linear in the block).
+  llvm::SmallPtrSet<Operation *, 16> removed;
   auto inGroup = [&](Operation *op) {
-    return op && groups.findValue(op) != groups.end();
+    return op && groups.findValue(op) != groups.end() && !removed.contains(op);
   };
   auto membersOf = [&](Operation *op) {
-    SmallVector<Operation *> ms(groups.findLeader(op), groups.member_end());
+    SmallVector<Operation *> ms;
+    for (auto m = groups.findLeader(op); m != groups.member_end(); ++m)
+      if (!removed.contains(*m))
+        ms.push_back(*m);
     return ms;
   };
   // Whether `op` can join the union of `members`: no outside op placed
@@ -420,43 +426,88 @@ void FusionPass::fuseBlock(Block &block) {
         });
     return canJoin(members, last);
   };
-  for (bool merged = true; merged;) {
-    merged = false;
-    SmallVector<Operation *> leaders;
-    for (auto it = groups.begin(); it != groups.end(); ++it)
-      if (it->isLeader())
-        leaders.push_back(it->getData());
-    llvm::sort(leaders, [&](Operation *a, Operation *b) {
-      return order.lookup(a) < order.lookup(b);
-    });
-    auto inputsOf = [&](ArrayRef<Operation *> members) {
-      llvm::SmallPtrSet<Value, 16> inputs;
-      llvm::SmallPtrSet<Operation *, 16> set(members.begin(), members.end());
-      for (Operation *m : members)
-        for (Value v : m->getOperands())
-          if (!set.contains(v.getDefiningOp()))
-            inputs.insert(v);
-      return inputs;
-    };
-    for (size_t i = 0; i < leaders.size() && !merged; ++i) {
-      SmallVector<Operation *> a = membersOf(leaders[i]);
-      if (a.size() < 2)
+  // A group of two or more members: where it starts, its inputs, and the
+  // first op outside it that reads a member. A group that starts after that
+  // op can never merge with it (canJoin would find the op placed before the
+  // union's last member), which bounds the candidates to a window and keeps
+  // this linear in the block for long straight-line code.
+  struct Sibling {
+    Operation *leader;
+    SmallVector<Operation *> members;
+    unsigned first = 0, escape = 0;
+    llvm::SmallPtrSet<Value, 16> inputs;
+    bool merged = false;
+  };
+  auto describe = [&](Sibling &g) {
+    llvm::SmallPtrSet<Operation *, 16> set(g.members.begin(), g.members.end());
+    g.first = ~0u;
+    g.escape = ~0u;
+    g.inputs.clear();
+    for (Operation *m : g.members) {
+      g.first = std::min(g.first, order.lookup(m));
+      for (Value v : m->getOperands())
+        if (!set.contains(v.getDefiningOp()))
+          g.inputs.insert(v);
+      for (Operation *user : m->getResult(0).getUsers())
+        if (Operation *u = inBlock(&block, user); u && !set.contains(u))
+          g.escape = std::min(g.escape, order.lookup(u));
+    }
+  };
+  auto siblingPass = [&] {
+    std::vector<Sibling> gs;
+    for (auto it = groups.begin(); it != groups.end(); ++it) {
+      if (!it->isLeader())
         continue;
-      auto inputsA = inputsOf(a);
-      for (size_t j = i + 1; j < leaders.size() && !merged; ++j) {
-        SmallVector<Operation *> b = membersOf(leaders[j]);
-        if (b.size() < 2 || llvm::none_of(inputsOf(b), [&](Value v) {
-              return inputsA.contains(v);
-            }))
-          continue;
-        SmallVector<Operation *> both(a);
-        llvm::append_range(both, b);
-        if (canMerge(both)) {
-          groups.unionSets(leaders[i], leaders[j]);
-          merged = true;
+      Sibling g;
+      g.leader = it->getData();
+      g.members = membersOf(g.leader);
+      if (g.members.size() < 2)
+        continue;
+      describe(g);
+      gs.push_back(std::move(g));
+    }
+    llvm::sort(gs, [](const Sibling &a, const Sibling &b) {
+      return a.first < b.first;
+    });
+    DenseMap<Value, SmallVector<unsigned>> readers;
+    for (auto [k, g] : llvm::enumerate(gs))
+      for (Value v : g.inputs)
+        readers[v].push_back(k);
+    bool any = false;
+    for (unsigned i = 0; i < gs.size(); ++i) {
+      Sibling &a = gs[i];
+      if (a.merged)
+        continue;
+      for (bool grew = true; grew;) {
+        grew = false;
+        SmallVector<unsigned> candidates;
+        for (Value v : a.inputs)
+          for (unsigned k : readers[v]) {
+            if (k <= i || gs[k].merged)
+              continue;
+            if (gs[k].first > a.escape)
+              break;
+            candidates.push_back(k);
+          }
+        llvm::sort(candidates);
+        candidates.erase(llvm::unique(candidates), candidates.end());
+        for (unsigned k : candidates) {
+          SmallVector<Operation *> both(a.members);
+          llvm::append_range(both, gs[k].members);
+          if (!canMerge(both))
+            continue;
+          groups.unionSets(a.leader, gs[k].leader);
+          a.members = std::move(both);
+          describe(a);
+          gs[k].merged = true;
+          any = grew = true;
+          break;
         }
       }
     }
+    return any;
+  };
+  while (siblingPass()) {
   }
 
   auto sortByOrder = [&](SmallVector<Operation *> &ops) {
@@ -465,7 +516,7 @@ void FusionPass::fuseBlock(Block &block) {
     });
   };
   auto groupOf = [&](Operation *op) -> SmallVector<Operation *> {
-    if (!inGroup(op))
+    if (!op || groups.findValue(op) == groups.end())
       return {};
     SmallVector<Operation *> ms = membersOf(op);
     sortByOrder(ms);
@@ -482,31 +533,8 @@ void FusionPass::fuseBlock(Block &block) {
       });
       Operation *like = sumTo.getLike().getDefiningOp();
       bool likeInGroup = inGroup(like) && groups.isEquivalent(like, &op);
-      if (!usedInGroup && !likeInGroup) {
-        // Rebuild the group without it.
-        SmallVector<Operation *> ms = groupOf(&op);
-        llvm::EquivalenceClasses<Operation *> rebuilt;
-        for (auto it = groups.begin(); it != groups.end(); ++it) {
-          if (!it->isLeader())
-            continue;
-          Operation *leader = it->getData();
-          if (groups.isEquivalent(leader, &op))
-            continue;
-          for (auto m = groups.member_begin(it); m != groups.member_end(); ++m)
-            rebuilt.unionSets(leader, *m);
-        }
-        Operation *first = nullptr;
-        for (Operation *m : ms) {
-          if (m == &op)
-            continue;
-          rebuilt.insert(m);
-          if (first)
-            rebuilt.unionSets(first, m);
-          else
-            first = m;
-        }
-        groups = rebuilt;
-      }
+      if (!usedInGroup && !likeInGroup)
+        removed.insert(&op);
     }
 
   // Reduction kernels: a reduction of a member's result recomputes the

@@ -6,5 +6,6 @@ void mlir::knet::registerPasses() {
   // The passes of DESIGN §6 register here as they land (Passes.td).
   registerAutodiffPass();
   registerFusionPass();
+  registerCSEPass();
   registerTestPasses();
 }

@@ -95,6 +95,11 @@ static cl::opt<bool>
               cl::cat(knetcCategory));
 static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not fuse kernels"),
                             cl::cat(knetcCategory));
+// (LLVM's own -time-passes is taken by libLLVM's options.)
+static cl::opt<bool>
+    timePasses("pass-timing",
+               cl::desc("Print the time each compiler pass took (stderr)"),
+               cl::cat(knetcCategory));
 static cl::opt<bool>
     checkCuda("check-cuda",
               cl::desc("Compile every emitted CUDA kernel with NVRTC for "
@@ -194,6 +199,8 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
                                               return mlir::success();
                                             });
       mlir::PassManager pm(module.getContext());
+      if (timePasses)
+        pm.enableTiming();
       pm.addPass(mlir::knet::createFusionPass());
       fused = pm.run(module);
     }
@@ -294,12 +301,14 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
 void runLaterStages(ASTContext &ast, FileResult &fr) {
   mlir::ModuleOp module = *fr.result.module;
   mlir::PassManager pm(module.getContext());
+  if (timePasses)
+    pm.enableTiming();
   // Calls between compiled functions are inlined first (each callee keeps
   // its own compiled form too).
   pm.addPass(mlir::createInlinerPass());
   pm.addPass(mlir::knet::createAutodiffPass());
   pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
+  pm.addPass(mlir::knet::createCSEPass());
   if (mlir::failed(pm.run(module))) {
     fr.stageFailed = true;
     return;

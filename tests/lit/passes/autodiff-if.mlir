@@ -75,8 +75,8 @@ func.func @select(%x: tensor<4xf32>, %c: i1) -> tensor<4xf32> {
 // CHECK-LABEL: func.func @select_tensors_grad(
 // CHECK-SAME: %[[C:[^:]*]]: i1, %[[A:[^:]*]]: tensor<*xf32>, %[[B:[^:]*]]: tensor<*xf32>, %[[DY:[^:]*]]: tensor<*xf32>)
 // CHECK: %[[Z:.*]] = knet.zeros_like %[[DY]]
-// CHECK-DAG: %[[DA:.*]] = arith.select %[[C]], %[[DY]], %[[Z]] : tensor<*xf32>
-// CHECK-DAG: %[[DB:.*]] = arith.select %[[C]], %[[Z]], %[[DY]] : tensor<*xf32>
+// CHECK-DAG: %[[DA:.*]] = arith.select %[[C]], %[[DY]], %[[Z]] {knet.reverse} : tensor<*xf32>
+// CHECK-DAG: %[[DB:.*]] = arith.select %[[C]], %[[Z]], %[[DY]] {knet.reverse} : tensor<*xf32>
 // CHECK: return %{{.*}}, %[[DA]], %[[DB]]
 func.func @select_tensors(%c: i1, %a: tensor<*xf32>, %b: tensor<*xf32>) -> tensor<*xf32> {
   %s = arith.select %c, %a, %b : tensor<*xf32>

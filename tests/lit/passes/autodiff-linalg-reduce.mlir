@@ -56,13 +56,16 @@ func.func @mean(%x: tensor<?x10xf32>) -> tensor<10xf32> {
 }
 
 // max: the gradient goes to the elements equal to the maximum, shared among
-// ties (mask * dy / count).
+// ties (mask * dy / count). The mask is where(eq, 1, 0) over fills like x,
+// so it has x's run-time dtype.
 // CHECK-LABEL: func.func @max_grad(
 // CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<?x10xf32>, %[[D:[a-z0-9]+]]: tensor<?xf32>)
 // CHECK: %[[Y:.*]] = knet.max %[[X]] dims [1]
 // CHECK: %[[YK:.*]] = knet.unsqueeze %[[Y]] dim 1 {knet.reverse}
 // CHECK: %[[EQ:.*]] = knet.eq %[[X]], %[[YK]] {knet.reverse} : tensor<?x10xf32>, tensor<?x1xf32> -> tensor<?x10xi1>
-// CHECK: %[[MASK:.*]] = knet.cast %[[EQ]] {knet.reverse} : tensor<?x10xi1> -> tensor<?x10xf32>
+// CHECK-DAG: %[[ZERO:.*]] = knet.zeros_like %[[X]] {knet.reverse}
+// CHECK-DAG: %[[ONE:.*]] = knet.ones_like %[[X]] {knet.reverse}
+// CHECK: %[[MASK:.*]] = knet.where %[[EQ]], %[[ONE]], %[[ZERO]] {knet.reverse} : tensor<?x10xi1>, tensor<?x10xf32>, tensor<?x10xf32> -> tensor<?x10xf32>
 // CHECK: %[[COUNT:.*]] = knet.sum %[[MASK]] dims [1] keepdim {knet.reverse} : tensor<?x10xf32> -> tensor<?x1xf32>
 // CHECK: %[[DK:.*]] = knet.unsqueeze %[[D]] dim 1 {knet.reverse}
 // CHECK: %[[DB:.*]] = knet.broadcast_to %[[DK]] like %[[X]] {knet.reverse}

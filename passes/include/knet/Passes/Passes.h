@@ -36,6 +36,9 @@ void registerAutodiffPass();
 std::unique_ptr<Pass> createFusionPass();
 void registerFusionPass();
 
+std::unique_ptr<Pass> createCSEPass();
+void registerCSEPass();
+
 /// The unit attribute that marks the ops of a gradient function's reverse
 /// sweep (its top-level ops; their regions are reverse code too).
 inline constexpr llvm::StringLiteral kReverseAttrName = "knet.reverse";

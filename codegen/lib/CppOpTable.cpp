@@ -218,6 +218,7 @@ const CppOpPattern kPatterns[] = {
     {"math.log", "std::log($0)"},
     {"math.log1p", "std::log1p($0)"},
     {"math.sqrt", "std::sqrt($0)"},
+    {"math.cbrt", "std::cbrt($0)"},
     {"math.rsqrt", "1 / std::sqrt($0)"},
     {"math.sin", "std::sin($0)"},
     {"math.cos", "std::cos($0)"},

@@ -561,8 +561,10 @@ static std::string cmpOperator(Operation &op) {
 /// their own patterns (`arith.addi.wrap`, `arith.cmpi.unsigned`).
 static std::string integerVariant(Operation &op) {
   std::string name = op.getName().getStringRef().str();
-  if (auto flags = dyn_cast<arith::ArithIntegerOverflowFlagsInterface>(op))
-    if (!flags.hasNoSignedWrap() && !op.getResult(0).getType().isIndex())
+  if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op))
+    if (!cast<arith::ArithIntegerOverflowFlagsInterface>(op)
+             .hasNoSignedWrap() &&
+        !op.getResult(0).getType().isIndex())
       return name + ".wrap";
   if (auto cmp = dyn_cast<arith::CmpIOp>(op))
     switch (cmp.getPredicate()) {

@@ -802,6 +802,15 @@ private:
     auto t = mlir::RankedTensorType::get({}, elem);
     if (auto c = s.getDefiningOp<mlir::arith::ConstantOp>()) {
       mlir::Attribute a;
+      if (auto f = dyn_cast<mlir::FloatAttr>(c.getValue());
+          f && elem.isF32() &&
+          static_cast<double>(static_cast<float>(f.getValueAsDouble())) !=
+              f.getValueAsDouble())
+        // f32 stands for the run-time dtype: an f32 attribute would round
+        // the constant an f64 tensor meets (0.083 * x); a scalar of the
+        // double keeps it exact (the runtime narrows it for f32 partners).
+        return b.create<kn::ScalarOp>(l, t,
+                                      convertScalar(l, s, b.getF64Type()));
       if (auto f = dyn_cast<mlir::FloatAttr>(c.getValue())) {
         if (isFloat(elem))
           a = denseSplat(t, b.getFloatAttr(elem, f.getValueAsDouble()));

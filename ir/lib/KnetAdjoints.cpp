@@ -127,6 +127,12 @@ struct Adj {
   Value cst(Value x, double v) {
     RankedTensorType t = scalarTensorType(x.getType());
     Attribute attr;
+    if (auto ft = dyn_cast<FloatType>(t.getElementType());
+        ft && ft.isF32() && static_cast<double>(static_cast<float>(v)) != v)
+      // f32 stands for the run-time float dtype: an f64 x must see the
+      // exact double, so the constant is a scalar of it, not an f32 attr.
+      return b.create<ScalarOp>(
+          loc, t, b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v)));
     if (auto ft = dyn_cast<FloatType>(t.getElementType()))
       attr = DenseElementsAttr::get(t, FloatAttr::get(ft, v));
     else

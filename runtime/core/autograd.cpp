@@ -197,7 +197,10 @@ std::shared_ptr<TapeImpl> TapeScope::finish(const Tensor &loss) {
          ", expected a floating dtype");
   T.value = loss;
   T.param_grads.assign(T.params.size(), Tensor());
-  int64_t ls = find_slot(*loss.impl(), T.id);
+  // The loss may be a Param's value itself (f returned its argument): it
+  // gets its slot now, and its gradient is one.
+  int64_t ls = slot_on(T, loss);
+  T.param_grads.assign(T.params.size(), Tensor());
   if (ls < 0) {
     T.nodes.clear();
     return tape_;

@@ -109,6 +109,19 @@ TEST(Tape, UnreachedParamHasNoGradient) {
   EXPECT_DOUBLE_EQ(t0.value().item<double>(), 2.0);
 }
 
+// A function that returns its Param unchanged: d p / d p = 1 (the loss
+// is the Param's value, touched by no op; the differential tester found the
+// tape giving no gradient where the compiled adjoint gave 1).
+TEST(Tape, LossThatIsTheParamHasGradientOne) {
+  Param p(Tensor::from<double>({0.5}, {}), "p");
+  Tape t = diff([&](const Tensor &x) { return x; }, p.value());
+  ASSERT_TRUE(t.grad(p).defined());
+  EXPECT_DOUBLE_EQ(t.grad(p).item<double>(), 1.0);
+  Tape t2 = diff([&]() -> Tensor { return p; });
+  ASSERT_TRUE(t2.grad(p).defined());
+  EXPECT_DOUBLE_EQ(t2.grad(p).item<double>(), 1.0);
+}
+
 TEST(Tape, ParamUsedTwiceAccumulates) {
   Param a(Tensor::from<double>({1.5, -2}, {2}), "a");
   Tape t = diff([&] { return sum(a.value() * a.value() + a.value()); });

@@ -115,7 +115,7 @@ template <class T> Tensor as_leaf(const T &a) {
   else if constexpr (std::is_floating_point_v<T>)
     return Tensor::scalar(static_cast<double>(a), DType::f64);
   else
-    return Tensor::scalar(static_cast<double>(a), DType::i64);
+    return integer_leaf(static_cast<int64_t>(a));
 }
 
 // The positional gradient of argument `a` from its leaf gradient `g`:

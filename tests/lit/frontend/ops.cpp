@@ -1,6 +1,8 @@
 // The runtime ops map to knet ops through one table (RuntimeOps.def),
 // constant options become attributes.
 // RUN: %knetc --emit=ir %s | FileCheck %s
+// Every op emits C++ (the C++ emitter has a pattern for each):
+// RUN: %knetc --emit=cpp %s -o %t.cpp
 // The IR round-trips through knet-opt (parses and verifies).
 // RUN: %knetc --emit=ir %s | %knet-opt | FileCheck %s
 #include <knet/knet.h>

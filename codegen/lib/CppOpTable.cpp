@@ -87,6 +87,7 @@ const CppOpPattern kPatterns[] = {
     {"knet.swish_back", "knet::swish_back($0, $1)"},
     // Conversions, fills, constants, scalars.
     {"knet.cast", "$0.to($dtype)"},
+    {"knet.cast.rank", "$0"},
     {"knet.zeros_like", "knet::zeros_like($0)"},
     {"knet.ones_like", "knet::ones_like($0)"},
     {"knet.constant", "$constant"},

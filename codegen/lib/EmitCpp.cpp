@@ -557,8 +557,9 @@ static std::string cmpOperator(Operation &op) {
 }
 
 /// The table's name for `op`: integer add/sub/mul that may wrap (no nsw: an
-/// unsigned or narrow C++ type) and comparisons of unsigned integers have
-/// their own patterns (`arith.addi.wrap`, `arith.cmpi.unsigned`).
+/// unsigned or narrow C++ type), comparisons of unsigned integers and casts
+/// that keep the element type have their own patterns (`arith.addi.wrap`,
+/// `arith.cmpi.unsigned`, `knet.cast.rank`).
 static std::string integerVariant(Operation &op) {
   std::string name = op.getName().getStringRef().str();
   if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op))
@@ -566,6 +567,12 @@ static std::string integerVariant(Operation &op) {
              .hasNoSignedWrap() &&
         !op.getResult(0).getType().isIndex())
       return name + ".wrap";
+  // A cast between tensor types of one element type only erases or adds a
+  // rank: the element type stands for the run-time dtype, which it keeps.
+  if (auto cast = dyn_cast<CastOp>(op);
+      cast && getElementTypeOrSelf(cast.getX().getType()) ==
+                  getElementTypeOrSelf(cast.getType()))
+    return name + ".rank";
   if (auto cmp = dyn_cast<arith::CmpIOp>(op))
     switch (cmp.getPredicate()) {
     case arith::CmpIPredicate::ult:

@@ -111,6 +111,19 @@ void regressions() {
   expect("undefined_unless(x, 2) defined", undefined_unless(xs, 2).defined(),
          1);
 
+  // d p / d p = 1 when the function returns its argument.
+  Param ra(Tensor::from<double>({0.5}, {}), "ra");
+  for (int n : {0, 1}) {
+    Tape t = diff(returns_argument, ra.value(), n);
+    expect(("returns_argument n=" + std::to_string(n) + " grad").c_str(),
+           t.grad(ra).item<double>(), n > 0 ? 1.0 : std::cos(0.5));
+  }
+  // 0.083 is not an f32: the compiled sum must be the f64 one (the tape's
+  // own sum order: the elements of one row).
+  Tensor ex = Tensor::from<double>({1.0, 3.0}, {2});
+  expect("exact_constant", exact_constant(ex).item<double>(),
+         1.0 * 0.083 + 3.0 * 0.083);
+
   // keepdim over all dims, value and gradient.
   Param k(randn({3, 4}, f64), "k");
   auto kd = [](const Tensor &a) {
@@ -134,12 +147,13 @@ int main() {
       is_compiled(linreg_loss), is_compiled(lstm_loss), is_compiled(cell));
   std::fprintf(stderr,
                "compiled: early_return %d %d ints %d %d %d %d %d %d "
-               "undefined %d keepdim %d\n",
+               "undefined %d keepdim %d argument %d constant %d\n",
                is_compiled(early_return), is_compiled(early_return_loop),
                is_compiled(unsigned_rem), is_compiled(narrow_add),
                is_compiled(truncating_cast), is_compiled(unsigned_div),
                is_compiled(wide_unsigned), is_compiled(unsigned_scale),
-               is_compiled(undefined_unless), is_compiled(keepdim_all));
+               is_compiled(undefined_unless), is_compiled(keepdim_all),
+               is_compiled(returns_argument), is_compiled(exact_constant));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

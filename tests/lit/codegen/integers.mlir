@@ -22,8 +22,9 @@
 // CHECK-NEXT: double v9 = static_cast<double>(knet::detail::as_unsigned<int32_t>(v3));
 // CHECK-NEXT: int32_t v10 = knet::detail::float_to_unsigned<int32_t>(v9);
 // CHECK-NEXT: int64_t v11 = knet::detail::wrapping_add<int64_t>(v6, v7);
+// CHECK-NEXT: int64_t v12 = v11 << 3;
 // CHECK-NEXT: std::vector<knet::Tensor> out;
-// CHECK-NEXT: out.push_back(knet::detail::integer_leaf(v11));
+// CHECK-NEXT: out.push_back(knet::detail::integer_leaf(v12));
 // CHECK-NEXT: out.push_back(knet::detail::integer_leaf(v5));
 // CHECK-NEXT: out.push_back(knet::detail::integer_leaf(v8));
 // CHECK-NEXT: out.push_back(knet::detail::integer_leaf(v10));
@@ -45,7 +46,9 @@ func.func @ints(%u: i32 loc("u"("i.cpp":1:1)), %c: i8 loc("c"("i.cpp":1:1)),
   %f = arith.uitofp %m : i32 to f64
   %g = arith.fptoui %f : f64 to i32
   %sum = arith.addi %z, %x : i64
-  return %sum, %lt, %t, %g : i64, i1, i8, i32
+  %three = arith.constant 3 : i64
+  %shl = arith.shli %sum, %three : i64
+  return %shl, %lt, %t, %g : i64, i1, i8, i32
 }
 
 // CHECK-LABEL: knet_undef_forward(
@@ -54,4 +57,16 @@ func.func @ints(%u: i32 loc("u"("i.cpp":1:1)), %c: i8 loc("c"("i.cpp":1:1)),
 func.func @undef() -> tensor<*xf32> {
   %t = knet.undefined : tensor<*xf32>
   return %t : tensor<*xf32>
+}
+
+// A cast that keeps the element type only changes the rank the IR knows:
+// no conversion (f32 stands for the run-time dtype; `.to(f32)` here once
+// narrowed f64 values).
+// CHECK-LABEL: knet_rank_cast_forward(
+// CHECK: knet::Tensor v0 = x;
+// CHECK-NOT: .to(
+// CHECK: return {v0};
+func.func @rank_cast(%x: tensor<f32> loc("x"("i.cpp":1:1))) -> tensor<*xf32> {
+  %c = knet.cast %x : tensor<f32> -> tensor<*xf32>
+  return %c : tensor<*xf32>
 }

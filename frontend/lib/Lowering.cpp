@@ -3515,6 +3515,18 @@ Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
       refs.push_back({p, resolve(dr->getDecl())});
       continue;
     }
+    // A const reference to a variable of its own type is that variable
+    // too: the callee sees what it writes through another (non-const)
+    // reference parameter bound to the same variable, as in C++.
+    if (pt->isLValueReferenceType())
+      if (const auto *dr = dyn_cast<DeclRefExpr>(strip(a));
+          dr && isa<VarDecl>(dr->getDecl()) &&
+          env.count(resolve(dr->getDecl())) &&
+          m.ast.hasSameUnqualifiedType(dr->getType(),
+                                       pt.getNonReferenceType())) {
+        refs.push_back({p, resolve(dr->getDecl())});
+        continue;
+      }
     llvm::SmallVector<Type> types;
     std::string why;
     if (!m.flattenType(pt, types, why))

@@ -124,6 +124,13 @@ void regressions() {
   expect("exact_constant", exact_constant(ex).item<double>(),
          1.0 * 0.083 + 3.0 * 0.083);
 
+  // Aliased reference parameters: x becomes 4x, sum(16 x^2), gradient 32x.
+  Param al(Tensor::from<double>({0.5, -1.0}, {2}), "al");
+  check("aliased_refs", aliased_refs, al.value());
+  Tape at = diff(aliased_refs, al.value());
+  expect("aliased_refs value", at.value().item<double>(), 16 * (0.25 + 1.0));
+  expect("aliased_refs grad", at.grad(al).to_vector<double>()[1], -32.0);
+
   // keepdim over all dims, value and gradient.
   Param k(randn({3, 4}, f64), "k");
   auto kd = [](const Tensor &a) {
@@ -147,13 +154,14 @@ int main() {
       is_compiled(linreg_loss), is_compiled(lstm_loss), is_compiled(cell));
   std::fprintf(stderr,
                "compiled: early_return %d %d ints %d %d %d %d %d %d "
-               "undefined %d keepdim %d argument %d constant %d\n",
+               "undefined %d keepdim %d argument %d constant %d aliased %d\n",
                is_compiled(early_return), is_compiled(early_return_loop),
                is_compiled(unsigned_rem), is_compiled(narrow_add),
                is_compiled(truncating_cast), is_compiled(unsigned_div),
                is_compiled(wide_unsigned), is_compiled(unsigned_scale),
                is_compiled(undefined_unless), is_compiled(keepdim_all),
-               is_compiled(returns_argument), is_compiled(exact_constant));
+               is_compiled(returns_argument), is_compiled(exact_constant),
+               is_compiled(aliased_refs));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

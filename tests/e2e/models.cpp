@@ -195,3 +195,15 @@ KNET_COMPILE Tensor returns_argument(const Tensor &p, int n) {
   return sin(p);
 }
 KNET_COMPILE Tensor exact_constant(const Tensor &x) { return sum(x * 0.083); }
+
+// Found by the differential tester: a const reference parameter bound to
+// the same variable as a non-const one sees the callee's writes through the
+// other (the inlined callee read a snapshot).
+static void grow(Tensor &acc, const Tensor &x) {
+  acc = acc * 2.0;
+  acc = acc + x; // x is acc here: 2x + 2x
+}
+KNET_COMPILE Tensor aliased_refs(Tensor x) {
+  grow(x, x);
+  return sum(x * x);
+}

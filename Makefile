@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo clean fuzz
 
 all: build
 
@@ -24,6 +24,11 @@ test: build
 
 demo: build
 	@$(BUILD)/bin/mnist_mlp
+
+# Random programs, tape vs compiled, with new seeds until interrupted (or
+# FUZZ_MINUTES=n); mismatches go to build-fuzz/mismatches/.
+fuzz: deps
+	@bash scripts/fuzz-difftest.sh
 
 clean:
 	@rm -rf $(BUILD)

@@ -1069,23 +1069,27 @@ struct ScalarAdjoints {
 
 /// The adjoint of an arith.select between tensors or lists (the
 /// canonicalizer turns an scf.if that only picks one of two values into
-/// one): the branch taken gets dy, the other zeros.
+/// one): the operand taken gets dy, the other zeros shaped like itself (dy
+/// has the shape of the operand taken, which may differ: an early return's
+/// 0-d slot against the tensor returned).
 SmallVector<Value> selectOfValues(arith::SelectOp op, OpBuilder &builder,
                                   Value dy) {
   Location loc = op.getLoc();
   Value c = op.getCondition();
-  Value zeros;
-  if (isa<ListType>(dy.getType()))
-    zeros = builder.create<ListZerosLikeOp>(loc, dy.getType(), dy);
-  else
-    zeros = builder.create<ZerosLikeOp>(loc, dy.getType(), dy);
+  auto zerosLike = [&](Value x) -> Value {
+    if (isa<ListType>(x.getType()))
+      return builder.create<ListZerosLikeOp>(loc, x.getType(), x);
+    return builder.create<ZerosLikeOp>(loc, x.getType(), x);
+  };
+  Value a = op.getTrueValue(), b = op.getFalseValue();
   if (isa<TensorType>(c.getType())) {
     // An elementwise select: the tensor form of where.
-    Adj a{builder, loc};
-    return {Value(), a.where(c, dy, zeros), a.where(c, zeros, dy)};
+    Adj e{builder, loc};
+    return {Value(), e.where(c, dy, zerosLike(a)),
+            e.where(c, zerosLike(b), dy)};
   }
-  return {Value(), builder.create<arith::SelectOp>(loc, c, dy, zeros),
-          builder.create<arith::SelectOp>(loc, c, zeros, dy)};
+  return {Value(), builder.create<arith::SelectOp>(loc, c, dy, zerosLike(a)),
+          builder.create<arith::SelectOp>(loc, c, zerosLike(b), dy)};
 }
 
 template <typename OpT>

@@ -17,8 +17,11 @@ void print(const char *name, const Tape &t, const std::vector<Param> &ps) {
   std::printf("%s value %.17g\n", name, t.value().item<double>());
   for (size_t i = 0; i < ps.size(); ++i) {
     Tensor g = t.grad(ps[i]);
+    // A Param the loss did not reach has no gradient on the tape and zeros
+    // from a compiled adjoint that could not know it statically: the same.
     std::vector<double> v =
-        g.defined() ? g.to_vector<double>() : std::vector<double>();
+        g.defined() ? g.to_vector<double>()
+                    : std::vector<double>(ps[i].value().numel(), 0.0);
     std::printf("%s grad%zu", name, i);
     for (double e : v)
       std::printf(" %.17g", e);
@@ -131,6 +134,17 @@ void regressions() {
   expect("aliased_refs value", at.value().item<double>(), 16 * (0.25 + 1.0));
   expect("aliased_refs grad", at.grad(al).to_vector<double>()[1], -32.0);
 
+  // An argument returned early, on both paths (n = 0 does not return it).
+  Param ea(randn({3, 4}, f64), "ea"), eb(randn({3, 4}, f64), "eb");
+  for (int n : {0, 2}) {
+    auto loss = [](const Tensor &a, int k, const Tensor &b) {
+      return sum(early_argument(a, k, b) * early_argument(a, k, b));
+    };
+    std::string id = "early_argument_n" + std::to_string(n);
+    check(id.c_str(), loss, ea.value(), n, eb.value());
+    print(id.c_str(), diff(loss, ea.value(), n, eb.value()), {ea, eb});
+  }
+
   // keepdim over all dims, value and gradient.
   Param k(randn({3, 4}, f64), "k");
   auto kd = [](const Tensor &a) {
@@ -154,14 +168,15 @@ int main() {
       is_compiled(linreg_loss), is_compiled(lstm_loss), is_compiled(cell));
   std::fprintf(stderr,
                "compiled: early_return %d %d ints %d %d %d %d %d %d "
-               "undefined %d keepdim %d argument %d constant %d aliased %d\n",
+               "undefined %d keepdim %d argument %d constant %d aliased %d "
+               "early_argument %d\n",
                is_compiled(early_return), is_compiled(early_return_loop),
                is_compiled(unsigned_rem), is_compiled(narrow_add),
                is_compiled(truncating_cast), is_compiled(unsigned_div),
                is_compiled(wide_unsigned), is_compiled(unsigned_scale),
                is_compiled(undefined_unless), is_compiled(keepdim_all),
                is_compiled(returns_argument), is_compiled(exact_constant),
-               is_compiled(aliased_refs));
+               is_compiled(aliased_refs), is_compiled(early_argument));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

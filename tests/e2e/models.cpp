@@ -207,3 +207,16 @@ KNET_COMPILE Tensor aliased_refs(Tensor x) {
   grow(x, x);
   return sum(x * x);
 }
+
+// Found by the differential tester (seed 9004, f140): an argument returned
+// early from a do/while; on the path that does not return it, its gradient
+// was the 0-d zero of the return slot, not zeros of its shape.
+KNET_COMPILE Tensor early_argument(const Tensor &p, int n, const Tensor &x) {
+  int64_t w = 0;
+  do {
+    ++w;
+    if (n > 1)
+      return p;
+  } while (w < n);
+  return x / 1.5;
+}

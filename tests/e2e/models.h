@@ -49,3 +49,5 @@ knet::Tensor keepdim_all(const knet::Tensor &x);
 knet::Tensor returns_argument(const knet::Tensor &p, int n);
 knet::Tensor exact_constant(const knet::Tensor &x);
 knet::Tensor aliased_refs(knet::Tensor x);
+knet::Tensor early_argument(const knet::Tensor &p, int n,
+                            const knet::Tensor &x);

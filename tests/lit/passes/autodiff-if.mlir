@@ -71,12 +71,15 @@ func.func @select(%x: tensor<4xf32>, %c: i1) -> tensor<4xf32> {
 
 // An scf.if that only picks one of two tensors is an arith.select after the
 // inliner's canonicalization (an early return's slot): the picked operand
-// gets the cotangent, the other zeros (this gradient was once dropped).
+// gets the cotangent, the other zeros shaped like itself (this gradient was
+// once dropped; then an early return's 0-d slot gave a 0-d gradient to the
+// tensor returned on the other path).
 // CHECK-LABEL: func.func @select_tensors_grad(
 // CHECK-SAME: %[[C:[^:]*]]: i1, %[[A:[^:]*]]: tensor<*xf32>, %[[B:[^:]*]]: tensor<*xf32>, %[[DY:[^:]*]]: tensor<*xf32>)
-// CHECK: %[[Z:.*]] = knet.zeros_like %[[DY]]
-// CHECK-DAG: %[[DA:.*]] = arith.select %[[C]], %[[DY]], %[[Z]] {knet.reverse} : tensor<*xf32>
-// CHECK-DAG: %[[DB:.*]] = arith.select %[[C]], %[[Z]], %[[DY]] {knet.reverse} : tensor<*xf32>
+// CHECK-DAG: %[[ZA:.*]] = knet.zeros_like %[[A]]
+// CHECK-DAG: %[[ZB:.*]] = knet.zeros_like %[[B]]
+// CHECK-DAG: %[[DA:.*]] = arith.select %[[C]], %[[DY]], %[[ZA]] {knet.reverse} : tensor<*xf32>
+// CHECK-DAG: %[[DB:.*]] = arith.select %[[C]], %[[ZB]], %[[DY]] {knet.reverse} : tensor<*xf32>
 // CHECK: return %{{.*}}, %[[DA]], %[[DB]]
 func.func @select_tensors(%c: i1, %a: tensor<*xf32>, %b: tensor<*xf32>) -> tensor<*xf32> {
   %s = arith.select %c, %a, %b : tensor<*xf32>

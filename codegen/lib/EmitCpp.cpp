@@ -134,15 +134,17 @@ std::string dtypeOf(Type type) {
 }
 
 /// The C++ type of an IR type, or an empty string when there is none.
-/// Float scalars are carried in double whatever their IR width: the IR's
-/// float element types stand for the runtime dtype of dtype-erased C++
-/// Tensors, and a C++ scalar meets a tensor as a double (see the runtime's
-/// unify_scalar_dtype), so narrowing it here would lose precision.
+/// Scalars have their C++ type: an f32 scalar is a C++ `float` (float
+/// arithmetic rounds as in the user's code; it meets a tensor as the double
+/// it converts to exactly). Only tensor element types stand for a run-time
+/// dtype.
 std::string cppType(Type type) {
   if (isa<TensorType>(type))
     return "knet::Tensor";
-  if (type.isF64() || type.isF32())
+  if (type.isF64())
     return "double";
+  if (type.isF32())
+    return "float";
   if (type.isInteger(1))
     return "bool";
   if (type.isInteger(8))

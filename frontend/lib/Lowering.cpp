@@ -829,7 +829,10 @@ private:
         return b.create<kn::ConstantOp>(l, t, cast<mlir::ElementsAttr>(a));
       }
     }
-    Value v = convertScalar(l, s, elem);
+    // A float scalar keeps its own type (the tensor's element type stands
+    // for its run-time dtype; the scalar meets it as a C++ double would).
+    Value v =
+        isFloat(s.getType()) && isFloat(elem) ? s : convertScalar(l, s, elem);
     return b.create<kn::ScalarOp>(l, t, v);
   }
   /// A value of type `t` that stands for "not set yet".

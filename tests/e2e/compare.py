@@ -36,7 +36,7 @@ def kernels_run(log):
 registered = ["compiled: mlp_loss 1 deep_loss 1 control 1",
               "compiled: lenet 1 softmax 1 linreg 1 lstm 1 cell 1",
               "compiled: early_return 1 1 ints 1 1 1 1 1 1 undefined 1 "
-              "keepdim 1 argument 1 constant 1 aliased 1 early_argument 1"]
+              "keepdim 1 argument 1 constant 1 aliased 1 early_argument 1 float 1"]
 if log_a[:3] != registered or (fusion and log_b[:3] != registered):
     sys.exit("the knetc build did not register its compiled functions")
 if fusion:

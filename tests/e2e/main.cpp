@@ -145,6 +145,10 @@ void regressions() {
     print(id.c_str(), diff(loss, ea.value(), n, eb.value()), {ea, eb});
   }
 
+  // float scalars round as floats.
+  expect("float_round", float_round(0.1),
+         static_cast<double>(static_cast<float>(0.1) * 3.0f));
+
   // keepdim over all dims, value and gradient.
   Param k(randn({3, 4}, f64), "k");
   auto kd = [](const Tensor &a) {
@@ -169,14 +173,15 @@ int main() {
   std::fprintf(stderr,
                "compiled: early_return %d %d ints %d %d %d %d %d %d "
                "undefined %d keepdim %d argument %d constant %d aliased %d "
-               "early_argument %d\n",
+               "early_argument %d float %d\n",
                is_compiled(early_return), is_compiled(early_return_loop),
                is_compiled(unsigned_rem), is_compiled(narrow_add),
                is_compiled(truncating_cast), is_compiled(unsigned_div),
                is_compiled(wide_unsigned), is_compiled(unsigned_scale),
                is_compiled(undefined_unless), is_compiled(keepdim_all),
                is_compiled(returns_argument), is_compiled(exact_constant),
-               is_compiled(aliased_refs), is_compiled(early_argument));
+               is_compiled(aliased_refs), is_compiled(early_argument),
+               is_compiled(float_round));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

@@ -220,3 +220,11 @@ KNET_COMPILE Tensor early_argument(const Tensor &p, int n, const Tensor &x) {
   } while (w < n);
   return x / 1.5;
 }
+
+// Found by the differential tester: a C++ float scalar rounds as a float
+// (compiled code carried it in a double).
+KNET_COMPILE double float_round(double s) {
+  float f = (float)s;
+  f = f * 3.0f;
+  return f;
+}

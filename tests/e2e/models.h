@@ -51,3 +51,4 @@ knet::Tensor exact_constant(const knet::Tensor &x);
 knet::Tensor aliased_refs(knet::Tensor x);
 knet::Tensor early_argument(const knet::Tensor &p, int n,
                             const knet::Tensor &x);
+double float_round(double s);

@@ -22,7 +22,8 @@ KNET_COMPILE Tensor act(Tensor x, int kind) {
     y = sigm(x);
     scale = 0.5f;
   }
-  // CHECK: knet.scalar %[[R]]#1 : f32 -> tensor<f32>
+  // CHECK: %[[E:.*]] = arith.extf %[[R]]#1 : f32 to f64
+  // CHECK: knet.scalar %[[E]] : f64 -> tensor<f32>
   return y * scale;
 }
 

@@ -21,7 +21,9 @@ KNET_COMPILE Tensor mlp(Tensor w, Tensor x) {
 
 // CHECK-LABEL: func.func @scaled(
 KNET_COMPILE Tensor scaled(Tensor x, float s) {
-  // CHECK: %[[T:.*]] = knet.scalar %{{.*}} : f32 -> tensor<f32>
+  // The float meets the tensor as the double C++ converts it to.
+  // CHECK: %[[E:.*]] = arith.extf %{{.*}} : f32 to f64
+  // CHECK: %[[T:.*]] = knet.scalar %[[E]] : f64 -> tensor<f32>
   // CHECK: knet.div %{{.*}}, %[[T]] : tensor<*xf32>, tensor<f32> -> tensor<*xf32>
   return x / s;
 }

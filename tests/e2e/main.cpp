@@ -70,22 +70,29 @@ void regressions() {
       check(id.c_str(), loss, x.value(), w.value(), n);
       print(id.c_str(), diff(loss, x.value(), w.value(), n), {x, w});
     }
-  // The reproduction: sum(early_return(x, w, 3)): dx = w*w.
-  std::vector<double> dx =
-      diff([](const Tensor &a,
-              const Tensor &b) { return sum(early_return_loop(a, b, 1)); },
-           x.value(), w.value())
-          .grad(x)
-          .to_vector<double>();
-  expect("early_return_loop n=1 dx[0]", dx[0], 4);
-  expect("early_return_loop n=1 dx[1]", dx[1], 9);
-  dx = diff([](const Tensor &a,
-               const Tensor &b) { return sum(early_return(a, b, 3)); },
-            x.value(), w.value())
-           .grad(x)
-           .to_vector<double>();
-  expect("early_return n=3 dx[0]", dx[0], 4);
-  expect("early_return n=3 dx[1]", dx[1], 9);
+  // The reproductions, d/dx sum(g(x, w, n)) with x = {1, 2},
+  // w = {2, 3}: w*w when g returns h * w (or h after two steps), w*w*w after
+  // three steps.
+  auto dx = [&](Callee g, int n) {
+    return diff([g, n](const Tensor &a,
+                       const Tensor &b) { return sum(g(a, b, n)); },
+                x.value(), w.value())
+        .grad(x)
+        .to_vector<double>();
+  };
+  const struct {
+    const char *what;
+    Callee g;
+    int n;
+    double want0, want1;
+  } repros[] = {{"early_return n=3 dx", early_return, 3, 4, 9},
+                {"early_return_loop n=1 dx", early_return_loop, 1, 4, 9},
+                {"early_return_loop n=2 dx", early_return_loop, 2, 8, 27}};
+  for (const auto &r : repros) {
+    std::vector<double> d = dx(r.g, r.n);
+    expect((std::string(r.what) + "[0]").c_str(), d[0], r.want0);
+    expect((std::string(r.what) + "[1]").c_str(), d[1], r.want1);
+  }
 
   // C++ integer semantics.
   expect("unsigned_rem", static_cast<double>(unsigned_rem(0)), 295);

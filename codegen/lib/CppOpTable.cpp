@@ -11,6 +11,7 @@
 //   $0 .. $9       operand i (a variable name or a literal)
 //   $args, $rest   all operands / operands 1.. , comma-separated
 //   ${a}           attribute a as a C++ literal; ${a=d}: d when a is absent
+//                  (${dtype}: the knet::DType the attribute names)
 //   $opt(a=d)      ", value" when a is present and not d
 //   $?a            ", true" when the unit attribute a is set
 //   $opts(a=d,...) ", {.a = value, ...}" with the fields that are present and
@@ -21,7 +22,7 @@
 //   $u0 .. $u9     operand i as its unsigned type (knet::detail::as_unsigned)
 // IR integers are signless and the emitted C++ carries them in intN_t: ops
 // with unsigned semantics cast through $uN, and add/sub/mul without nsw
-// (which may wrap) are the `.wrap` entries (EmitCpp.cpp, integerVariant).
+// (which may wrap) are the `.wrap` entries (EmitCpp.cpp, patternVariant).
 //   $constant      a dense tensor constant
 // A pattern yields an expression: `T name = <expr>;` for one result,
 // `auto [a, b] = <expr>;` for two, `<expr>;` for none.
@@ -88,11 +89,15 @@ const CppOpPattern kPatterns[] = {
     // Conversions, fills, constants, scalars.
     {"knet.cast", "$0.to($dtype)"},
     {"knet.cast.rank", "$0"},
+    {"knet.cast.dtype", "$0.to(${dtype})"},
+    {"knet.cast_like", "$0.to($1.dtype())"},
+    {"knet.full", "knet::Tensor::full({$rest}, $0, ${dtype})"},
     {"knet.zeros_like", "knet::zeros_like($0)"},
     {"knet.ones_like", "knet::ones_like($0)"},
     {"knet.constant", "$constant"},
     {"knet.undefined", "knet::Tensor()"},
     {"knet.scalar", "knet::Tensor::scalar($0, $sdtype)"},
+    {"knet.scalar.dtype", "knet::Tensor::scalar($0, ${dtype})"},
     {"knet.item", "$0.item<$ctype>()"},
     {"knet.size", "$0.size(${dim})"},
     {"knet.numel", "$0.numel()"},
@@ -156,6 +161,11 @@ const CppOpPattern kPatterns[] = {
     {"knet.list_get", "$0[$1]"},
     {"knet.list_size", "static_cast<int64_t>($0.size())"},
     {"knet.list_set", "knet::detail::list_set($0, $1, $2)"},
+    {"knet.list_push", "knet::detail::list_push($0, $1)"},
+    {"knet.concat_list", "knet::concat($0, ${dim})"},
+    {"knet.stack_list", "knet::stack($0, ${dim})"},
+    {"knet.split_list", "knet::detail::split_list($0, $1, ${dim}$?stack)"},
+    {"knet.list_pop", "knet::detail::list_pop($0)"},
     {"knet.list_zeros_like", "knet::detail::list_zeros_like($0)"},
     {"knet.stack_push", "$0.push_back($1)"},
     // Scalars: arith and math.

@@ -403,6 +403,8 @@ FailureOr<std::string> CppEmitter::formatAttr(Operation &op, StringRef name,
   }
   if (auto f = dyn_cast<FloatAttr>(attr))
     return cppDoubleLiteral(f.getValueAsDouble());
+  if (auto s = dyn_cast<StringAttr>(attr); s && name == "dtype")
+    return ("knet::DType::" + s.getValue()).str();
   if (auto array = dyn_cast<DenseI64ArrayAttr>(attr)) {
     std::string s = "{";
     llvm::interleave(
@@ -559,16 +561,20 @@ static std::string cmpOperator(Operation &op) {
 }
 
 /// The table's name for `op`: integer add/sub/mul that may wrap (no nsw: an
-/// unsigned or narrow C++ type), comparisons of unsigned integers and casts
-/// that keep the element type have their own patterns (`arith.addi.wrap`,
-/// `arith.cmpi.unsigned`, `knet.cast.rank`).
-static std::string integerVariant(Operation &op) {
+/// unsigned or narrow C++ type), comparisons of unsigned integers, casts
+/// that keep the element type and casts and scalars to a named dtype have
+/// their own patterns (`arith.addi.wrap`, `arith.cmpi.unsigned`,
+/// `knet.cast.rank`, `knet.cast.dtype`).
+static std::string patternVariant(Operation &op) {
   std::string name = op.getName().getStringRef().str();
   if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp>(op))
     if (!cast<arith::ArithIntegerOverflowFlagsInterface>(op)
              .hasNoSignedWrap() &&
         !op.getResult(0).getType().isIndex())
       return name + ".wrap";
+  // Casts and scalars to a dtype the code names convert to exactly that.
+  if (isa<CastOp, ScalarOp>(op) && op.hasAttr("dtype"))
+    return name + ".dtype";
   // A cast between tensor types of one element type only erases or adds a
   // rank: the element type stands for the run-time dtype, which it keeps.
   if (auto cast = dyn_cast<CastOp>(op);
@@ -797,7 +803,7 @@ LogicalResult CppEmitter::emitOp(Operation &op) {
   if (op.getNumResults() > 0 && op.use_empty() && isMemoryEffectFree(&op) &&
       op.getNumRegions() == 0)
     return success();
-  StringRef pattern = lookupCppPattern(integerVariant(op));
+  StringRef pattern = lookupCppPattern(patternVariant(op));
   if (pattern.empty())
     return emitError(op.getLoc())
            << "knet C++ emitter: no C++ pattern for '" << op.getName()

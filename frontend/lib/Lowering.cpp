@@ -151,6 +151,8 @@ struct Val {
   // For lists made here: the elements, when statically known.
   llvm::SmallVector<Value> elems;
   bool known = false;
+  // A closure (a lambda's value): `fields` hold its by-copy captures.
+  const LambdaExpr *lambda = nullptr;
 
   Val() = default;
   Val(Value v) : v(v) {}
@@ -173,6 +175,7 @@ Val rebuild(const Val &like, llvm::ArrayRef<Value> &it) {
   if (like.isStruct()) {
     Val s;
     s.record = like.record;
+    s.lambda = like.lambda;
     for (const Val &f : like.fields)
       s.fields.push_back(rebuild(f, it));
     return s;
@@ -892,6 +895,10 @@ private:
   bool lowerDecl(const VarDecl *vd);
   bool lowerReturn(const ReturnStmt *r);
   bool lowerIf(const IfStmt *s);
+  bool lowerSwitch(const SwitchStmt *s);
+  Result lowerLambda(const LambdaExpr *le);
+  Result callLambda(const CXXMethodDecl *md, const CallExpr *c,
+                    const Expr *object, llvm::ArrayRef<const Expr *> args);
   bool lowerWhile(const Stmt *loop, const Expr *cond, const Stmt *body,
                   const Stmt *inc, bool isDo);
   bool lowerFor(const ForStmt *s);
@@ -945,7 +952,8 @@ private:
   Result lowerCompiledCall(const FunctionDecl *fn, const CallExpr *c,
                            llvm::ArrayRef<const Expr *> args);
   Result inlineCall(const FunctionDecl *fn, const CallExpr *c,
-                    const Expr *object, llvm::ArrayRef<const Expr *> args);
+                    const Expr *object, llvm::ArrayRef<const Expr *> args,
+                    const Val *closure = nullptr);
   Result lowerBody(const FunctionDecl *fn, bool inlined);
   Result listOf(const Expr *e);
 
@@ -1001,6 +1009,7 @@ public:
   KNET_BUILDER(Cast)
   KNET_BUILDER(Identity)
   KNET_BUILDER(Scalar)
+  KNET_BUILDER(Full)
 #undef KNET_BUILDER
 
 private:
@@ -1008,6 +1017,25 @@ private:
   const Expr *arg(Call &c, unsigned i) {
     return i < c.args.size() ? c.args[i] : nullptr;
   }
+  /// A dtype argument: a DType constant (`name`) or the dtype of a tensor
+  /// (`x.dtype()`: `like`).
+  struct DTypeArg {
+    std::string name;
+    Value like;
+  };
+  std::optional<DTypeArg> dtypeArg(const Expr *d, StringRef what);
+  /// The IR element type holding a run-time dtype: the float type stands
+  /// for every float dtype (the op's `dtype` attribute says which).
+  Type dtypeElement(StringRef name) {
+    return llvm::StringSwitch<Type>(name)
+        .Cases("f32", "f64", "f16", "bf16", m.f32())
+        .Cases("i32", "i64", "u8", m.i64())
+        .Case("b8", m.i1())
+        .Default(Type());
+  }
+  /// The i64 sizes of a braced shape (`{n, -1}`, `{x.size(0), 4}`).
+  bool shapeOperands(const Expr *e, StringRef what,
+                     llvm::SmallVectorImpl<Value> &dims);
   Value tensorArg(Call &c, unsigned i) {
     if (i == 0 && c.object)
       return tensor(c.object);
@@ -1589,13 +1617,18 @@ template <typename OpT> Result FunctionLowering::buildJoin(Call &c) {
   Result l = listOf(arg(c, 0));
   if (!l)
     return std::nullopt;
-  if (!l->known)
-    return tape(c.at, "'" + c.name +
-                          "' of a std::vector built at run time: the IR op "
-                          "takes the tensors themselves");
   auto dim = constArg(c, 1, "dim");
   if (!dim)
     return std::nullopt;
+  if (!l->known) {
+    // A list built at run time (push_back in a loop): the list-taking op.
+    Type elem = cast<kn::ListType>(l->v.getType()).getElementType();
+    StringRef name = std::is_same_v<OpT, kn::StackOp>
+                         ? kn::StackListOp::getOperationName()
+                         : kn::ConcatListOp::getOperationName();
+    return create(c, name, {l->v}, {m.tensorType(getElementTypeOrSelf(elem))},
+                  {attr("dim", b.getI64IntegerAttr(*dim))});
+  }
   if (l->elems.empty())
     return tape(c.at, "'" + c.name + "' of no tensors");
   Type elem = elemOf(l->elems.front());
@@ -1621,11 +1654,9 @@ template <typename OpT> Result FunctionLowering::buildChunk(Call &c) {
                  attr("dim", b.getI64IntegerAttr(*dim))});
 }
 
-template <typename OpT> Result FunctionLowering::buildReshape(Call &c) {
-  Value x = tensorArg(c, 0);
-  if (!x)
-    return std::nullopt;
-  const Expr *e = strip(arg(c, 0));
+bool FunctionLowering::shapeOperands(const Expr *e, StringRef what,
+                                     llvm::SmallVectorImpl<Value> &dims) {
+  e = strip(e);
   const InitListExpr *il = nullptr;
   if (const auto *ce = dyn_cast<CXXConstructExpr>(e); ce && ce->getNumArgs())
     if (const auto *sl =
@@ -1636,14 +1667,24 @@ template <typename OpT> Result FunctionLowering::buildReshape(Call &c) {
       il = dyn_cast<InitListExpr>(strip(sl->getSubExpr()));
   if (!il)
     return tape(e->getExprLoc(),
-                "the shape of 'reshape' must be a braced list ({n, -1})");
-  llvm::SmallVector<Value> dims;
+                "the shape of '" + what + "' must be a braced list ({n, -1})"),
+           false;
   for (const Expr *d : il->inits()) {
     Value v = scalar(d);
     if (!v)
-      return std::nullopt;
-    dims.push_back(asI64(c.loc, v));
+      return false;
+    dims.push_back(asI64(loc(d), v));
   }
+  return true;
+}
+
+template <typename OpT> Result FunctionLowering::buildReshape(Call &c) {
+  Value x = tensorArg(c, 0);
+  if (!x)
+    return std::nullopt;
+  llvm::SmallVector<Value> dims;
+  if (!shapeOperands(arg(c, 0), "reshape", dims))
+    return std::nullopt;
   mlir::OperationState st(c.loc, OpT::getOperationName());
   st.addOperands(x);
   st.addOperands(dims);
@@ -1768,6 +1809,35 @@ template <typename OpT> Result FunctionLowering::buildItem(Call &c) {
   return r;
 }
 
+std::optional<FunctionLowering::DTypeArg>
+FunctionLowering::dtypeArg(const Expr *d, StringRef what) {
+  if (const auto *mc = dyn_cast<CXXMemberCallExpr>(strip(d))) {
+    const auto *md = mc->getMethodDecl();
+    if (md && md->getName() == "dtype" && isTensor(mc->getObjectType())) {
+      Result r = lowerExpr(mc->getImplicitObjectArgument());
+      if (!r)
+        return std::nullopt;
+      if (!r->v || !isTensorT(r->v.getType()))
+        return tape(d->getExprLoc(),
+                    "the dtype of '" + what + "' is not a tensor's"),
+               std::nullopt;
+      return DTypeArg{"", r->v};
+    }
+  }
+  const auto *dr = dyn_cast<DeclRefExpr>(strip(d));
+  const auto *ec = dr ? dyn_cast<EnumConstantDecl>(dr->getDecl()) : nullptr;
+  if (!ec)
+    return tape(d->getExprLoc(), "the dtype of '" + what +
+                                     "' is neither a constant nor x.dtype()"),
+           std::nullopt;
+  std::string n = ec->getName().str();
+  if (!dtypeElement(n))
+    return tape(d->getExprLoc(),
+                "dtype '" + n + "' has no element type in the IR"),
+           std::nullopt;
+  return DTypeArg{n, Value()};
+}
+
 template <typename OpT> Result FunctionLowering::buildCast(Call &c) {
   Value x = tensorArg(c, 0);
   if (!x)
@@ -1777,21 +1847,19 @@ template <typename OpT> Result FunctionLowering::buildCast(Call &c) {
     return tape(c.at, "'to' needs a dtype");
   if (!a->getType()->isEnumeralType())
     return Val(x); // to(Device): a placement the IR does not see
-  const auto *dr = dyn_cast<DeclRefExpr>(strip(a));
-  const auto *ec = dr ? dyn_cast<EnumConstantDecl>(dr->getDecl()) : nullptr;
-  if (!ec)
-    return tape(a->getExprLoc(), "the dtype of 'to' is not a constant");
-  StringRef n = ec->getName();
-  Type e = llvm::StringSwitch<Type>(n)
-               .Case("f32", m.f32())
-               .Case("f64", mlir::Float64Type::get(&m.ctx))
-               .Cases("i32", "i64", "u8", m.i64())
-               .Case("b8", m.i1())
-               .Default(Type());
-  if (!e)
-    return tape(a->getExprLoc(),
-                "dtype '" + n + "' has no element type in the IR");
-  Result r = create(c, OpT::getOperationName(), {x}, {m.tensorType(e)});
+  std::optional<DTypeArg> d = dtypeArg(a, "to");
+  if (!d)
+    return std::nullopt;
+  if (d->like) {
+    if (isFloat(elemOf(x)) != isFloat(elemOf(d->like)))
+      return tape(a->getExprLoc(),
+                  "'to' between a float and an integer dtype of a tensor");
+    return create(c, kn::CastLikeOp::getOperationName(), {x, d->like},
+                  {m.tensorType(elemOf(d->like))});
+  }
+  Type e = dtypeElement(d->name);
+  Result r = create(c, OpT::getOperationName(), {x}, {m.tensorType(e)},
+                    {attr("dtype", b.getStringAttr(d->name))});
   if (r && !isFloat(e) && isFloat(elemOf(x)))
     fromFloat[r->v] = c.at;
   return r;
@@ -1808,21 +1876,67 @@ template <typename OpT> Result FunctionLowering::buildScalar(Call &c) {
   Value v = arg(c, 0) ? scalar(arg(c, 0)) : Value();
   if (!v)
     return stopped ? std::nullopt : tape(c.at, "'scalar' needs a value");
-  Type e = m.f32();
-  if (const Expr *d = arg(c, 1); d && !isa<CXXDefaultArgExpr>(d)) {
-    const auto *dr = dyn_cast<DeclRefExpr>(strip(d));
-    const auto *ec = dr ? dyn_cast<EnumConstantDecl>(dr->getDecl()) : nullptr;
-    if (!ec)
-      return tape(d->getExprLoc(), "the dtype of 'scalar' is not a constant");
-    StringRef n = ec->getName();
-    e = n == "f64"   ? Type(mlir::Float64Type::get(&m.ctx))
-        : n == "f32" ? m.f32()
-        : n == "b8"  ? m.i1()
-                     : m.i64();
-  }
   checkIntegerGrad(v, c.at);
-  return Val(b.create<kn::ScalarOp>(c.loc, mlir::RankedTensorType::get({}, e),
-                                    convertScalar(c.loc, v, e)));
+  std::optional<DTypeArg> d = DTypeArg{"f32", Value()};
+  if (const Expr *e = arg(c, 1); e && !isa<CXXDefaultArgExpr>(e))
+    d = dtypeArg(e, "scalar");
+  if (!d)
+    return std::nullopt;
+  if (d->like) {
+    // A C++ scalar (f64 carrier) converted to the tensor's dtype.
+    Type e = elemOf(d->like);
+    Value s = b.create<kn::ScalarOp>(c.loc, mlir::RankedTensorType::get({}, e),
+                                     convertScalar(c.loc, v, e));
+    return Val(b.create<kn::CastLikeOp>(c.loc, s.getType(), s, d->like));
+  }
+  Type e = dtypeElement(d->name);
+  // A float keeps its C++ precision: the runtime narrows it to the dtype.
+  Type held = !isFloat(e)            ? e
+              : isFloat(v.getType()) ? v.getType()
+                                     : Type(b.getF64Type());
+  auto op = b.create<kn::ScalarOp>(c.loc, mlir::RankedTensorType::get({}, e),
+                                   convertScalar(c.loc, v, held));
+  op.setDtypeAttr(b.getStringAttr(d->name));
+  return Val(op);
+}
+
+template <typename OpT> Result FunctionLowering::buildFull(Call &c) {
+  StringRef kind = StringRef(c.name).drop_front(strlen("Tensor::"));
+  llvm::SmallVector<Value> dims;
+  if (!shapeOperands(arg(c, 0), kind, dims))
+    return std::nullopt;
+  unsigned next = 1;
+  Value value;
+  if (kind == "full") {
+    const Expr *ve = arg(c, 1);
+    Value v = ve ? scalar(ve) : Value();
+    if (!v)
+      return stopped ? std::nullopt : tape(c.at, "'full' needs a value");
+    value = convertCxx(c.loc, v, ve->getType(), m.ast.DoubleTy);
+    next = 2;
+  } else {
+    // empty: the contents are unspecified, zeros are one choice.
+    value = b.create<mlir::arith::ConstantOp>(
+        c.loc, b.getF64FloatAttr(kind == "ones" ? 1.0 : 0.0));
+  }
+  std::optional<DTypeArg> d = DTypeArg{"f32", Value()};
+  if (const Expr *e = arg(c, next); e && !isa<CXXDefaultArgExpr>(e))
+    d = dtypeArg(e, kind);
+  if (!d)
+    return std::nullopt;
+  if (const Expr *e = arg(c, next + 1); e && !isa<CXXDefaultArgExpr>(e))
+    return tape(e->getExprLoc(), "'" + kind +
+                                     "' on a named device: a placement the "
+                                     "IR does not see");
+  // x.dtype(): made in f32, then converted (the IR has no dtype values).
+  StringRef name = d->like ? StringRef("f32") : StringRef(d->name);
+  Type e = dtypeElement(name);
+  auto full =
+      b.create<OpT>(c.loc, m.tensorType(e), value, dims, b.getStringAttr(name));
+  if (!d->like)
+    return Val(full);
+  return Val(b.create<kn::CastLikeOp>(c.loc, m.tensorType(elemOf(d->like)),
+                                      full, d->like));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1839,13 +1953,25 @@ bool FunctionLowering::mayExit(const Stmt *s) {
     bool TraverseWhileStmt(WhileStmt *s) { return nested(s); }
     bool TraverseDoStmt(DoStmt *s) { return nested(s); }
     bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s); }
-    bool TraverseSwitchStmt(SwitchStmt *s) { return nested(s); }
     bool TraverseLambdaExpr(LambdaExpr *) { return true; }
-    bool nested(Stmt *s) {
-      ++loops;
+    // A break in a switch leaves the switch; a continue, the loop around.
+    bool TraverseSwitchStmt(SwitchStmt *s) {
+      ++switches;
       for (Stmt *c : s->children())
         if (c)
           TraverseStmt(c);
+      --switches;
+      return true;
+    }
+    int switches = 0;
+    bool nested(Stmt *s) {
+      ++loops;
+      int outer = switches;
+      switches = 0;
+      for (Stmt *c : s->children())
+        if (c)
+          TraverseStmt(c);
+      switches = outer;
       --loops;
       return true;
     }
@@ -1854,7 +1980,7 @@ bool FunctionLowering::mayExit(const Stmt *s) {
       return true;
     }
     bool VisitBreakStmt(BreakStmt *) {
-      jump |= loops == 0;
+      jump |= loops == 0 && switches == 0;
       return true;
     }
     bool VisitContinueStmt(ContinueStmt *) {
@@ -1953,8 +2079,11 @@ bool FunctionLowering::lowerStmt(const Stmt *s) {
   }
   if (isa<NullStmt>(s))
     return true;
-  if (isa<SwitchStmt>(s))
-    return tape(s->getBeginLoc(), "switch statement (use if/else)"), false;
+  // [[fallthrough]], [[likely]]: the statement they mark.
+  if (const auto *as = dyn_cast<AttributedStmt>(s))
+    return lowerStmt(as->getSubStmt());
+  if (const auto *sw = dyn_cast<SwitchStmt>(s))
+    return lowerSwitch(sw);
   if (isa<GotoStmt, LabelStmt, IndirectGotoStmt>(s))
     return tape(s->getBeginLoc(), "goto"), false;
   if (isa<CXXTryStmt>(s))
@@ -1964,6 +2093,114 @@ bool FunctionLowering::lowerStmt(const Stmt *s) {
   return tape(s->getBeginLoc(), llvm::Twine("unsupported statement (") +
                                     s->getStmtClassName() + ")"),
          false;
+}
+
+/// switch: each case label sets an `active` flag (the value matched here
+/// or at a label before it: fallthrough), `default` matches when no case
+/// does, and the statements between labels run under `active` and no
+/// break. A break sets the switch's flag, a continue the enclosing loop's.
+bool FunctionLowering::lowerSwitch(const SwitchStmt *s) {
+  if (s->getConditionVariable())
+    return tape(s->getBeginLoc(), "a declaration in a switch condition"), false;
+  Scope scope(*this);
+  if (const Stmt *init = s->getInit())
+    if (!lowerStmt(init))
+      return false;
+  const Expr *ce = s->getCond();
+  Value v = scalar(ce);
+  if (!v)
+    return false;
+  Location l = loc(s);
+  // The labels and statements of the body, in order.
+  struct Item {
+    const Stmt *stmt = nullptr;  // a statement, or
+    const Expr *value = nullptr; // case value,
+    bool isDefault = false;      // or default
+  };
+  llvm::SmallVector<Item> items;
+  std::function<bool(const Stmt *)> add = [&](const Stmt *st) {
+    if (const auto *cs = dyn_cast<CaseStmt>(st)) {
+      if (cs->caseStmtIsGNURange())
+        return tape(cs->getBeginLoc(), "a case range"), false;
+      items.push_back({nullptr, cs->getLHS(), false});
+      return add(cs->getSubStmt());
+    }
+    if (const auto *ds = dyn_cast<DefaultStmt>(st)) {
+      items.push_back({nullptr, nullptr, true});
+      return add(ds->getSubStmt());
+    }
+    if (isa<DeclStmt>(st))
+      return tape(st->getBeginLoc(),
+                  "a declaration between case labels (put it in braces)"),
+             false;
+    items.push_back({st, nullptr, false});
+    return true;
+  };
+  const Stmt *body = s->getBody();
+  if (const auto *cs = dyn_cast<CompoundStmt>(body)) {
+    for (const Stmt *st : cs->body())
+      if (!add(st))
+        return false;
+  } else if (!add(body)) {
+    return false;
+  }
+  // Case values as constants of the condition's type.
+  Type vt = v.getType();
+  llvm::SmallVector<Value> matches;
+  llvm::DenseMap<const Expr *, Value> matchOf;
+  for (const Item &it : items) {
+    if (!it.value)
+      continue;
+    Expr::EvalResult r;
+    if (!it.value->EvaluateAsInt(r, m.ast))
+      return tape(it.value->getExprLoc(),
+                  "a case value that is not a constant"),
+             false;
+    Value c = constInt(l, vt, r.Val.getInt().getSExtValue());
+    Value eq = b.create<mlir::arith::CmpIOp>(
+        loc(it.value), mlir::arith::CmpIPredicate::eq, v, c);
+    matches.push_back(eq);
+    matchOf[it.value] = eq;
+  }
+  FnCtx &fc = fns.back();
+  LoopCtx lc;
+  lc.brk = newKey();
+  env[lc.brk] = Val(constBool(l, false));
+  if (!fc.loops.empty())
+    lc.cont = fc.loops.back().cont;
+  const void *active = newKey();
+  env[active] = Val(constBool(l, false));
+  fc.loops.push_back(lc);
+  auto popLoop = llvm::make_scope_exit([&] { fns.back().loops.pop_back(); });
+  for (size_t i = 0; i < items.size();) {
+    const Item &it = items[i];
+    if (!it.stmt) {
+      Value match;
+      if (it.isDefault) {
+        Value any = constBool(l, false);
+        for (Value mv : matches)
+          any = b.create<mlir::arith::OrIOp>(l, any, mv);
+        match = notOf(l, any);
+      } else {
+        match = matchOf[it.value];
+      }
+      env[active] = Val(b.create<mlir::arith::OrIOp>(l, env[active].v, match));
+      ++i;
+      continue;
+    }
+    // The statements up to the next label.
+    llvm::SmallVector<const Stmt *> run;
+    for (; i < items.size() && items[i].stmt; ++i)
+      run.push_back(items[i].stmt);
+    Location rl = loc(run.front());
+    Value go = b.create<mlir::arith::AndIOp>(rl, env[active].v, notExited(rl));
+    if (!structuredIf(
+            rl, go, [&] { return lowerStmts(run); }, nullptr))
+      return false;
+  }
+  env.erase(active);
+  env.erase(lc.brk);
+  return true;
 }
 
 bool FunctionLowering::lowerDecl(const VarDecl *vd) {
@@ -1992,7 +2229,8 @@ bool FunctionLowering::lowerDecl(const VarDecl *vd) {
   }
   llvm::SmallVector<Type> types;
   std::string why;
-  if (!m.flattenType(t, types, why))
+  const auto *rd = t->getAsCXXRecordDecl();
+  if (!(rd && rd->isLambda()) && !m.flattenType(t, types, why))
     return tape(vd->getLocation(),
                 "local '" + vd->getNameAsString() + "': " + why),
            false;
@@ -2173,10 +2411,18 @@ void FunctionLowering::assignedIn(const Stmt *s,
         target(uo->getSubExpr());
       return true;
     }
+    llvm::SmallPtrSet<const Stmt *, 4> lambdaBodies;
     bool VisitCallExpr(CallExpr *c) {
       const FunctionDecl *fn = c->getDirectCallee();
       if (!fn)
         return true;
+      // A lambda writes the variables it captures by reference where it
+      // is called.
+      if (const auto *md = dyn_cast<CXXMethodDecl>(fn);
+          md && md->getParent()->isLambda() && md->getDefinition() &&
+          md->getDefinition()->getBody() &&
+          lambdaBodies.insert(md->getDefinition()->getBody()).second)
+        TraverseStmt(md->getDefinition()->getBody());
       unsigned first = 0;
       if (const auto *oc = dyn_cast<CXXOperatorCallExpr>(c)) {
         if (isa<CXXMethodDecl>(fn)) {
@@ -2784,8 +3030,8 @@ Result FunctionLowering::lowerExpr(const Expr *e) {
       return Val(b.create<mlir::arith::ConstantOp>(
           l, b.getIntegerAttr(m.scalarType(e->getType()), r.Val.getInt())));
   }
-  if (isa<LambdaExpr>(e))
-    return tape(e->getExprLoc(), "lambda expression");
+  if (const auto *le = dyn_cast<LambdaExpr>(e))
+    return lowerLambda(le);
   if (isa<ArraySubscriptExpr>(e))
     return tape(e->getExprLoc(), "pointer or array access to user data");
   if (isa<CXXNewExpr, CXXDeleteExpr>(e))
@@ -3115,10 +3361,38 @@ Result FunctionLowering::assign(const Expr *lhs, Val v, SourceLocation at) {
   else if (isa<CXXThisExpr>(e) && fns.back().thisKey)
     k = resolve(fns.back().thisKey);
   if (!k || !env.count(k)) {
+    // v[i] = x (and v.at(i) = x) on a list: a new list, assigned to v.
+    const Expr *base = nullptr, *index = nullptr;
     if (const auto *oc = dyn_cast<CXXOperatorCallExpr>(e);
-        oc && oc->getOperator() == OO_Subscript)
-      return tape(at, "assignment to an element of a std::vector (lists are "
-                      "immutable in compiled code)");
+        oc && oc->getOperator() == OO_Subscript && oc->getNumArgs() == 2) {
+      base = oc->getArg(0);
+      index = oc->getArg(1);
+    } else if (const auto *mc = dyn_cast<CXXMemberCallExpr>(e);
+               mc && mc->getMethodDecl() &&
+               mc->getMethodDecl()->getName() == "at" &&
+               mc->getNumArgs() == 1) {
+      base = mc->getImplicitObjectArgument();
+      index = mc->getArg(0);
+    }
+    if (base && path.empty() && isTensorList(base->getType())) {
+      Result list = listOf(base);
+      Value i = list ? scalar(index) : Value();
+      if (!i)
+        return std::nullopt;
+      Location l = loc(e);
+      Type t = list->v.getType();
+      Type elem = cast<kn::ListType>(t).getElementType();
+      if (!v.v || !isTensorT(v.v.getType()) ||
+          elemOf(v.v) != getElementTypeOrSelf(elem))
+        return tape(at, "assignment of a value that is not a tensor of the "
+                        "list's element type to a std::vector element");
+      Value idx = convertScalar(l, asI64(l, i), b.getIndexType());
+      Value next =
+          b.create<kn::ListSetOp>(l, t, list->v, idx, unranked(l, v.v, elem));
+      if (!assign(base, Val(next), at))
+        return std::nullopt;
+      return v;
+    }
     return tape(at, "assignment to something that is not a local variable");
   }
   Val *slot = &env[k];
@@ -3269,6 +3543,12 @@ Result FunctionLowering::lowerCall(const CallExpr *c) {
   QualType objT = object ? object->getType() : QualType();
   if (object && objT->isPointerType())
     objT = objT->getPointeeType();
+  // A lambda's call operator: its body inlined with its captures.
+  if (md && md->getParent()->isLambda()) {
+    if (isa<CXXConversionDecl>(md) || !object)
+      return tape(at, "a lambda converted to a function pointer");
+    return callLambda(md, c, object, args);
+  }
   // Param: value() and the conversion to const Tensor&.
   if (md && isParam(objT)) {
     if (isa<CXXConversionDecl>(md) || md->getName() == "value")
@@ -3316,11 +3596,55 @@ Result FunctionLowering::lowerCall(const CallExpr *c) {
           l, cast<kn::ListType>(list->v.getType()).getElementType(), list->v,
           idx));
     }
-    if (n == "push_back" || n == "emplace_back" || n == "insert" ||
-        n == "resize" || n == "clear" || n == "pop_back" || n == "assign" ||
-        n == "reserve")
+    // Growing and shrinking: a new list value assigned to the variable.
+    if (n == "push_back" || n == "emplace_back" || n == "pop_back" ||
+        n == "clear" || n == "reserve") {
+      Result list = listOf(object);
+      if (!list)
+        return std::nullopt;
+      if (n == "reserve")
+        return Val(Value());
+      Type t = list->v.getType();
+      Value next;
+      if (n == "pop_back") {
+        next = b.create<kn::ListPopOp>(l, t, list->v);
+      } else if (n == "clear") {
+        next = b.create<kn::ListMakeOp>(l, t, mlir::ValueRange{});
+      } else {
+        if (args.size() != 1)
+          return tape(at, n.str() + " with " + std::to_string(args.size()) +
+                              " arguments");
+        Value v = tensor(args[0]);
+        if (!v)
+          return std::nullopt;
+        Type elem = cast<kn::ListType>(t).getElementType();
+        if (elemOf(v) != getElementTypeOrSelf(elem))
+          return tape(args[0]->getExprLoc(),
+                      n.str() + " of a tensor of another element type than "
+                                "the list's");
+        next = b.create<kn::ListPushOp>(l, t, list->v, unranked(l, v, elem));
+      }
+      Val nv(next);
+      if (list->known && (n == "clear" || n == "push_back" ||
+                          n == "emplace_back" || !list->elems.empty())) {
+        // Still statically known: its elements, for concat and stack.
+        nv.known = true;
+        nv.elems = list->elems;
+        if (n == "clear")
+          nv.elems.clear();
+        else if (n == "pop_back")
+          nv.elems.pop_back();
+        else
+          nv.elems.push_back(next.getDefiningOp()->getOperand(1));
+      }
+      if (!assign(object, nv, at))
+        return std::nullopt;
+      return Val(Value());
+    }
+    if (n == "insert" || n == "resize" || n == "assign" || n == "erase" ||
+        n == "emplace")
       return tape(at, "changes a std::vector (" + n.str() +
-                          "); lists are immutable in the IR");
+                          "); compiled code grows lists with push_back");
     return tape(at, "std::vector::" + n.str() + " has no IR equivalent");
   }
   // Tensor::shape()[i] is size(i).
@@ -3478,9 +3802,57 @@ Result FunctionLowering::lowerCompiledCall(const FunctionDecl *fn,
   return shapeVal(fn->getReturnType(), it);
 }
 
-Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
+/// A lambda's value: the values it captures by copy, taken now. By
+/// reference captures are the variables themselves when it is called.
+Result FunctionLowering::lowerLambda(const LambdaExpr *le) {
+  if (le->isMutable())
+    return tape(le->getBeginLoc(), "a mutable lambda (state across calls)");
+  Val clo;
+  clo.record = le->getLambdaClass();
+  clo.lambda = le;
+  for (const LambdaCapture &cap : le->captures()) {
+    if (!cap.capturesVariable())
+      return tape(cap.getLocation(), "a lambda capturing 'this'");
+    if (cap.getCaptureKind() != LCK_ByCopy)
+      continue;
+    const auto *cv = dyn_cast<VarDecl>(cap.getCapturedVar());
+    if (!cv)
+      return tape(cap.getLocation(), "an unsupported lambda capture");
+    Result v;
+    if (cv->isInitCapture()) {
+      v = lowerExpr(cv->getInit());
+      if (v)
+        v->v = convertCxx(loc(cv->getLocation()), v->v,
+                          cv->getInit()->getType(), cv->getType());
+    } else if (env.count(resolve(cv))) {
+      v = env[resolve(cv)];
+    } else {
+      return tape(cap.getLocation(), "a lambda capturing '" +
+                                         cv->getNameAsString() +
+                                         "', which is not a local");
+    }
+    if (!v)
+      return std::nullopt;
+    clo.fields.push_back(*v);
+  }
+  return clo;
+}
+
+Result FunctionLowering::callLambda(const CXXMethodDecl *md, const CallExpr *c,
                                     const Expr *object,
                                     llvm::ArrayRef<const Expr *> args) {
+  Result clo = lowerExpr(object);
+  if (!clo)
+    return std::nullopt;
+  if (!clo->lambda)
+    return tape(c->getBeginLoc(), "a call of a lambda knetc did not see made");
+  return inlineCall(md, c, object, args, &*clo);
+}
+
+Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
+                                    const Expr *object,
+                                    llvm::ArrayRef<const Expr *> args,
+                                    const Val *closure) {
   SourceLocation at = c->getBeginLoc();
   std::string name = fn->getQualifiedNameAsString();
   const FunctionDecl *def = fn->getDefinition();
@@ -3543,7 +3915,8 @@ Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
   }
   Val thisVal;
   const void *thisAlias = nullptr;
-  if (const auto *md = dyn_cast<CXXMethodDecl>(def); md && !md->isStatic()) {
+  if (const auto *md = dyn_cast<CXXMethodDecl>(def);
+      md && !md->isStatic() && !md->getParent()->isLambda()) {
     if (!object)
       return tape(at, "method call without an object");
     if (const auto *dr = dyn_cast<DeclRefExpr>(strip(object));
@@ -3571,6 +3944,28 @@ Result FunctionLowering::inlineCall(const FunctionDecl *fn, const CallExpr *c,
     else
       env[thisKey] = thisVal;
   }
+  // A lambda's body reads its by-copy captures as they were when it was
+  // made (the arguments above saw the variables as they are).
+  llvm::SmallVector<std::pair<const void *, std::optional<Val>>> saved;
+  if (closure && closure->lambda) {
+    unsigned k = 0;
+    for (const LambdaCapture &cap : closure->lambda->captures()) {
+      if (cap.getCaptureKind() != LCK_ByCopy)
+        continue;
+      const void *key = resolve(cast<VarDecl>(cap.getCapturedVar()));
+      saved.push_back(
+          {key, env.count(key) ? std::optional<Val>(env[key]) : std::nullopt});
+      env[key] = closure->fields[k++];
+    }
+  }
+  auto restore = llvm::make_scope_exit([&] {
+    for (auto &[key, v] : llvm::reverse(saved)) {
+      if (v)
+        env[key] = *v;
+      else
+        env.erase(key);
+    }
+  });
   inlineStack.push_back(def);
   Result r = [&]() -> Result {
     fns.emplace_back(def);

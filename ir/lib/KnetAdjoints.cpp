@@ -396,7 +396,19 @@ SmallVector<Value> CastOp::buildAdjoint(OpBuilder &builder,
   // Tensor::to records only between float types.
   if (!dy || !isFloatTensor(getX().getType()) || !isFloatTensor(getType()))
     return nulls(*this);
+  // To an explicit dtype: back to whatever x holds at run time.
+  if (getDtype())
+    return {builder.create<CastLikeOp>(getLoc(), getX().getType(), dy, getX())};
   return {builder.create<CastOp>(getLoc(), getX().getType(), dy)};
+}
+
+SmallVector<Value> CastLikeOp::buildAdjoint(OpBuilder &builder,
+                                            ValueRange resultGrads) {
+  Value dy = resultGrads[0];
+  if (!dy || !isFloatTensor(getX().getType()) || !isFloatTensor(getType()))
+    return nulls(*this);
+  return {builder.create<CastLikeOp>(getLoc(), getX().getType(), dy, getX()),
+          Value()};
 }
 
 // Only the operand's shape matters.
@@ -801,6 +813,40 @@ SmallVector<Value> StackOp::buildAdjoint(OpBuilder &builder,
   return grads;
 }
 
+template <typename Op>
+static SmallVector<Value> joinListAdjoint(Op op, OpBuilder &builder,
+                                          ValueRange resultGrads, bool stack) {
+  Value dy = resultGrads[0];
+  if (!dy)
+    return nulls(op);
+  return {builder.create<SplitListOp>(
+      op.getLoc(), op.getXs().getType(), dy, op.getXs(), op.getDimAttr(),
+      stack ? builder.getUnitAttr() : UnitAttr())};
+}
+
+SmallVector<Value> ConcatListOp::buildAdjoint(OpBuilder &builder,
+                                              ValueRange resultGrads) {
+  return joinListAdjoint(*this, builder, resultGrads, false);
+}
+
+SmallVector<Value> StackListOp::buildAdjoint(OpBuilder &builder,
+                                             ValueRange resultGrads) {
+  return joinListAdjoint(*this, builder, resultGrads, true);
+}
+
+SmallVector<Value> SplitListOp::buildAdjoint(OpBuilder &builder,
+                                             ValueRange resultGrads) {
+  Value dl = resultGrads[0];
+  if (!dl)
+    return nulls(*this);
+  Type t = getDy().getType();
+  Value dy =
+      getStack()
+          ? Value(builder.create<StackListOp>(getLoc(), t, dl, getDimAttr()))
+          : Value(builder.create<ConcatListOp>(getLoc(), t, dl, getDimAttr()));
+  return {dy, Value()};
+}
+
 SmallVector<Value> ChunkOp::buildAdjoint(OpBuilder &builder,
                                          ValueRange resultGrads) {
   Adj a{builder, getLoc()};
@@ -919,6 +965,33 @@ SmallVector<Value> ListSetOp::buildAdjoint(OpBuilder &builder,
   Value cleared = builder.create<ListSetOp>(getLoc(), getType(), dl, getIndex(),
                                             a.zerosLike(dv));
   return {cleared, Value(), dv};
+}
+
+SmallVector<Value> ListPushOp::buildAdjoint(OpBuilder &builder,
+                                            ValueRange resultGrads) {
+  Value dl = resultGrads[0];
+  if (!dl)
+    return nulls(*this);
+  // The pushed value's gradient is the last element of dl.
+  Value n =
+      builder.create<ListSizeOp>(getLoc(), builder.getIndexType(), getList());
+  Value dv = builder.create<ListGetOp>(getLoc(), getValue().getType(), dl, n);
+  return {builder.create<ListPopOp>(getLoc(), getType(), dl), dv};
+}
+
+SmallVector<Value> ListPopOp::buildAdjoint(OpBuilder &builder,
+                                           ValueRange resultGrads) {
+  Adj a{builder, getLoc()};
+  Value dl = resultGrads[0];
+  if (!dl)
+    return nulls(*this);
+  // The dropped element gets no gradient.
+  Type elem = cast<ListType>(getType()).getElementType();
+  Value n =
+      builder.create<ListSizeOp>(getLoc(), builder.getIndexType(), getResult());
+  Value last = builder.create<ListGetOp>(getLoc(), elem, getList(), n);
+  return {
+      builder.create<ListPushOp>(getLoc(), getType(), dl, a.zerosLike(last))};
 }
 
 SmallVector<Value> ListZerosLikeOp::buildAdjoint(OpBuilder &, ValueRange) {

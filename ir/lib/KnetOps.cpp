@@ -11,6 +11,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -379,10 +380,44 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
+/// A `dtype` attribute names a run-time dtype of the element type's kind:
+/// a float dtype for the float element type that stands for it, an integer
+/// one for i64 (i32, u8 are carried in i64), b8 for i1.
+static LogicalResult verifyDType(Operation *op, StringAttr dtype, Type type) {
+  if (!dtype)
+    return success();
+  Type e = getElementTypeOrSelf(type);
+  StringRef n = dtype.getValue();
+  bool ok = llvm::StringSwitch<bool>(n)
+                .Cases("f32", "f64", "f16", "bf16", isa<FloatType>(e))
+                .Cases("i32", "i64", "u8", e.isInteger(64))
+                .Case("b8", e.isInteger(1))
+                .Default(false);
+  if (!ok)
+    return op->emitOpError()
+           << "dtype \"" << n << "\" cannot be held in " << type;
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  return verifyDType(*this, getDtypeAttr(), getType());
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor) {
-  if (getX().getType() == getType())
+  if (getX().getType() == getType() && !getDtype())
     return getX();
   return {};
+}
+
+LogicalResult FullOp::verify() {
+  if (failed(verifyDType(*this, getDtypeAttr(), getType())))
+    return failure();
+  auto y = ranked(getType());
+  if (y && static_cast<int64_t>(getShape().size()) != y.getRank())
+    return emitOpError() << "has " << getShape().size()
+                         << " shape operands but the result has rank "
+                         << y.getRank();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -399,6 +434,8 @@ LogicalResult ConstantOp::verify() {
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 LogicalResult ScalarOp::verify() {
+  if (failed(verifyDType(*this, getDtypeAttr(), getType())))
+    return failure();
   return checkRank(*this, getType(), 0, "result");
 }
 

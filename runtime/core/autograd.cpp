@@ -296,6 +296,24 @@ std::vector<Tensor> list_zeros_like(const std::vector<Tensor> &list) {
   return out;
 }
 
+std::vector<Tensor> split_list(const Tensor &dy,
+                               const std::vector<Tensor> &like, int64_t dim,
+                               bool stack) {
+  std::vector<Tensor> out;
+  out.reserve(like.size());
+  int64_t begin = 0;
+  for (size_t k = 0; k < like.size(); ++k) {
+    if (stack) {
+      out.push_back(dy.select(static_cast<int>(dim), static_cast<int64_t>(k)));
+      continue;
+    }
+    const int64_t size = like[k].size(static_cast<int>(dim));
+    out.push_back(dy.slice(static_cast<int>(dim), begin, begin + size));
+    begin += size;
+  }
+  return out;
+}
+
 void flatten_into(std::vector<Tensor> &in, const Param &p) {
   in.push_back(p.value());
 }

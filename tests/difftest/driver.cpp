@@ -278,8 +278,7 @@ std::set<std::string> split(const char *s) {
              std::vector<int> positions,                                       \
              [&] {                                                             \
                auto r = value_and_grad(fn, KNET_UNPAREN args);                 \
-               return std::vector<double>{std::get<0>(r).item<double>(),       \
-                                          KNET_UNPAREN picks};                 \
+               return std::vector<double>{std::get<0>(r), KNET_UNPAREN picks}; \
              })
 
 int main(int argc, char **argv) {

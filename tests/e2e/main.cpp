@@ -165,6 +165,96 @@ void regressions() {
   print("keepdim_all", diff(kd, k.value()), {k});
 }
 
+// A run in one float dtype: the first token names the model and the run's
+// dtype, the second what is printed and its dtype, so that compare.py finds
+// a dtype the compiled code got wrong as well as a value.
+void print_typed(const std::string &name, const Tape &t,
+                 const std::vector<Param> &ps) {
+  std::printf("%s value:%s %.17g\n", name.c_str(),
+              dtype_name(t.value().dtype()), t.value().item<double>());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    // No gradient on the tape is zeros of the Param from a compiled adjoint
+    // (as in print).
+    Tensor g = t.grad(ps[i]);
+    if (!g.defined())
+      g = zeros_like(ps[i].value());
+    std::printf("%s grad%zu:%s", name.c_str(), i, dtype_name(g.dtype()));
+    for (double e : g.to_vector<double>())
+      std::printf(" %.17g", e);
+    std::printf("\n");
+  }
+}
+
+// Issue 14: tensor factories, growing lists and named dtypes in compiled
+// code, gradchecked in f64; then the dtype matrix: the example models and
+// the mixed-dtype functions run in f32 and in f64.
+void constructs() {
+  for (DType dt : {DType::f64, DType::f32}) {
+    const std::string tag = std::string(":") + dtype_name(dt);
+    const bool f64 = dt == DType::f64;
+    auto run = [&](const char *name, auto f, std::vector<Param> ps,
+                   auto... args) {
+      if (f64)
+        check(name, f, args...);
+      print_typed(name + tag, diff(f, args...), ps);
+    };
+    LstmLm lm{param({12, 5}, xavier_uniform(), dt), param0({12}, dt),
+              param({3, 2}, xavier_uniform(), dt)};
+    Tensor xs = randn({4, 2, 2}, dt);
+    run("lstm_lm", lstm_lm, {lm.w, lm.b, lm.out}, lm, xs, 3);
+
+    BiRnn bi{param({7, 4}, xavier_uniform(), dt),
+             param({7, 4}, xavier_uniform(), dt),
+             param({8, 2}, xavier_uniform(), dt)};
+    Tensor bx = randn({5, 2, 3}, dt);
+    run("birnn_attention", birnn_attention, {bi.wf, bi.wb, bi.wt}, bi, bx);
+
+    Param nx(randn({2, 3}, dt), "x");
+    run("named_dtypes", named_dtypes, {nx}, nx);
+
+    Param mx(randn({3, 4}, dt), "x"), mw(randn({3, 4}, dt), "w");
+    for (double t : {0.5, 2.0})
+      run("mixed_scalar", mixed_scalar, {mx, mw}, mx, mw, t);
+
+    Param lx3(randn({2, 3}, dt), "x"), lw3(randn({3, 3}, dt) * 0.5, "w");
+    for (int k : {0, 1, 2, 3, 5})
+      for (int n : {1, 4})
+        run(("lambda_switch_k" + std::to_string(k) + "_n" + std::to_string(n))
+                .c_str(),
+            lambda_switch, {lx3, lw3}, lx3, lw3, k, n);
+
+    // The example models (their e2e versions) in this dtype.
+    Mlp m{param({16, 20}, xavier_uniform(), dt),
+          param({16}, gaussian(0, 0.1), dt),
+          param({5, 16}, xavier_uniform(), dt),
+          param({5}, gaussian(0, 0.1), dt)};
+    Tensor x = randn({8, 20}, dt);
+    Tensor y = Tensor::from<int64_t>({0, 1, 2, 3, 4, 0, -1, 2}, {8});
+    run("mlp_loss", mlp_loss, {m.w1, m.b1, m.w2, m.b2}, m, x, y);
+    LeNetSmall ln{param({3, 1, 3, 3}, xavier_uniform(), dt),
+                  param({1, 3, 1, 1}, gaussian(0, 0.1), dt),
+                  param({4, 3, 3, 3}, xavier_uniform(), dt),
+                  param({1, 4, 1, 1}, gaussian(0, 0.1), dt),
+                  param({5, 16}, xavier_uniform(), dt),
+                  param({5}, gaussian(0, 0.1), dt)};
+    Tensor img = randn({2, 1, 10, 10}, dt);
+    Tensor cls = Tensor::from<int64_t>({1, 4}, {2});
+    run("lenet_loss", lenet_loss, {ln.c1, ln.b1, ln.c2, ln.b2, ln.w, ln.b}, ln,
+        img, cls);
+    Param sw = param({5, 12}, xavier_uniform(), dt), sb = param0({5}, dt);
+    Tensor sx = randn({3, 2, 6}, dt),
+           sy = Tensor::from<int64_t>({0, 3, 4}, {3});
+    run("softmax_loss", softmax_loss, {sw, sb}, sw, sb, sx, sy);
+    Param lw = param({1, 4}, xavier_uniform(), dt), lb = param0({1}, dt);
+    Tensor lx = randn({6, 4}, dt), ly = randn({6, 1}, dt);
+    run("linreg_loss", linreg_loss, {lw, lb}, lw, lb, lx, ly);
+    Param cw = param({12, 7}, xavier_uniform(), dt), cb = param0({12}, dt);
+    Tensor cx = randn({2, 4}, dt), h0 = randn({2, 3}, dt),
+           c0 = randn({2, 3}, dt);
+    run("lstm_loss", lstm_loss, {cw, cb}, cw, cb, cx, h0, c0);
+  }
+}
+
 } // namespace
 
 int main() {
@@ -189,6 +279,12 @@ int main() {
                is_compiled(returns_argument), is_compiled(exact_constant),
                is_compiled(aliased_refs), is_compiled(early_argument),
                is_compiled(float_round));
+  std::fprintf(stderr,
+               "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
+               "mixed_scalar %d lambda_switch %d\n",
+               is_compiled(lstm_lm), is_compiled(birnn_attention),
+               is_compiled(named_dtypes), is_compiled(mixed_scalar),
+               is_compiled(lambda_switch));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),
@@ -257,8 +353,10 @@ int main() {
     for (int n : {0, 1, 4}) {
       const double x0 = 0.3, h = 1e-6;
       auto [v, dx, dn] = value_and_grad(nested, x0, n);
+      // The value of a double function is a double.
+      static_assert(std::is_same_v<decltype(v), double>);
       double num = (nested(x0 + h, n) - nested(x0 - h, n)) / (2 * h);
-      bool ok = std::abs(v.item<double>() - nested(x0, n)) < 1e-12 &&
+      bool ok = std::abs(v - nested(x0, n)) < 1e-12 &&
                 std::abs(dx - num) <= 1e-6 * std::max(1.0, std::abs(num));
       std::fprintf(stderr,
                    "nested n=%d d/dx: compiled %.10g numeric %.10g %s\n", n, dx,
@@ -282,6 +380,7 @@ int main() {
     (void)dn;
   }
   regressions();
+  constructs();
   detail::FusedStats fused = detail::fused_stats();
   std::fprintf(stderr, "fused kernels: %lld run, %lld fell back\n",
                static_cast<long long>(fused.kernels),

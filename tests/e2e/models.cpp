@@ -228,3 +228,119 @@ KNET_COMPILE double float_round(double s) {
   f = f * 3.0f;
   return f;
 }
+
+// Issue 14: the C++ people write.
+// An LSTM language model whose zero state is made inside the loss, from the
+// batch's sizes and dtype.
+KNET_COMPILE Tensor lstm_lm(const LstmLm &m, const Tensor &xs, int hidden) {
+  int64_t batch = xs.size(1);
+  Tensor h = Tensor::zeros({batch, hidden}, xs.dtype());
+  Tensor c = Tensor::zeros({batch, static_cast<int64_t>(hidden)}, xs.dtype());
+  Tensor loss = Tensor::scalar(0.0, xs.dtype());
+  for (int t = 0; t < xs.size(0); ++t) {
+    Tensor g = linear(concat({xs.select(0, t), h}, 1), m.w, m.b);
+    std::vector<Tensor> gs = chunk(g, 4, 1);
+    c = sigm(gs[0]) * c + sigm(gs[1]) * tanh(gs[2]);
+    h = sigm(gs[3]) * tanh(c);
+    loss = loss + sum(matmul(h, m.out) * Tensor::full({1}, 0.5, xs.dtype()));
+  }
+  return loss / static_cast<double>(xs.size(0));
+}
+
+// A bidirectional RNN tagger that collects its states with push_back, reads
+// them by index, back() and range-for, rewrites one by index, and an
+// attention decoder over the pushed encoder states (stack of a list built
+// at run time).
+KNET_COMPILE Tensor birnn_attention(const BiRnn &m, const Tensor &xs) {
+  int64_t steps = xs.size(0);
+  Tensor h = Tensor::zeros({xs.size(1), m.wf.value().size(1)}, xs.dtype());
+  std::vector<Tensor> fw, bw;
+  fw.reserve(steps);
+  for (int64_t t = 0; t < steps; ++t) {
+    h = tanh(matmul(concat({xs.select(0, t), h}, 1), m.wf));
+    fw.push_back(h);
+  }
+  Tensor g = zeros_like(h);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    g = tanh(matmul(concat({xs.select(0, t), g}, 1), m.wb));
+    bw.emplace_back(g);
+  }
+  Tensor tags = Tensor::scalar(0.0, xs.dtype());
+  for (int64_t t = 0; t < steps; ++t)
+    tags = tags + sum(matmul(concat({fw[t], bw[steps - 1 - t]}, 1), m.wt));
+  bw[0] = bw[0] * 2.0;
+  bw.pop_back();
+  for (const Tensor &b : bw)
+    tags = tags + mean(b);
+  Tensor enc = stack(fw, 0);                             // [T, B, H]
+  Tensor q = fw.back();                                  // [B, H]
+  Tensor a = softmax(sum(enc * q.unsqueeze(0), {2}), 0); // [T, B]
+  Tensor ctx = sum(enc * a.unsqueeze(2), {0});           // [B, H]
+  return tags + sum(ctx * ctx) + sum(concat(bw, 1));
+}
+
+// Named dtypes: a float32 or float64 run meets explicit f64 tensors and
+// scalars and converts back; the values, gradients and their dtypes must be
+// the tape's.
+KNET_COMPILE Tensor named_dtypes(const Tensor &x) {
+  Tensor y = x.to(DType::f64) * 3.0;
+  Tensor z = Tensor::zeros({x.size(0), x.size(1)}, DType::f64) + y;
+  Tensor s = Tensor::scalar(0.25, DType::f64) * x;
+  return sum(z.to(x.dtype()) * x) + sum(s * Tensor::scalar(2.0, DType::f32));
+}
+
+// The issue's reproduction: a double knob from a ternary and a helper with
+// a keepdim max/exp/sum/log, in an f32 or f64 run.
+static Tensor logsumexp_rows(const Tensor &x) {
+  Tensor mx = max(x, {1}, true);
+  return log(sum(exp(x - mx), {1}, true)) + mx;
+}
+KNET_COMPILE Tensor mixed_scalar(const Tensor &x, const Tensor &w, double t) {
+  double k = t > 1.0 ? 1.0 / t : 1.0;
+  Tensor y = x * w * k;
+  return sum(logsumexp_rows(y) * k);
+}
+
+// Lambdas (captures by reference and by value, an init capture, a generic
+// one, one called where it is made) and a switch with fallthrough, a
+// default, a continue of the loop around and a return.
+KNET_COMPILE Tensor lambda_switch(const Tensor &x, const Tensor &w, int k,
+                                  int n) {
+  double scale = 0.5;
+  auto layer = [&](const Tensor &h) { return tanh(matmul(h, w) * scale); };
+  auto halve = [scale](const Tensor &h) { return h * scale; };
+  scale = 2.0; // layer sees 2.0, halve still 0.5
+  Tensor total = Tensor::scalar(0.0, x.dtype());
+  auto add = [&](const Tensor &t) { total = total + sum(t); };
+  Tensor h = x;
+  for (int i = 0; i < n; ++i) {
+    switch ((k + i) % 4) {
+    case 0:
+      h = layer(h);
+      break;
+    case 1:
+      h = sin(h);
+      [[fallthrough]];
+    case 2: {
+      h = h * halve(h) + 0.1;
+      if (i == 1)
+        continue;
+      add(h);
+      break;
+    }
+    default:
+      add(halve(h));
+    }
+    h = h * 1.1;
+  }
+  switch (k) {
+  case 5:
+    return total + sum(h);
+  default:
+    break;
+  }
+  auto cube = [c = n + 1](auto t) {
+    return t * t * t * static_cast<double>(c);
+  };
+  return total + sum(cube(h)) + [&] { return sum(x * w.select(0, 0)); }();
+}

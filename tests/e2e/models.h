@@ -52,3 +52,18 @@ knet::Tensor aliased_refs(knet::Tensor x);
 knet::Tensor early_argument(const knet::Tensor &p, int n,
                             const knet::Tensor &x);
 double float_round(double s);
+
+// Issue 14 (see models.cpp).
+struct LstmLm {
+  knet::Param w, b, out;
+};
+struct BiRnn {
+  knet::Param wf, wb, wt;
+};
+knet::Tensor lstm_lm(const LstmLm &m, const knet::Tensor &xs, int hidden);
+knet::Tensor birnn_attention(const BiRnn &m, const knet::Tensor &xs);
+knet::Tensor named_dtypes(const knet::Tensor &x);
+knet::Tensor mixed_scalar(const knet::Tensor &x, const knet::Tensor &w,
+                          double t);
+knet::Tensor lambda_switch(const knet::Tensor &x, const knet::Tensor &w, int k,
+                           int n);

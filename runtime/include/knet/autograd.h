@@ -128,7 +128,15 @@ template <class T> auto positional_grad(const Tensor &g, const T &a) {
     return g.defined() ? static_cast<T>(g.template item<double>()) : T(0);
 }
 
-template <class... A, size_t... I>
+// The value of f in f's own return type: a double function's is a double.
+template <class R> auto value_as(const Tensor &v) {
+  if constexpr (std::is_arithmetic_v<R>)
+    return static_cast<R>(v.item<double>());
+  else
+    return v;
+}
+
+template <class R, class... A, size_t... I>
 auto compiled_value_and_grad(const CompiledFunction &cf,
                              std::index_sequence<I...>, const A &...args) {
   if (!cf.grad)
@@ -140,13 +148,14 @@ auto compiled_value_and_grad(const CompiledFunction &cf,
     throw Error(std::string("value_and_grad: ") + cf.name +
                 " must return one scalar");
   dx.resize(in.size());
-  return std::tuple{out[0], positional_grad(dx[I], args)...};
+  return std::tuple{value_as<R>(out[0]), positional_grad(dx[I], args)...};
 }
 } // namespace detail
 
 // Positional gradients: {value, d/darg0, d/darg1, ...} for Tensor, double and
-// float arguments. Gradients with respect to scalar arguments need a
-// knetc-compiled f; Tensor arguments work on the tape as well.
+// float arguments; the value has f's return type (a double for a double f).
+// Gradients with respect to scalar arguments need a knetc-compiled f; Tensor
+// arguments work on the tape as well.
 template <class F, class... A> auto value_and_grad(F f, A... args) {
   static_assert(((std::is_same_v<std::decay_t<A>, Tensor> ||
                   detail::is_scalar_arg<A>)&&...),
@@ -159,8 +168,9 @@ template <class F, class... A> auto value_and_grad(F f, A... args) {
       throw Error("value_and_grad: a scalar argument needs a knetc-compiled "
                   "function (mark it KNET_COMPILE and build it with knetc); "
                   "the tape differentiates Tensor arguments only");
-    return detail::compiled_value_and_grad(*cf, std::index_sequence_for<A...>{},
-                                           args...);
+    using R = std::decay_t<std::invoke_result_t<F, A...>>;
+    return detail::compiled_value_and_grad<R>(
+        *cf, std::index_sequence_for<A...>{}, args...);
   } else {
     return [&]<size_t... I>(std::index_sequence<I...>) {
       std::vector<Param> ps{Param(args)...};

@@ -152,5 +152,20 @@ inline std::vector<Tensor> list_set(std::vector<Tensor> list, int64_t i,
   return list;
 }
 std::vector<Tensor> list_zeros_like(const std::vector<Tensor> &list);
+// Lists that grow (push_back in compiled code): values, as in the IR.
+inline std::vector<Tensor> list_push(std::vector<Tensor> list, Tensor value) {
+  list.push_back(std::move(value));
+  return list;
+}
+// dy cut into the pieces that `like` was concatenated (stacked) from.
+std::vector<Tensor> split_list(const Tensor &dy,
+                               const std::vector<Tensor> &like, int64_t dim,
+                               bool stack = false);
+inline std::vector<Tensor> list_pop(std::vector<Tensor> list) {
+  if (list.empty())
+    throw Error("pop_back of an empty std::vector<Tensor>");
+  list.pop_back();
+  return list;
+}
 
 } // namespace knet::detail

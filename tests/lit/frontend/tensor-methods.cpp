@@ -25,8 +25,10 @@ KNET_COMPILE Tensor views(Tensor x, int k) {
   double n = double(x.numel()) + x.shape()[1];
   // CHECK: knet.item %{{.*}} : tensor<*xf32> -> f32
   float first = x.item<float>();
-  // CHECK: knet.cast %{{.*}} : tensor<*xf32> -> tensor<*xf64>
+  // The float element type stands for the run's dtype; a named float dtype
+  // is the op's attribute.
+  // CHECK: knet.cast %{{.*}} {dtype = "f64"} : tensor<*xf32> -> tensor<*xf32>
   Tensor d = x.to(DType::f64);
-  // CHECK: knet.scalar %{{.*}} : f64 -> tensor<f64>
+  // CHECK: knet.scalar %{{.*}} {dtype = "f64"} : f64 -> tensor<f32>
   return s * n + first + d.contiguous() + Tensor::scalar(n, DType::f64);
 }

@@ -198,10 +198,22 @@ def Knet_SwishBackOp : Knet_BackwardEwOp<"swish_back", [{e.mul(dy,
 def Knet_CastOp : Knet_Op<"cast", [Pure, SameOperandsAndResultShape,
                                    Knet_ScalarBody, Knet_Diff]> {
   let summary = "elementwise conversion of the element type (Tensor::to)";
-  let arguments = (ins Knet_Tensor:$x);
+  let description = [{
+    A float element type stands for the float dtype of the run (f32 or
+    f64, whatever the arguments hold); integer types are what they say.
+    Without `dtype` the cast converts to the result's element type: a cast
+    between two float types, or of one type to itself, only changes what
+    the IR knows of the rank. With `dtype` (`x.to(DType::f64)`) it converts
+    to exactly that run-time dtype: `dtype = "f64"`.
+  }];
+  let arguments = (ins Knet_Tensor:$x, OptionalAttr<StrAttr>:$dtype);
   let results = (outs Knet_Tensor:$y);
+  let builders = [OpBuilder<(ins "::mlir::Type":$y, "::mlir::Value":$x), [{
+    build($_builder, $_state, y, x, ::mlir::StringAttr());
+  }]>];
   let assemblyFormat = "$x attr-dict `:` type($x) `->` type($y)";
   let hasFolder = 1;
+  let hasVerifier = 1;
   let extraClassDefinition = [{
     ::mlir::Value $cppClass::buildScalar(::mlir::OpBuilder &builder,
                                          ::mlir::ValueRange scalars) {
@@ -229,6 +241,30 @@ class Knet_FillLikeOp<string mnemonic, string value>
 }
 def Knet_ZerosLikeOp : Knet_FillLikeOp<"zeros_like", "0.0">;
 def Knet_OnesLikeOp : Knet_FillLikeOp<"ones_like", "1.0">;
+
+def Knet_CastLikeOp : Knet_Op<"cast_like", [Pure, Knet_Diff]> {
+  let summary = "x converted to the run-time dtype of `like`: the adjoint of "
+                "a cast to an explicit dtype";
+  let arguments = (ins Knet_Tensor:$x, Knet_Tensor:$like);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = [{
+    $x `like` $like attr-dict `:` type($x) `,` type($like) `->` type($y)
+  }];
+}
+
+def Knet_FullOp : Knet_Op<"full", [Pure]> {
+  let summary = "a new tensor of one value (Tensor::zeros, ones, full, empty)";
+  let description = [{
+    `%t = knet.full %v(%b, %h) {dtype = "f64"} : tensor<*xf32>`: the shape
+    is one i64 per dim, `dtype` the run-time dtype the C++ code names (f32
+    when it names none, as the runtime's default). Its result depends on no
+    differentiable value: the tape records no node for it either.
+  }];
+  let arguments = (ins F64:$value, Variadic<I64>:$shape, StrAttr:$dtype);
+  let results = (outs Knet_Tensor:$y);
+  let assemblyFormat = "$value `(` $shape `)` attr-dict `:` type($y)";
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Constants and scalars
@@ -261,8 +297,17 @@ def Knet_UndefinedOp : Knet_Op<"undefined", [Pure]> {
 
 def Knet_ScalarOp : Knet_Op<"scalar", [Pure, Knet_Diff]> {
   let summary = "a 0-d tensor holding a scalar SSA value (Tensor::scalar)";
-  let arguments = (ins Knet_Scalar:$value);
+  let description = [{
+    Without `dtype`, a C++ scalar meeting a tensor: a float one is carried
+    in f64 and takes the dtype of the tensor it meets at run time. With
+    `dtype`, `Tensor::scalar(v, DType::f32)` as written.
+  }];
+  let arguments = (ins Knet_Scalar:$value, OptionalAttr<StrAttr>:$dtype);
   let results = (outs Knet_Tensor:$result);
+  let builders = [OpBuilder<(ins "::mlir::Type":$result,
+                                 "::mlir::Value":$value), [{
+    build($_builder, $_state, result, value, ::mlir::StringAttr());
+  }]>];
   let assemblyFormat = "$value attr-dict `:` type($value) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -716,6 +761,30 @@ class Knet_JoinOp<string mnemonic, string what>
 def Knet_ConcatOp : Knet_JoinOp<"concat", "joins tensors along dim">;
 def Knet_StackOp : Knet_JoinOp<"stack", "stacks tensors along a new dim">;
 
+// The same of a list built at run time (push_back in a loop).
+class Knet_JoinListOp<string mnemonic, string what>
+    : Knet_Op<mnemonic, [Pure, Knet_Diff]> {
+  let summary = what # " (a list built at run time)";
+  let arguments = (ins Knet_TensorList:$xs, I64Attr:$dim);
+  let results = (outs Knet_Tensor:$result);
+  let assemblyFormat = "$xs `dim` $dim attr-dict `:` type($xs) `->` type($result)";
+}
+def Knet_ConcatListOp : Knet_JoinListOp<"concat_list", "joins tensors along dim">;
+def Knet_StackListOp : Knet_JoinListOp<"stack_list",
+    "stacks tensors along a new dim">;
+
+def Knet_SplitListOp : Knet_Op<"split_list", [Pure, Knet_Diff,
+    AllTypesMatch<["like", "pieces"]>]> {
+  let summary = "dy cut into the pieces that `like` was joined from along dim "
+                "(selects with `stack`): the adjoint of concat_list/stack_list";
+  let arguments = (ins Knet_Tensor:$dy, Knet_TensorList:$like, I64Attr:$dim,
+                       UnitAttr:$stack);
+  let results = (outs Knet_TensorList:$pieces);
+  let assemblyFormat = [{
+    $dy `like` $like `dim` $dim attr-dict `:` type($dy) `,` type($like)
+  }];
+}
+
 def Knet_ChunkOp : Knet_Op<"chunk", [Pure, Knet_Diff]> {
   let summary = "n nearly equal pieces of x along dim, as a list";
   let arguments = (ins Knet_Tensor:$x, Knet_PosI64:$n, I64Attr:$dim);
@@ -876,6 +945,29 @@ def Knet_ListSetOp : Knet_Op<"list_set", [Pure, Knet_Diff,
     $list `[` $index `]` `,` $value attr-dict `:` type($list) `,` type($value)
   }];
   let hasVerifier = 1;
+}
+
+def Knet_ListPushOp : Knet_Op<"list_push", [Pure, Knet_Diff,
+    AllTypesMatch<["list", "result"]>,
+    TypesMatchWith<"value is the list's element type", "list", "value",
+        "::llvm::cast<::mlir::knet::ListType>($_self).getElementType()">]> {
+  let summary = "a copy of the list with value appended (vector::push_back)";
+  let description = [{
+    `%l2 = knet.list_push %l, %v` leaves `%l` unchanged: a variable that
+    grows in a loop is a loop-carried list.
+  }];
+  let arguments = (ins Knet_List:$list, AnyType:$value);
+  let results = (outs Knet_List:$result);
+  let assemblyFormat = "$list `,` $value attr-dict `:` type($list)";
+}
+
+def Knet_ListPopOp : Knet_Op<"list_pop", [Pure, Knet_Diff,
+    AllTypesMatch<["list", "result"]>]> {
+  let summary = "a copy of the list without its last element "
+                "(vector::pop_back; the adjoint of list_push)";
+  let arguments = (ins Knet_List:$list);
+  let results = (outs Knet_List:$result);
+  let assemblyFormat = "$list attr-dict `:` type($list)";
 }
 
 def Knet_ListZerosLikeOp : Knet_Op<"list_zeros_like", [Pure, Knet_Diff,

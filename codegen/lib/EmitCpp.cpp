@@ -271,8 +271,12 @@ private:
   std::string lastLocation;
   // Seeds of the adjoint: after the op defining result i, an undefined
   // cotangent becomes ones like it.
-  DenseMap<Operation *, SmallVector<std::pair<std::string, Value>, 1>>
-      seedsAfter;
+  struct Seed {
+    std::string cotangent;
+    Value result;
+    const char *fill; // ones_like for a loss, zeros_like for a Tensor&
+  };
+  DenseMap<Operation *, SmallVector<Seed, 1>> seedsAfter;
   // Per module: the kernel (knet_k<i>) of each knet.fused op.
   DenseMap<Operation *, std::string> kernelNames;
   // Per gradient function: ops that only one gradient uses, emitted at the
@@ -748,10 +752,10 @@ LogicalResult CppEmitter::emitBlock(Block &block) {
     auto seeds = seedsAfter.find(&op);
     if (seeds == seedsAfter.end())
       continue;
-    for (auto &[cotangent, result] : seeds->second) {
-      os << "if (!" << cotangent << ".defined())\n";
-      os.indent() << cotangent << " = knet::ones_like(" << expr(result)
-                  << "); // the seed\n";
+    for (const Seed &seed : seeds->second) {
+      os << "if (!" << seed.cotangent << ".defined())\n";
+      os.indent() << seed.cotangent << " = knet::" << seed.fill << "("
+                  << expr(seed.result) << "); // the seed\n";
       os.unindent();
     }
   }
@@ -1259,6 +1263,10 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
              << " is not supported";
     os << "knet::Tensor " << name << " = dout.size() > " << idx << " ? dout["
        << idx << "] : knet::Tensor();\n";
+    // A Tensor& argument's final value (knet.inout) carries state out: no
+    // gradient unless the caller gives one.
+    const char *fill =
+        f.getResultAttr(i, "knet.inout") ? "zeros_like" : "ones_like";
     // Where the result is computed, unless a use of the cotangent comes
     // first: then the seed's shape comes from a run of the forward.
     Operation *def = result.getDefiningOp();
@@ -1267,18 +1275,19 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
           Operation *top = body.findAncestorOpInBlock(*user);
           return top && def->isBeforeInBlock(top);
         })) {
-      seedsAfter[def].push_back({name, result});
+      seedsAfter[def].push_back({name, result, fill});
       continue;
     }
     if (isa<BlockArgument>(result)) {
       os << "if (!" << name << ".defined())\n";
-      os.indent() << name << " = knet::ones_like(" << expr(result) << ");\n";
+      os.indent() << name << " = knet::" << fill << "(" << expr(result)
+                  << ");\n";
       os.unindent();
       continue;
     }
     os << "if (!" << name << ".defined())\n";
-    os.indent() << name << " = knet::ones_like(knet_" << id << "_forward(in)["
-                << idx << "]);\n";
+    os.indent() << name << " = knet::" << fill << "(knet_" << id
+                << "_forward(in)[" << idx << "]);\n";
     os.unindent();
   }
   // Ops that only the gradient of one tensor argument uses (a data input's
@@ -1429,11 +1438,16 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
       ok = false;
       continue;
     }
+    unsigned inout = 0;
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      inout += f.getResultAttr(i, "knet.inout") != nullptr;
     os << "static const knet::detail::CompiledFunction knet_" << id
        << "_compiled{\n"
        << "    \"" << name << "\", knet_" << id << "_forward, "
-       << (noGrad ? std::string("nullptr") : "knet_" + id + "_grad")
-       << "};\n\n";
+       << (noGrad ? std::string("nullptr") : "knet_" + id + "_grad");
+    if (inout)
+      os << ", " << inout;
+    os << "};\n\n";
     os << "// The compiled " << name << ", for registration under the user's "
        << "function.\n";
     if (options.externalAccessors)

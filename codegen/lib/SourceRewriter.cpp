@@ -6,6 +6,7 @@
 #include "clang/AST/ASTContext.h"
 #include "clang/AST/Decl.h"
 #include "clang/AST/DeclCXX.h"
+#include "clang/AST/DeclTemplate.h"
 #include "clang/AST/QualTypeNames.h"
 #include "clang/Basic/SourceManager.h"
 #include "clang/Rewrite/Core/Rewriter.h"
@@ -48,9 +49,38 @@ StringRef knetClass(QualType t) {
   return rd->getName();
 }
 
+/// std::vector or std::array (of Tensors or Params): a list in the ABI.
 bool isStdVector(QualType t) {
   const auto *rd = t.getNonReferenceType()->getAsCXXRecordDecl();
-  return rd && rd->getQualifiedNameAsString() == "std::vector";
+  if (!rd)
+    return false;
+  std::string n = rd->getQualifiedNameAsString();
+  return n == "std::vector" || n == "std::array";
+}
+
+/// The number of elements of a std::pair or std::tuple, or 0.
+unsigned tupleSize(QualType t) {
+  const auto *s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(
+      t.getNonReferenceType()->getAsCXXRecordDecl());
+  if (!s || !s->isInStdNamespace() ||
+      (s->getName() != "pair" && s->getName() != "tuple"))
+    return 0;
+  if (s->getName() == "pair")
+    return 2;
+  const TemplateArgument &pack = s->getTemplateArgs()[0];
+  return pack.getKind() == TemplateArgument::Pack ? pack.pack_size() : 1;
+}
+
+/// The type of element i of a std::pair or std::tuple.
+QualType tupleElement(QualType t, unsigned i) {
+  const auto *s = cast<ClassTemplateSpecializationDecl>(
+      t.getNonReferenceType()->getAsCXXRecordDecl());
+  const TemplateArgument &a0 = s->getTemplateArgs()[0];
+  if (s->getName() == "pair")
+    return s->getTemplateArgs()[i].getAsType();
+  return a0.getKind() == TemplateArgument::Pack
+             ? a0.pack_elements()[i].getAsType()
+             : a0.getAsType();
 }
 
 /// Appends `flatten_into(knet_in, <expr>)` lines for the leaves of a value
@@ -59,6 +89,13 @@ bool flatten(QualType t, const std::string &expr, llvm::raw_ostream &os) {
   t = t.getNonReferenceType().getUnqualifiedType();
   if (!knetClass(t).empty() || isStdVector(t) || t->isArithmeticType()) {
     os << "  ::knet::detail::flatten_into(knet_in, " << expr << ");\n";
+    return true;
+  }
+  if (unsigned n = tupleSize(t)) {
+    for (unsigned i = 0; i < n; ++i)
+      if (!flatten(tupleElement(t, i),
+                   "std::get<" + std::to_string(i) + ">(" + expr + ")", os))
+        return false;
     return true;
   }
   const auto *rd = t->getAsCXXRecordDecl();
@@ -84,6 +121,17 @@ bool rebuild(QualType t, ASTContext &ast, unsigned &next,
     os << "static_cast<" << typeName(t, ast) << ">(knet_out[" << next++
        << "].item<" << (t->isRealFloatingType() ? "double" : "int64_t")
        << ">())";
+    return true;
+  }
+  if (unsigned n = tupleSize(t)) {
+    os << typeName(t, ast) << "{";
+    for (unsigned i = 0; i < n; ++i) {
+      if (i)
+        os << ", ";
+      if (!rebuild(tupleElement(t, i), ast, next, os))
+        return false;
+    }
+    os << "}";
     return true;
   }
   const auto *rd = t->getAsCXXRecordDecl();
@@ -133,14 +181,24 @@ llvm::Expected<std::string> rewriteSource(ASTContext &ast,
           "::knet::detail::run_compiled(knet_compiled_"
        << c.id << "(), knet_in);\n";
     QualType ret = fd->getReturnType();
-    if (ret->isVoidType()) {
-      os << "  (void)knet_out;\n";
-    } else {
-      os << "  return ";
-      unsigned next = 0;
-      ok &= rebuild(ret, ast, next, os);
-      os << ";\n";
+    std::string value;
+    llvm::raw_string_ostream vs(value);
+    unsigned next = 0;
+    if (!ret->isVoidType())
+      ok &= rebuild(ret, ast, next, vs);
+    // Tensor& parameters get their final values (the outputs after the
+    // result's), as the frontend's signature lays them out.
+    for (const ParmVarDecl *p : fd->parameters()) {
+      QualType t = p->getType();
+      if (t->isLValueReferenceType() &&
+          !t.getNonReferenceType().isConstQualified() &&
+          knetClass(t) == "Tensor")
+        os << "  " << p->getName() << " = knet_out[" << next++ << "];\n";
     }
+    if (ret->isVoidType())
+      os << "  (void)knet_out;\n";
+    else
+      os << "  return " << value << ";\n";
     os << "}";
     if (!ok)
       continue; // an argument or result the ABI cannot carry: keep the body

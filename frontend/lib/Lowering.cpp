@@ -99,15 +99,48 @@ bool isTensor(QualType t) { return isKnetClass(t, "Tensor"); }
 bool isParam(QualType t) { return isKnetClass(t, "Param"); }
 bool isTensorLike(QualType t) { return isTensor(t) || isParam(t); }
 
-/// The element type of std::vector<T>, or null.
+/// The element type of std::vector<T> or std::array<T, N>, or null.
 QualType vectorElement(QualType t) {
   const auto *s =
       dyn_cast_or_null<ClassTemplateSpecializationDecl>(recordOf(t));
-  if (!s || s->getName() != "vector" || !inNamespace(s, "std") ||
-      s->getTemplateArgs().size() < 1 ||
+  if (!s || (s->getName() != "vector" && s->getName() != "array") ||
+      !inNamespace(s, "std") || s->getTemplateArgs().size() < 1 ||
       s->getTemplateArgs()[0].getKind() != TemplateArgument::Type)
     return {};
   return s->getTemplateArgs()[0].getAsType();
+}
+/// N of std::array<T, N> (a list of N elements in the IR), or nullopt.
+std::optional<int64_t> stdArraySize(QualType t) {
+  const auto *s =
+      dyn_cast_or_null<ClassTemplateSpecializationDecl>(recordOf(t));
+  if (!s || s->getName() != "array" || !inNamespace(s, "std") ||
+      s->getTemplateArgs().size() != 2 ||
+      s->getTemplateArgs()[1].getKind() != TemplateArgument::Integral)
+    return std::nullopt;
+  return s->getTemplateArgs()[1].getAsIntegral().getSExtValue();
+}
+/// The element types of std::pair<A, B> or std::tuple<T...>, or nullopt.
+std::optional<llvm::SmallVector<QualType>> tupleElements(QualType t) {
+  const auto *s = dyn_cast_or_null<ClassTemplateSpecializationDecl>(
+      recordOf(t.getNonReferenceType()));
+  if (!s || !inNamespace(s, "std") ||
+      (s->getName() != "pair" && s->getName() != "tuple"))
+    return std::nullopt;
+  llvm::SmallVector<QualType> out;
+  for (const TemplateArgument &a : s->getTemplateArgs().asArray()) {
+    if (a.getKind() == TemplateArgument::Type) {
+      out.push_back(a.getAsType());
+    } else if (a.getKind() == TemplateArgument::Pack) {
+      for (const TemplateArgument &p : a.pack_elements()) {
+        if (p.getKind() != TemplateArgument::Type)
+          return std::nullopt;
+        out.push_back(p.getAsType());
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 /// Whether `t` is an unsigned integer (or an enum over one): its IR ops
 /// are the unsigned ones (divui, remui, shrui, cmpi u*, extui, uitofp).
@@ -201,6 +234,9 @@ bool sameLeaves(const Val &a, const Val &b) {
 struct Signature {
   llvm::SmallVector<Type> inputs, results;
   llvm::SmallVector<mlir::DictionaryAttr> argAttrs;
+  // Tensor& parameters (in and out): their values at the end are results
+  // after the function's own (`knet.inout` result attributes).
+  llvm::SmallVector<const ParmVarDecl *> inout;
   std::string why; // non-empty: not lowerable
   SourceLocation whyLoc;
 };
@@ -312,6 +348,12 @@ bool ModuleLowering::flattenType(QualType t, llvm::SmallVectorImpl<Type> &out,
   }
   if (Type s = scalarType(base)) {
     out.push_back(s);
+    return true;
+  }
+  if (auto elems = tupleElements(base)) {
+    for (QualType e : *elems)
+      if (!flattenType(e, out, why))
+        return false;
     return true;
   }
   if (base->isPointerType() || base->isArrayType()) {
@@ -439,6 +481,26 @@ const Signature &ModuleLowering::signatureOf(const FunctionDecl *fn) {
       !flattenType(rt, sig.results, sig.why)) {
     sig.why = "result: " + sig.why;
     sig.whyLoc = fn->getReturnTypeSourceRange().getBegin();
+  }
+  // What the body writes through a non-const reference must reach the
+  // caller: a Tensor& comes back as an extra result; other non-const
+  // references (but Moments, which batchnorm updates) are not carried.
+  for (const ParmVarDecl *p : fn->parameters()) {
+    QualType t = p->getType();
+    if (!sig.why.empty() || !t->isLValueReferenceType() ||
+        t.getNonReferenceType().isConstQualified() ||
+        isKnetClass(t.getNonReferenceType(), "Moments"))
+      continue;
+    if (!isTensor(t.getNonReferenceType())) {
+      sig.why = ("parameter '" + p->getName() +
+                 "' is a non-const reference to something other than a "
+                 "Tensor (only a Tensor& is written back to the caller)")
+                    .str();
+      sig.whyLoc = p->getLocation();
+      break;
+    }
+    sig.inout.push_back(p);
+    sig.results.push_back(tensorType(f32()));
   }
   return signatures[fn->getCanonicalDecl()] = std::move(sig);
 }
@@ -864,6 +926,17 @@ private:
     std::string why;
     if (!m.flattenType(qt, types, why))
       return tape(at, why);
+    // std::array<Tensor, N>: N undefined tensors, as C++ default-constructs.
+    if (std::optional<int64_t> n = stdArraySize(qt.getNonReferenceType())) {
+      Val list;
+      list.known = true;
+      Type et = m.tensorType(m.f32());
+      for (int64_t i = 0; i < *n; ++i)
+        list.elems.push_back(b.create<kn::UndefinedOp>(l, et));
+      list.v = b.create<kn::ListMakeOp>(l, kn::ListType::get(&m.ctx, et),
+                                        list.elems);
+      return list;
+    }
     llvm::SmallVector<Value> vals;
     for (Type t : types) {
       Value p = placeholder(l, t, undefined);
@@ -877,6 +950,13 @@ private:
   /// Builds a Val of C++ type `qt` from flattened values.
   Val shapeVal(QualType qt, llvm::ArrayRef<Value> &it) {
     QualType base = qt.getNonReferenceType();
+    if (auto elems = tupleElements(base)) {
+      Val s;
+      s.record = recordOf(base);
+      for (QualType e : *elems)
+        s.fields.push_back(shapeVal(e, it));
+      return s;
+    }
     if (isUserStruct(base) && !isTensorList(base)) {
       Val s;
       s.record = recordOf(base);
@@ -2239,6 +2319,15 @@ bool FunctionLowering::lowerDecl(const VarDecl *vd) {
     return false;
   v->v = convertCxx(l, v->v, vd->getInit()->getType(), t);
   env[vd] = *v;
+  // auto [a, b] = ...: each name is an element (pair, tuple, struct).
+  if (const auto *dd = dyn_cast<DecompositionDecl>(vd)) {
+    if (!v->isStruct() || v->fields.size() != dd->bindings().size())
+      return tape(vd->getLocation(), "a structured binding of a value that "
+                                     "is not a pair, tuple or struct"),
+             false;
+    for (auto [i, bd] : llvm::enumerate(dd->bindings()))
+      env[bd] = v->fields[i];
+  }
   return true;
 }
 
@@ -3433,6 +3522,35 @@ Result FunctionLowering::lowerInitList(const InitListExpr *il) {
   }
   if (isTensorLike(t) && il->getNumInits() == 1)
     return lowerExpr(il->getInit(0));
+  // std::array<Tensor, N>{a, b}: the braces of its one C array member;
+  // elements not given are undefined tensors.
+  if (std::optional<int64_t> n = stdArraySize(t); n && isTensorList(t)) {
+    const InitListExpr *inner = il;
+    if (il->getNumInits() == 1)
+      if (const auto *i = dyn_cast<InitListExpr>(strip(il->getInit(0))))
+        inner = i->isSyntacticForm() && i->getSemanticForm()
+                    ? i->getSemanticForm()
+                    : i;
+    Val list;
+    list.known = true;
+    Type et = m.tensorType(m.f32());
+    for (int64_t k = 0; k < *n; ++k) {
+      const Expr *init = k < inner->getNumInits() ? inner->getInit(k) : nullptr;
+      if (init && !isa<ImplicitValueInitExpr>(init) &&
+          !(isa<CXXConstructExpr>(init) &&
+            cast<CXXConstructExpr>(init)->getNumArgs() == 0)) {
+        Value v = tensor(init);
+        if (!v)
+          return std::nullopt;
+        list.elems.push_back(unranked(l, v, et));
+      } else {
+        list.elems.push_back(b.create<kn::UndefinedOp>(l, et));
+      }
+    }
+    list.v =
+        b.create<kn::ListMakeOp>(l, kn::ListType::get(&m.ctx, et), list.elems);
+    return list;
+  }
   if (isUserStruct(t)) {
     Val s;
     s.record = recordOf(t);
@@ -3463,7 +3581,28 @@ Result FunctionLowering::lowerConstruct(const CXXConstructExpr *c) {
   Location l = loc(c);
   if (ctor->isCopyOrMoveConstructor() && c->getNumArgs() >= 1)
     return lowerExpr(c->getArg(0));
+  if (auto elems = tupleElements(t)) {
+    // std::pair/std::tuple from its elements (or from another pair or
+    // tuple of references to them).
+    if (c->getNumArgs() == 1 && tupleElements(c->getArg(0)->getType()))
+      return lowerExpr(c->getArg(0));
+    if (c->getNumArgs() != elems->size())
+      return tape(c->getBeginLoc(), "constructor of '" + typeName(t) +
+                                        "' that is not element by element");
+    Val tv;
+    tv.record = recordOf(t);
+    for (auto [a, e] : llvm::zip(c->arguments(), *elems)) {
+      Result v = lowerExpr(a);
+      if (!v)
+        return std::nullopt;
+      v->v = convertCxx(l, v->v, a->getType(), e);
+      tv.fields.push_back(*v);
+    }
+    return tv;
+  }
   if (isTensorList(t)) {
+    if (stdArraySize(t) && c->getNumArgs() == 0)
+      return placeholderVal(l, t, c->getBeginLoc());
     if (c->getNumArgs() == 0) {
       Val list;
       list.known = true;
@@ -3687,6 +3826,38 @@ Result FunctionLowering::lowerCall(const CallExpr *c) {
     }
     return (this->*(it->second))(call);
   }
+  if (inNamespace(fn, "std") && !md) {
+    StringRef n = fn->getName();
+    if (n == "make_pair" || n == "make_tuple" || n == "tie" ||
+        n == "forward_as_tuple") {
+      Val tv;
+      tv.record = recordOf(c->getType());
+      auto elems = tupleElements(c->getType());
+      if (!elems || elems->size() != args.size())
+        return tape(at, "std::" + n.str() + " of unsupported values");
+      for (auto [a, e] : llvm::zip(args, *elems)) {
+        Result v = lowerExpr(a);
+        if (!v)
+          return std::nullopt;
+        v->v = convertCxx(loc(a), v->v, a->getType(), e);
+        tv.fields.push_back(*v);
+      }
+      return tv;
+    }
+    if (n == "get" && args.size() == 1 && tupleElements(args[0]->getType())) {
+      const TemplateArgumentList *ta = fn->getTemplateSpecializationArgs();
+      if (!ta || ta->size() < 1 ||
+          ta->get(0).getKind() != TemplateArgument::Integral)
+        return tape(at, "std::get by type");
+      uint64_t i = ta->get(0).getAsIntegral().getZExtValue();
+      Result tv = lowerExpr(args[0]);
+      if (!tv)
+        return std::nullopt;
+      if (!tv->isStruct() || i >= tv->fields.size())
+        return tape(at, "std::get of an unsupported value");
+      return tv->fields[i];
+    }
+  }
   if (inNamespace(fn, "std") || fn->getBuiltinID() || fn->isExternC())
     return lowerScalarMath(fn, c, args);
   if (ModuleLowering::isCompiled(fn) && !md)
@@ -3799,7 +3970,19 @@ Result FunctionLowering::lowerCompiledCall(const FunctionDecl *fn,
     return Val();
   llvm::SmallVector<Value> rs(call.getResults());
   llvm::ArrayRef<Value> it = rs;
-  return shapeVal(fn->getReturnType(), it);
+  Val result = fn->getReturnType()->isVoidType()
+                   ? Val()
+                   : shapeVal(fn->getReturnType(), it);
+  // Tensor& arguments get the callee's final values.
+  for (const ParmVarDecl *p : sig.inout) {
+    unsigned i = p->getFunctionScopeIndex();
+    if (i >= args.size() || it.empty())
+      return tape(c->getBeginLoc(), "internal: in-out argument mismatch");
+    if (!assign(args[i], Val(it.front()), args[i]->getExprLoc()))
+      return std::nullopt;
+    it = it.drop_front();
+  }
+  return result;
 }
 
 /// A lambda's value: the values it captures by copy, taken now. By
@@ -4048,21 +4231,6 @@ bool FunctionLowering::lower() {
            false;
   if (fn->isVariadic())
     return tape(fn->getLocation(), "variadic function"), false;
-  // The compiled ABI returns results only: what the body writes through a
-  // non-const reference parameter would not reach the caller. (Moments are
-  // the running statistics batchnorm updates: they have their own rule.)
-  for (const ParmVarDecl *p : fn->parameters()) {
-    QualType t = p->getType();
-    if (t->isLValueReferenceType() &&
-        !t.getNonReferenceType().isConstQualified() &&
-        !isKnetClass(t.getNonReferenceType(), "Moments"))
-      return tape(p->getLocation(),
-                  ("parameter '" + p->getName() +
-                   "' is a non-const reference (writes to it must reach the "
-                   "caller; the compiled ABI returns results only)")
-                      .str()),
-             false;
-  }
   Location l = loc(fn->getLocation());
   b.setInsertionPointToEnd(m.module.getBody());
   auto ft = b.getFunctionType(sig.inputs, sig.results);
@@ -4085,6 +4253,12 @@ bool FunctionLowering::lower() {
     return false;
   llvm::SmallVector<Value> outs;
   leaves(*r, outs);
+  // Tensor& parameters: their final values, after the results.
+  unsigned own = outs.size();
+  for (const ParmVarDecl *p : sig.inout)
+    leaves(env.lookup(p), outs);
+  for (auto [i, p] : llvm::enumerate(sig.inout))
+    fs.func.setResultAttr(own + i, "knet.inout", b.getStringAttr(p->getName()));
   if (outs.size() != sig.results.size())
     return tape(fn->getLocation(), "internal: result count mismatch"), false;
   Location rl = l;

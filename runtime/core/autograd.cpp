@@ -291,8 +291,9 @@ const void *find_compiled(const void *fn) { return find_compiled_function(fn); }
 std::vector<Tensor> list_zeros_like(const std::vector<Tensor> &list) {
   std::vector<Tensor> out;
   out.reserve(list.size());
+  // An element never set (a std::array's default) has no gradient either.
   for (const Tensor &t : list)
-    out.push_back(zeros_like(t));
+    out.push_back(t.defined() ? zeros_like(t) : Tensor());
   return out;
 }
 
@@ -366,7 +367,9 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
       NeedScope scope(need);
       out = f.grad(in, {Tensor()}, *din);
     }
-    if (out.size() == 1 && out[0].numel() == 1) {
+    // Outputs that carry Tensor& arguments out got zero seeds: once diff's
+    // root has returned, nothing on this tape can use them.
+    if (out.size() == 1 + f.inout && out[0].numel() == 1) {
       din->resize(in.size());
       record(f.name, in, out, [din](const Grads &dy, const Needs &need) {
         Grads dx(din->size());

@@ -203,6 +203,45 @@ void constructs() {
     Tensor xs = randn({4, 2, 2}, dt);
     run("lstm_lm", lstm_lm, {lm.w, lm.b, lm.out}, lm, xs, 3);
 
+    // State carried across windows through Tensor& (diff of a lambda, and
+    // of the compiled function itself), then used later on the same tape.
+    Tensor sh = Tensor::zeros({2, 3}, dt), sc = Tensor::zeros({2, 3}, dt);
+    for (int window = 0; window < 2; ++window) {
+      print_typed("lstm_state_w" + std::to_string(window) + tag,
+                  diff([&] { return lstm_state(lm, xs, sh, sc); }),
+                  {lm.w, lm.b, lm.out});
+      print_typed("lstm_state_out" + std::to_string(window) + tag,
+                  diff([&] { return sum(sh) + sum(sc); }), {});
+    }
+    print_typed("lstm_state_root" + tag, diff(lstm_state, lm, xs, sh, sc),
+                {lm.w, lm.b, lm.out});
+    Tensor th = Tensor::zeros({2, 3}, dt);
+    print_typed("lstm_state_twice" + tag, diff(lstm_state_twice, lm, xs, th),
+                {lm.w, lm.b, lm.out});
+    print_typed("lstm_state_later" + tag, diff([&] {
+                  Tensor h = Tensor::zeros({2, 3}, dt), c = h;
+                  Tensor a = lstm_state(lm, xs, h, c);
+                  return a + sum(h * 3.0) + sum(c);
+                }),
+                {lm.w, lm.b, lm.out});
+    if (f64)
+      check("lstm_state_later", [&] {
+        Tensor h = Tensor::zeros({2, 3}, dt), c = h;
+        Tensor a = lstm_state(lm, xs, h, c);
+        return a + sum(h * 3.0) + sum(c);
+      });
+
+    ArrayModel am{{param({3, 3}, xavier_uniform(), dt),
+                   param({3, 3}, xavier_uniform(), dt),
+                   param({3, 3}, xavier_uniform(), dt)},
+                  param({6, 2}, xavier_uniform(), dt)};
+    Tensor ax = randn({4, 3}, dt);
+    run("array_model", array_model, {am.ws[0], am.ws[1], am.ws[2], am.out}, am,
+        ax);
+
+    Param tx(randn({2, 2}, dt), "x"), tw(randn({2, 2}, dt), "w");
+    run("tuple_loss", tuple_loss, {tx, tw}, tx, tw);
+
     BiRnn bi{param({7, 4}, xavier_uniform(), dt),
              param({7, 4}, xavier_uniform(), dt),
              param({8, 2}, xavier_uniform(), dt)};
@@ -281,10 +320,13 @@ int main() {
                is_compiled(float_round));
   std::fprintf(stderr,
                "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
-               "mixed_scalar %d lambda_switch %d\n",
+               "mixed_scalar %d lambda_switch %d lstm_state %d %d "
+               "array_model %d tuple %d %d\n",
                is_compiled(lstm_lm), is_compiled(birnn_attention),
                is_compiled(named_dtypes), is_compiled(mixed_scalar),
-               is_compiled(lambda_switch));
+               is_compiled(lambda_switch), is_compiled(lstm_state),
+               is_compiled(lstm_state_twice), is_compiled(array_model),
+               is_compiled(two_losses), is_compiled(tuple_loss));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

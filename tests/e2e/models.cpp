@@ -344,3 +344,68 @@ KNET_COMPILE Tensor lambda_switch(const Tensor &x, const Tensor &w, int k,
   };
   return total + sum(cube(h)) + [&] { return sum(x * w.select(0, 0)); }();
 }
+
+// Truncated BPTT as charlm writes it: the state comes in and goes out
+// through Tensor& parameters (extra results written back by the rewritten
+// body), here also through a compiled call.
+static void lstm_step(const LstmLm &m, const Tensor &x, Tensor &h, Tensor &c) {
+  std::vector<Tensor> g = chunk(linear(concat({x, h}, 1), m.w, m.b), 4, 1);
+  c = sigm(g[1]) * c + sigm(g[0]) * tanh(g[3]);
+  h = sigm(g[2]) * tanh(c);
+}
+KNET_COMPILE Tensor lstm_state(const LstmLm &m, const Tensor &xs, Tensor &h,
+                               Tensor &c) {
+  Tensor loss = Tensor::scalar(0.0, xs.dtype());
+  for (int64_t t = 0; t < xs.size(0); ++t) {
+    lstm_step(m, xs.select(0, t), h, c);
+    loss = loss + sum(matmul(h, m.out));
+  }
+  return loss;
+}
+KNET_COMPILE Tensor lstm_state_twice(const LstmLm &m, const Tensor &xs,
+                                     Tensor &h) {
+  Tensor c = zeros_like(h);
+  Tensor a = lstm_state(m, xs, h, c);
+  Tensor b = lstm_state(m, xs, h, c); // (sequenced: c changes)
+  return a + b + sum(c);
+}
+
+// std::array<Param, 3> in the model struct (a list in the IR and the ABI,
+// like std::vector) and std::array<Tensor, N> locals: braced, default
+// (undefined elements, set by index later).
+KNET_COMPILE Tensor array_model(const ArrayModel &m, const Tensor &x) {
+  Tensor h = x;
+  for (const auto &w : m.ws)
+    h = tanh(matmul(h, w));
+  std::array<Tensor, 2> parts{h, h * 2.0};
+  std::array<Tensor, 3> acc;
+  for (size_t i = 0; i < m.ws.size(); ++i)
+    acc[i] = sum(matmul(h, m.ws[i]));
+  parts[1] = parts[1] + acc[2];
+  return sum(matmul(concat({parts[0], parts[1]}, 1), m.out)) + acc[0] +
+         acc.front() * acc.back();
+}
+
+// std::pair and std::tuple values and results, std::make_pair/make_tuple,
+// std::get, .first/.second and structured bindings.
+static std::pair<Tensor, Tensor> pair_cell(const Tensor &x, const Tensor &w,
+                                           const Tensor &h) {
+  Tensor n = tanh(matmul(x, w) + h);
+  return {n, n * 2.0};
+}
+static std::tuple<Tensor, double, Tensor> triple(const Tensor &x) {
+  return std::make_tuple(x * 3.0, 0.5, sin(x));
+}
+KNET_COMPILE std::pair<Tensor, Tensor> two_losses(const Tensor &x,
+                                                  const Tensor &w) {
+  auto [h, g] = pair_cell(x, w, x);
+  std::pair<Tensor, Tensor> p = pair_cell(x, w, h);
+  auto t = triple(p.first);
+  Tensor a = std::get<0>(t) * std::get<1>(t);
+  auto [u, k, v] = triple(g);
+  return std::make_pair(sum(a + p.second + u * k), sum(v * std::get<2>(t)));
+}
+KNET_COMPILE Tensor tuple_loss(const Tensor &x, const Tensor &w) {
+  auto [l1, l2] = two_losses(x, w);
+  return l1 + l2 * 0.5;
+}

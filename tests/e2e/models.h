@@ -1,6 +1,9 @@
 #pragma once
 #include <knet/knet.h>
 
+#include <array>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 struct Mlp {
@@ -67,3 +70,15 @@ knet::Tensor mixed_scalar(const knet::Tensor &x, const knet::Tensor &w,
                           double t);
 knet::Tensor lambda_switch(const knet::Tensor &x, const knet::Tensor &w, int k,
                            int n);
+knet::Tensor lstm_state(const LstmLm &m, const knet::Tensor &xs,
+                        knet::Tensor &h, knet::Tensor &c);
+knet::Tensor lstm_state_twice(const LstmLm &m, const knet::Tensor &xs,
+                              knet::Tensor &h);
+struct ArrayModel {
+  std::array<knet::Param, 3> ws;
+  knet::Param out;
+};
+knet::Tensor array_model(const ArrayModel &m, const knet::Tensor &x);
+std::pair<knet::Tensor, knet::Tensor> two_losses(const knet::Tensor &x,
+                                                 const knet::Tensor &w);
+knet::Tensor tuple_loss(const knet::Tensor &x, const knet::Tensor &w);

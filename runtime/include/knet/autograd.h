@@ -144,7 +144,7 @@ auto compiled_value_and_grad(const CompiledFunction &cf,
                 " has no compiled adjoint (marked knet.no_grad)");
   std::vector<Tensor> in{as_leaf(args)...}, dx;
   std::vector<Tensor> out = cf.grad(in, {Tensor()}, dx);
-  if (out.size() != 1 || out[0].numel() != 1)
+  if (out.size() != 1 + cf.inout || out[0].numel() != 1)
     throw Error(std::string("value_and_grad: ") + cf.name +
                 " must return one scalar");
   dx.resize(in.size());

@@ -13,6 +13,7 @@
 #include <knet/fused.h>
 #include <knet/tensor.h>
 
+#include <array>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -35,6 +36,10 @@ struct CompiledFunction {
   std::vector<Tensor> (*grad)(const std::vector<Tensor> &in,
                               const std::vector<Tensor> &dout,
                               std::vector<Tensor> &din);
+  // The last `inout` outputs are the final values of the function's
+  // Tensor& arguments, which the rewritten body assigns back; their
+  // undefined cotangents are zeros (state carried out, not a loss).
+  size_t inout = 0;
 };
 
 // Registers `f` as the compiled form of the user function at `user_fn`.
@@ -93,6 +98,13 @@ template <class T>
 requires std::is_same_v<T, Tensor> || std::is_same_v<T, Param>
 void flatten_into(std::vector<Tensor> &in, const std::vector<T> &list) {
   in.push_back(Tensor::scalar(static_cast<double>(list.size()), DType::i64));
+  for (const T &x : list)
+    flatten_into(in, x);
+}
+template <class T, size_t N>
+requires std::is_same_v<T, Tensor> || std::is_same_v<T, Param>
+void flatten_into(std::vector<Tensor> &in, const std::array<T, N> &list) {
+  in.push_back(Tensor::scalar(static_cast<double>(N), DType::i64));
   for (const T &x : list)
     flatten_into(in, x);
 }

@@ -57,9 +57,16 @@ KNET_COMPILE Tensor caller(Tensor x) { return depth(x, 2) + leaf(x); }
 // IR-NOT: func.func @depth
 // IR-NOT: func.func @caller
 
-// A non-const reference parameter: the caller must see what the body writes.
-// CHECK: fallback.cpp:[[@LINE+1]]: carry: stays on the tape: {{.*}}fallback.cpp:[[@LINE+1]]: parameter 'h' is a non-const reference (writes to it must reach the caller; the compiled ABI returns results only)
+// A non-const reference parameter: the caller must see what the body
+// writes. A Tensor& comes back as a result; other references are not
+// carried.
+// CHECK: fallback.cpp:[[@LINE+1]]: carry: compiled statically
 KNET_COMPILE Tensor carry(const Tensor &x, Tensor &h) {
   h = h + x;
   return sum(h);
+}
+// CHECK: fallback.cpp:[[@LINE+1]]: carry_scalar: stays on the tape: {{.*}}fallback.cpp:[[@LINE+1]]: parameter 's' is a non-const reference to something other than a Tensor (only a Tensor& is written back to the caller)
+KNET_COMPILE Tensor carry_scalar(const Tensor &x, double &s) {
+  s = s + 1.0;
+  return sum(x) * s;
 }

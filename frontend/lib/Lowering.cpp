@@ -2971,10 +2971,29 @@ bool FunctionLowering::lowerRangeFor(const CXXForRangeStmt *s) {
   const VarDecl *lv = s->getLoopVariable();
   llvm::SmallPtrSet<const void *, 8> assigned;
   assignedIn(s->getBody(), assigned);
+  // Jumps out of this loop: a return, a break or continue of its own (not
+  // of a loop or switch inside it; a lambda's body is its own).
   struct Jumps : RecursiveASTVisitor<Jumps> {
     bool bad = false;
+    int loops = 0, switches = 0;
+    bool TraverseForStmt(ForStmt *s) { return nested(s, loops); }
+    bool TraverseWhileStmt(WhileStmt *s) { return nested(s, loops); }
+    bool TraverseDoStmt(DoStmt *s) { return nested(s, loops); }
+    bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) {
+      return nested(s, loops);
+    }
+    bool TraverseSwitchStmt(SwitchStmt *s) { return nested(s, switches); }
+    bool TraverseLambdaExpr(LambdaExpr *) { return true; }
+    bool nested(Stmt *s, int &depth) {
+      ++depth;
+      for (Stmt *c : s->children())
+        if (c)
+          TraverseStmt(c);
+      --depth;
+      return true;
+    }
     bool VisitBreakStmt(BreakStmt *) {
-      bad = true;
+      bad |= loops == 0 && switches == 0;
       return true;
     }
     bool VisitReturnStmt(ReturnStmt *) {
@@ -2982,7 +3001,7 @@ bool FunctionLowering::lowerRangeFor(const CXXForRangeStmt *s) {
       return true;
     }
     bool VisitContinueStmt(ContinueStmt *) {
-      bad = true;
+      bad |= loops == 0;
       return true;
     }
   } j;

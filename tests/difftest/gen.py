@@ -1099,6 +1099,7 @@ class Gen:
         mut_d = [v for v in self.vars("double", "float") if v.mutable]
         compound = self.budget > 0 and self.block_depth < 5
         in_loop = bool(self.loops)
+        loop = next((k for k in reversed(self.loops) if k != "switch"), None)
         opts = [
             ("decl_t", 3 if tensor else 0), ("assign_t", 3 if mut_t else 0),
             ("decl_i", 1.5 if kind != "int" else 3),
@@ -1112,10 +1113,13 @@ class Gen:
             ("do", 0.4 if compound and len(self.loops) < 3 else 0),
             ("range", 0.8 if compound and len(self.loops) < 3 and
              self.vars("tvec", "pvec") else 0),
-            # knetc keeps a function with break, continue or return
-            # anywhere inside a range-for on the tape: none there
-            ("break", 1.0 if in_loop and "range" not in self.loops else 0),
-            ("continue", 0.8 if in_loop and "range" not in self.loops else 0),
+            ("switch", 0.6 if compound and len(self.loops) < 3 else 0),
+            # knetc keeps a function with a break, continue or return that
+            # leaves a range-for on the tape: none of those (a break or
+            # continue of a loop or switch inside one is fine)
+            ("break", 1.0 if in_loop and self.loops[-1] != "range" else 0),
+            # a continue needs a loop (a switch is not one)
+            ("continue", 0.8 if loop not in (None, "range") else 0),
             ("return", (0.8 if self.block_depth > 1 else 0.1)
              if "range" not in self.loops else 0),
             ("call", 0.8),
@@ -1361,6 +1365,32 @@ class Gen:
                       mutable=decl.startswith("Tensor"), mag=vec.mag)
         lines = [f"{ind}for ({decl} : {vec.name}) {{"]
         lines += self.loop_body(ind + "  ", var, "range")
+        return lines + [f"{ind}}}"]
+
+    def s_switch(self, ind):
+        """A switch over a small integer: braced case bodies that break or
+        fall through, sometimes a default; a break in them leaves the
+        switch, a continue the loop around it."""
+        r = self.rng
+        e = self.gen_int(1, clean=True)
+        labels = sorted(r.sample(range(-1, 4), r.randint(1, 3)))
+        lines = [f"{ind}switch (({e.code}) % 4) {{"]
+        bodies = [(f"case {k}:", k) for k in labels]
+        if r.random() < 0.5:
+            bodies.insert(r.randrange(len(bodies) + 1), ("default:", None))
+        for j, (label, _) in enumerate(bodies):
+            lines.append(f"{ind}{label} {{")
+            self.scopes.append([])
+            self.loops.append("switch")
+            lines += self.gen_block(r.randint(1, 2), ind + "  ")
+            self.loops.pop()
+            self.scopes.pop()
+            lines.append(f"{ind}}}")
+            last = j + 1 == len(bodies)
+            if not last and r.random() < 0.4:
+                lines.append(f"{ind}[[fallthrough]];")
+            elif r.random() < 0.9:
+                lines.append(f"{ind}break;")
         return lines + [f"{ind}}}"]
 
     def s_break(self, ind):

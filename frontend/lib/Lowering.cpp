@@ -1090,6 +1090,7 @@ public:
   KNET_BUILDER(Identity)
   KNET_BUILDER(Scalar)
   KNET_BUILDER(Full)
+  KNET_BUILDER(From)
 #undef KNET_BUILDER
 
 private:
@@ -1978,6 +1979,77 @@ template <typename OpT> Result FunctionLowering::buildScalar(Call &c) {
                                    convertScalar(c.loc, v, held));
   op.setDtypeAttr(b.getStringAttr(d->name));
   return Val(op);
+}
+
+template <typename OpT> Result FunctionLowering::buildFrom(Call &c) {
+  // Tensor::from<T>({constants...}, {shape...}): a dense constant.
+  const FunctionDecl *fn = c.expr->getDirectCallee();
+  const TemplateArgumentList *ta =
+      fn ? fn->getTemplateSpecializationArgs() : nullptr;
+  if (!ta || ta->size() != 1 || ta->get(0).getKind() != TemplateArgument::Type)
+    return tape(c.at, "'from' without its element type");
+  QualType et = ta->get(0).getAsType().getCanonicalType();
+  std::string name = et->isSpecificBuiltinType(BuiltinType::Float)    ? "f32"
+                     : et->isSpecificBuiltinType(BuiltinType::Double) ? "f64"
+                     : et->isBooleanType()                            ? "b8"
+                     : et->isIntegerType() && m.ast.getIntWidth(et) == 64
+                         ? "i64"
+                     : et->isIntegerType() && m.ast.getIntWidth(et) == 32 &&
+                             et->isSignedIntegerType()
+                         ? "i32"
+                         : "";
+  if (name.empty())
+    return tape(c.at, "'from' of element type '" + typeName(et) + "'");
+  const Expr *data = arg(c, 0);
+  const InitListExpr *il = nullptr;
+  for (const Expr *e = data ? strip(data) : nullptr; e && !il;) {
+    if (const auto *i = dyn_cast<InitListExpr>(e))
+      il = i;
+    else if (const auto *sl = dyn_cast<CXXStdInitializerListExpr>(e))
+      e = strip(sl->getSubExpr());
+    else if (const auto *ce = dyn_cast<CXXConstructExpr>(e);
+             ce && ce->getNumArgs() >= 1)
+      e = strip(ce->getArg(0));
+    else
+      break;
+  }
+  if (!il)
+    return tape(c.at, "'from' of data that is not a braced list of constants");
+  auto shape = constInts(arg(c, 1), "shape", "from");
+  if (!shape)
+    return std::nullopt;
+  int64_t n = 1;
+  for (int64_t d : *shape)
+    n *= d;
+  if (n != il->getNumInits())
+    return tape(c.at, "'from' of " + std::to_string(il->getNumInits()) +
+                          " values for " + std::to_string(n) + " elements");
+  bool isF = name == "f32" || name == "f64";
+  Type held = name == "f64" ? Type(b.getF64Type()) : dtypeElement(name);
+  auto type = mlir::RankedTensorType::get(*shape, held);
+  llvm::SmallVector<mlir::Attribute> values;
+  for (const Expr *e : il->inits()) {
+    Expr::EvalResult r;
+    if (!e->EvaluateAsRValue(r, m.ast) || !(r.Val.isFloat() || r.Val.isInt()))
+      return tape(e->getExprLoc(), "'from' of a value that is not a constant");
+    if (isF)
+      values.push_back(b.getFloatAttr(
+          held, r.Val.isFloat()
+                    ? r.Val.getFloat().convertToDouble()
+                    : static_cast<double>(r.Val.getInt().getSExtValue())));
+    else
+      values.push_back(b.getIntegerAttr(
+          held, r.Val.isInt() ? r.Val.getInt().getSExtValue()
+                              : static_cast<int64_t>(
+                                    r.Val.getFloat().convertToDouble())));
+  }
+  Value k = b.create<OpT>(
+      c.loc, type, mlir::DenseElementsAttr::get(type, llvm::ArrayRef(values)));
+  // The IR's float type stands for the run's dtype: the constant becomes
+  // exactly the dtype the code names (f64 data is not rounded on the way).
+  auto cast = b.create<kn::CastOp>(c.loc, m.tensorType(dtypeElement(name)), k);
+  cast.setDtypeAttr(b.getStringAttr(name));
+  return Val(cast);
 }
 
 template <typename OpT> Result FunctionLowering::buildFull(Call &c) {

@@ -242,6 +242,17 @@ void constructs() {
     Param tx(randn({2, 2}, dt), "x"), tw(randn({2, 2}, dt), "w");
     run("tuple_loss", tuple_loss, {tx, tw}, tx, tw);
 
+    Param cx3(randn({2, 3}, dt), "x");
+    run("constant_data", constant_data, {cx3}, cx3);
+
+    LstmLm bf{param({12, 5}, xavier_uniform(), dt), param0({12}, dt),
+              param({3, 4}, xavier_uniform(), dt)},
+        bb{param({12, 5}, xavier_uniform(), dt), param0({12}, dt),
+           param({3, 4}, xavier_uniform(), dt)};
+    Tensor tags = Tensor::from<int64_t>({0, 3, 1, 2, 2, 0, 1, 3}, {8});
+    run("bilstm_tagger", bilstm_tagger,
+        {bf.w, bf.b, bf.out, bb.w, bb.b, bb.out}, bf, bb, xs, tags);
+
     BiRnn bi{param({7, 4}, xavier_uniform(), dt),
              param({7, 4}, xavier_uniform(), dt),
              param({8, 2}, xavier_uniform(), dt)};
@@ -321,12 +332,14 @@ int main() {
   std::fprintf(stderr,
                "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
                "mixed_scalar %d lambda_switch %d lstm_state %d %d "
-               "array_model %d tuple %d %d\n",
+               "array_model %d tuple %d %d constant_data %d "
+               "bilstm_tagger %d\n",
                is_compiled(lstm_lm), is_compiled(birnn_attention),
                is_compiled(named_dtypes), is_compiled(mixed_scalar),
                is_compiled(lambda_switch), is_compiled(lstm_state),
                is_compiled(lstm_state_twice), is_compiled(array_model),
-               is_compiled(two_losses), is_compiled(tuple_loss));
+               is_compiled(two_losses), is_compiled(tuple_loss),
+               is_compiled(constant_data), is_compiled(bilstm_tagger));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

@@ -409,3 +409,34 @@ KNET_COMPILE Tensor tuple_loss(const Tensor &x, const Tensor &w) {
   auto [l1, l2] = two_losses(x, w);
   return l1 + l2 * 0.5;
 }
+
+// Tensor::from of constant data (f64, f32 and i64 labels), in either run.
+KNET_COMPILE Tensor constant_data(const Tensor &x) {
+  Tensor w = Tensor::from<double>({0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {2, 3});
+  Tensor f = Tensor::from<float>({1.5f, -2.0f, 3.0f}, {3});
+  Tensor ids = Tensor::from<int64_t>({0, 2}, {2});
+  return sum(x * w.to(x.dtype()) * f.to(x.dtype())) + nll(x, ids);
+}
+
+// A BiLSTM tagger: forward and backward LSTM states collected with
+// push_back, tags from each position's pair of states.
+KNET_COMPILE Tensor bilstm_tagger(const LstmLm &fw, const LstmLm &bw,
+                                  const Tensor &xs, const Tensor &tags) {
+  const int64_t steps = xs.size(0), hidden = fw.out.value().size(0);
+  Tensor h = Tensor::zeros({xs.size(1), hidden}, xs.dtype()), c = h;
+  std::vector<Tensor> fs, bs;
+  for (int64_t t = 0; t < steps; ++t) {
+    lstm_step(fw, xs.select(0, t), h, c);
+    fs.push_back(h);
+  }
+  h = zeros_like(h);
+  c = zeros_like(c);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    lstm_step(bw, xs.select(0, t), h, c);
+    bs.push_back(h);
+  }
+  std::vector<Tensor> scores;
+  for (int64_t t = 0; t < steps; ++t)
+    scores.push_back(matmul(fs[t], fw.out) + matmul(bs[steps - 1 - t], bw.out));
+  return nll(concat(scores, 0), tags);
+}

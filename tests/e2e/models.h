@@ -82,3 +82,6 @@ knet::Tensor array_model(const ArrayModel &m, const knet::Tensor &x);
 std::pair<knet::Tensor, knet::Tensor> two_losses(const knet::Tensor &x,
                                                  const knet::Tensor &w);
 knet::Tensor tuple_loss(const knet::Tensor &x, const knet::Tensor &w);
+knet::Tensor constant_data(const knet::Tensor &x);
+knet::Tensor bilstm_tagger(const LstmLm &fw, const LstmLm &bw,
+                           const knet::Tensor &xs, const knet::Tensor &tags);

@@ -49,3 +49,15 @@ KNET_COMPILE Tensor named_dtypes(const Tensor &x) {
 // CPP: [[Y:v[0-9]+]] = v{{[0-9]+}} * v{{[0-9]+}};
 // CPP: .to([[Y]].dtype());
 // CPP: .to(x.dtype());
+
+// Tensor::from of constant data: a dense constant of the C++ element type,
+// converted to exactly that dtype (f64 data is not rounded to f32).
+// CHECK-LABEL: func.func @from_data(
+// CHECK: %[[K:.*]] = knet.constant dense<{{\[}}[1.000000e-01, 2.000000e-01]]> : tensor<1x2xf64>
+// CHECK: knet.cast %[[K]] {dtype = "f64"} : tensor<1x2xf64> -> tensor<*xf32>
+// CHECK: knet.constant dense<[0, 1]> : tensor<2xi64>
+KNET_COMPILE Tensor from_data(const Tensor &x) {
+  Tensor w = Tensor::from<double>({0.1, 0.2}, {1, 2});
+  Tensor ids = Tensor::from<int64_t>({0, 1}, {2});
+  return sum(x * w) + nll(x, ids);
+}

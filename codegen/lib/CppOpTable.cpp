@@ -166,6 +166,8 @@ const CppOpPattern kPatterns[] = {
     {"knet.stack_list", "knet::stack($0, ${dim})"},
     {"knet.split_list", "knet::detail::split_list($0, $1, ${dim}$?stack)"},
     {"knet.list_pop", "knet::detail::list_pop($0)"},
+    {"knet.list_resize", "knet::detail::list_resize($0, $1)"},
+    {"knet.list_pad_like", "knet::detail::list_pad_like($0, $1)"},
     {"knet.list_zeros_like", "knet::detail::list_zeros_like($0)"},
     {"knet.stack_push", "$0.push_back($1)"},
     // Scalars: arith and math.

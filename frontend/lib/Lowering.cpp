@@ -3705,6 +3705,18 @@ Result FunctionLowering::lowerConstruct(const CXXConstructExpr *c) {
     if (c->getNumArgs() >= 1 &&
         isa<CXXStdInitializerListExpr>(strip(c->getArg(0))))
       return lowerExpr(strip(c->getArg(0)));
+    // std::vector<Tensor> hs(n): n undefined tensors.
+    if (c->getNumArgs() >= 1 &&
+        c->getArg(0)->getType()->isIntegralOrEnumerationType() &&
+        (c->getNumArgs() == 1 || isa<CXXDefaultArgExpr>(c->getArg(1)))) {
+      Value n = scalar(c->getArg(0));
+      if (!n)
+        return std::nullopt;
+      Type lt = kn::ListType::get(&m.ctx, m.tensorType(m.f32()));
+      Value empty = b.create<kn::ListMakeOp>(l, lt, mlir::ValueRange{});
+      return Val(b.create<kn::ListResizeOp>(
+          l, lt, empty, convertScalar(l, asI64(l, n), b.getIndexType())));
+    }
     return tape(c->getBeginLoc(), "unsupported std::vector constructor");
   }
   if (isTensor(t) && c->getNumArgs() == 0)
@@ -3868,6 +3880,19 @@ Result FunctionLowering::lowerCall(const CallExpr *c) {
           nv.elems.push_back(next.getDefiningOp()->getOperand(1));
       }
       if (!assign(object, nv, at))
+        return std::nullopt;
+      return Val(Value());
+    }
+    // resize(n): the first elements, then undefined tensors.
+    if (n == "resize" && args.size() == 1) {
+      Result list = listOf(object);
+      Value sz = list ? scalar(args[0]) : Value();
+      if (!sz)
+        return std::nullopt;
+      Value next = b.create<kn::ListResizeOp>(
+          l, list->v.getType(), list->v,
+          convertScalar(l, asI64(l, sz), b.getIndexType()));
+      if (!assign(object, Val(next), at))
         return std::nullopt;
       return Val(Value());
     }

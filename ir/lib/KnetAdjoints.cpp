@@ -994,6 +994,17 @@ SmallVector<Value> ListPopOp::buildAdjoint(OpBuilder &builder,
       builder.create<ListPushOp>(getLoc(), getType(), dl, a.zerosLike(last))};
 }
 
+SmallVector<Value> ListResizeOp::buildAdjoint(OpBuilder &builder,
+                                              ValueRange resultGrads) {
+  Value dl = resultGrads[0];
+  if (!dl)
+    return nulls(*this);
+  // The kept elements' gradients (elements it added have none to give);
+  // the elements it dropped get zeros.
+  return {builder.create<ListPadLikeOp>(getLoc(), getType(), dl, getList()),
+          Value()};
+}
+
 SmallVector<Value> ListZerosLikeOp::buildAdjoint(OpBuilder &, ValueRange) {
   return nulls(*this);
 }

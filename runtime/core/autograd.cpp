@@ -315,6 +315,15 @@ std::vector<Tensor> split_list(const Tensor &dy,
   return out;
 }
 
+std::vector<Tensor> list_pad_like(std::vector<Tensor> list,
+                                  const std::vector<Tensor> &like) {
+  if (list.size() > like.size())
+    list.resize(like.size());
+  for (size_t k = list.size(); k < like.size(); ++k)
+    list.push_back(like[k].defined() ? zeros_like(like[k]) : Tensor());
+  return list;
+}
+
 void flatten_into(std::vector<Tensor> &in, const Param &p) {
   in.push_back(p.value());
 }

@@ -45,7 +45,7 @@ registered = ["compiled: mlp_loss 1 deep_loss 1 control 1",
               "compiled: lstm_lm 1 birnn_attention 1 named_dtypes 1 "
               "mixed_scalar 1 lambda_switch 1 lstm_state 1 1 "
               "array_model 1 tuple 1 1 constant_data 1 "
-              "bilstm_tagger 1"]
+              "bilstm_tagger 1 resized_lists 1"]
 if log_a[:4] != registered or (fusion and log_b[:4] != registered):
     sys.exit("the knetc build did not register its compiled functions")
 if fusion:

@@ -242,6 +242,9 @@ void constructs() {
     Param tx(randn({2, 2}, dt), "x"), tw(randn({2, 2}, dt), "w");
     run("tuple_loss", tuple_loss, {tx, tw}, tx, tw);
 
+    Param rx(randn({4, 2, 3}, dt), "xs"), rw(randn({3, 3}, dt) * 0.5, "w");
+    run("resized_lists", resized_lists, {rx, rw}, rx, rw);
+
     Param cx3(randn({2, 3}, dt), "x");
     run("constant_data", constant_data, {cx3}, cx3);
 
@@ -333,13 +336,14 @@ int main() {
                "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
                "mixed_scalar %d lambda_switch %d lstm_state %d %d "
                "array_model %d tuple %d %d constant_data %d "
-               "bilstm_tagger %d\n",
+               "bilstm_tagger %d resized_lists %d\n",
                is_compiled(lstm_lm), is_compiled(birnn_attention),
                is_compiled(named_dtypes), is_compiled(mixed_scalar),
                is_compiled(lambda_switch), is_compiled(lstm_state),
                is_compiled(lstm_state_twice), is_compiled(array_model),
                is_compiled(two_losses), is_compiled(tuple_loss),
-               is_compiled(constant_data), is_compiled(bilstm_tagger));
+               is_compiled(constant_data), is_compiled(bilstm_tagger),
+               is_compiled(resized_lists));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

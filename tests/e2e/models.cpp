@@ -440,3 +440,20 @@ KNET_COMPILE Tensor bilstm_tagger(const LstmLm &fw, const LstmLm &bw,
     scores.push_back(matmul(fs[t], fw.out) + matmul(bs[steps - 1 - t], bw.out));
   return nll(concat(scores, 0), tags);
 }
+
+// std::vector<Tensor> hs(n) filled by index, resize to grow and to shrink.
+KNET_COMPILE Tensor resized_lists(const Tensor &xs, const Tensor &w) {
+  const int64_t steps = xs.size(0);
+  std::vector<Tensor> hs(steps);
+  Tensor h = zeros_like(xs.select(0, 0));
+  for (int64_t t = 0; t < steps; ++t) {
+    h = tanh(matmul(xs.select(0, t), w) + h);
+    hs[t] = h;
+  }
+  std::vector<Tensor> ys;
+  ys.resize(2);
+  ys[1] = hs[0] * 2.0;
+  ys[0] = hs.back();
+  hs.resize(steps - 1);
+  return sum(stack(hs, 0)) + sum(concat(ys, 1));
+}

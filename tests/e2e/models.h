@@ -85,3 +85,4 @@ knet::Tensor tuple_loss(const knet::Tensor &x, const knet::Tensor &w);
 knet::Tensor constant_data(const knet::Tensor &x);
 knet::Tensor bilstm_tagger(const LstmLm &fw, const LstmLm &bw,
                            const knet::Tensor &xs, const knet::Tensor &tags);
+knet::Tensor resized_lists(const knet::Tensor &xs, const knet::Tensor &w);

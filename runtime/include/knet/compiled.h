@@ -173,6 +173,16 @@ inline std::vector<Tensor> list_push(std::vector<Tensor> list, Tensor value) {
 std::vector<Tensor> split_list(const Tensor &dy,
                                const std::vector<Tensor> &like, int64_t dim,
                                bool stack = false);
+inline std::vector<Tensor> list_resize(std::vector<Tensor> list, int64_t size) {
+  if (size < 0)
+    throw Error("resize of a std::vector<Tensor> to a negative size");
+  list.resize(static_cast<size_t>(size));
+  return list;
+}
+// `list` made as long as `like`: its first elements, then zeros like like's
+// (undefined where like's are).
+std::vector<Tensor> list_pad_like(std::vector<Tensor> list,
+                                  const std::vector<Tensor> &like);
 inline std::vector<Tensor> list_pop(std::vector<Tensor> list) {
   if (list.empty())
     throw Error("pop_back of an empty std::vector<Tensor>");

@@ -48,3 +48,20 @@ KNET_COMPILE Tensor unrolled(const Tensor &a, const Tensor &b) {
   parts.emplace_back(b * 2.0);
   return sum(concat(parts, 1));
 }
+
+// std::vector<Tensor> hs(n) and resize: knet.list_resize (new elements are
+// undefined); its adjoint pads the gradient with zeros like the elements
+// it dropped (knet.list_pad_like).
+// CHECK-LABEL: func.func @resized(
+// CHECK: %[[E:.*]] = knet.list_make -> !knet.list<tensor<*xf32>>
+// CHECK: knet.list_resize %[[E]], %{{.*}} : !knet.list<tensor<*xf32>>
+// CHECK: knet.list_set
+// CHECK: knet.list_resize
+// CPP-LABEL: knet_resized_grad(
+// CPP: knet::detail::list_pad_like(
+KNET_COMPILE Tensor resized(const Tensor &x, int n) {
+  std::vector<Tensor> hs(n);
+  hs[0] = x * 2.0;
+  hs.resize(1);
+  return sum(stack(hs, 0));
+}

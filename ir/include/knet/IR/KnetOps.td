@@ -970,6 +970,25 @@ def Knet_ListPopOp : Knet_Op<"list_pop", [Pure, Knet_Diff,
   let assemblyFormat = "$list attr-dict `:` type($list)";
 }
 
+def Knet_ListResizeOp : Knet_Op<"list_resize", [Pure, Knet_Diff,
+    AllTypesMatch<["list", "result"]>]> {
+  let summary = "a copy of the list with `size` elements: its first ones, "
+                "then undefined tensors (vector::resize, std::vector(n))";
+  let arguments = (ins Knet_TensorList:$list, Index:$size);
+  let results = (outs Knet_TensorList:$result);
+  let assemblyFormat = "$list `,` $size attr-dict `:` type($list)";
+}
+
+def Knet_ListPadLikeOp : Knet_Op<"list_pad_like", [Pure,
+    AllTypesMatch<["list", "like", "result"]>]> {
+  let summary = "list made as long as `like`: its first elements, then "
+                "zeros like like's (undefined where like's are): the adjoint "
+                "of list_resize";
+  let arguments = (ins Knet_TensorList:$list, Knet_TensorList:$like);
+  let results = (outs Knet_TensorList:$result);
+  let assemblyFormat = "$list `like` $like attr-dict `:` type($list)";
+}
+
 def Knet_ListZerosLikeOp : Knet_Op<"list_zeros_like", [Pure, Knet_Diff,
     AllTypesMatch<["list", "result"]>]> {
   let summary = "a list as long as the operand, each element the zeros_like "

@@ -187,14 +187,9 @@ llvm::Expected<std::string> rewriteSource(ASTContext &ast,
     if (!ret->isVoidType())
       ok &= rebuild(ret, ast, next, vs);
     // Tensor& parameters get their final values (the outputs after the
-    // result's), as the frontend's signature lays them out.
-    for (const ParmVarDecl *p : fd->parameters()) {
-      QualType t = p->getType();
-      if (t->isLValueReferenceType() &&
-          !t.getNonReferenceType().isConstQualified() &&
-          knetClass(t) == "Tensor")
-        os << "  " << p->getName() << " = knet_out[" << next++ << "];\n";
-    }
+    // result's).
+    for (const std::string &p : c.inout)
+      os << "  " << p << " = knet_out[" << next++ << "];\n";
     if (ret->isVoidType())
       os << "  (void)knet_out;\n";
     else

@@ -1099,7 +1099,7 @@ private:
     return i < c.args.size() ? c.args[i] : nullptr;
   }
   /// A dtype argument: a DType constant (`name`) or the dtype of a tensor
-  /// (`x.dtype()`: `like`).
+  /// (`x.dtype()`: `like`); f32 when it is not given.
   struct DTypeArg {
     std::string name;
     Value like;
@@ -1892,6 +1892,9 @@ template <typename OpT> Result FunctionLowering::buildItem(Call &c) {
 
 std::optional<FunctionLowering::DTypeArg>
 FunctionLowering::dtypeArg(const Expr *d, StringRef what) {
+  // Not given: the runtime's default.
+  if (!d || isa<CXXDefaultArgExpr>(d))
+    return DTypeArg{"f32", Value()};
   if (const auto *mc = dyn_cast<CXXMemberCallExpr>(strip(d))) {
     const auto *md = mc->getMethodDecl();
     if (md && md->getName() == "dtype" && isTensor(mc->getObjectType())) {
@@ -1958,9 +1961,7 @@ template <typename OpT> Result FunctionLowering::buildScalar(Call &c) {
   if (!v)
     return stopped ? std::nullopt : tape(c.at, "'scalar' needs a value");
   checkIntegerGrad(v, c.at);
-  std::optional<DTypeArg> d = DTypeArg{"f32", Value()};
-  if (const Expr *e = arg(c, 1); e && !isa<CXXDefaultArgExpr>(e))
-    d = dtypeArg(e, "scalar");
+  std::optional<DTypeArg> d = dtypeArg(arg(c, 1), "scalar");
   if (!d)
     return std::nullopt;
   if (d->like) {
@@ -2071,9 +2072,7 @@ template <typename OpT> Result FunctionLowering::buildFull(Call &c) {
     value = b.create<mlir::arith::ConstantOp>(
         c.loc, b.getF64FloatAttr(kind == "ones" ? 1.0 : 0.0));
   }
-  std::optional<DTypeArg> d = DTypeArg{"f32", Value()};
-  if (const Expr *e = arg(c, next); e && !isa<CXXDefaultArgExpr>(e))
-    d = dtypeArg(e, kind);
+  std::optional<DTypeArg> d = dtypeArg(arg(c, next), kind);
   if (!d)
     return std::nullopt;
   if (const Expr *e = arg(c, next + 1); e && !isa<CXXDefaultArgExpr>(e))
@@ -2095,54 +2094,48 @@ template <typename OpT> Result FunctionLowering::buildFull(Call &c) {
 // Statements
 //===----------------------------------------------------------------------===//
 
+/// The jumps that leave a statement: a break of its own level (not of a
+/// loop or switch inside it), a continue of its own level (not of a loop
+/// inside it: a switch passes it on), any return. A lambda's body is its
+/// own.
+struct JumpsOut : RecursiveASTVisitor<JumpsOut> {
+  bool brk = false, cont = false, ret = false;
+  int loops = 0, switches = 0;
+  explicit JumpsOut(const Stmt *s) { TraverseStmt(const_cast<Stmt *>(s)); }
+  bool TraverseForStmt(ForStmt *s) { return nested(s, loops); }
+  bool TraverseWhileStmt(WhileStmt *s) { return nested(s, loops); }
+  bool TraverseDoStmt(DoStmt *s) { return nested(s, loops); }
+  bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s, loops); }
+  bool TraverseSwitchStmt(SwitchStmt *s) { return nested(s, switches); }
+  bool TraverseLambdaExpr(LambdaExpr *) { return true; }
+  bool nested(Stmt *s, int &depth) {
+    ++depth;
+    for (Stmt *c : s->children())
+      if (c)
+        TraverseStmt(c);
+    --depth;
+    return true;
+  }
+  bool VisitBreakStmt(BreakStmt *) {
+    brk |= loops == 0 && switches == 0;
+    return true;
+  }
+  bool VisitContinueStmt(ContinueStmt *) {
+    cont |= loops == 0;
+    return true;
+  }
+  bool VisitReturnStmt(ReturnStmt *) {
+    ret = true;
+    return true;
+  }
+};
+
 /// Whether `s` may leave the statement list early: a return (in flag mode),
 /// or a break/continue of the innermost loop.
 bool FunctionLowering::mayExit(const Stmt *s) {
-  struct Finder : RecursiveASTVisitor<Finder> {
-    bool ret = false, jump = false;
-    int loops = 0;
-    bool TraverseForStmt(ForStmt *s) { return nested(s); }
-    bool TraverseWhileStmt(WhileStmt *s) { return nested(s); }
-    bool TraverseDoStmt(DoStmt *s) { return nested(s); }
-    bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s); }
-    bool TraverseLambdaExpr(LambdaExpr *) { return true; }
-    // A break in a switch leaves the switch; a continue, the loop around.
-    bool TraverseSwitchStmt(SwitchStmt *s) {
-      ++switches;
-      for (Stmt *c : s->children())
-        if (c)
-          TraverseStmt(c);
-      --switches;
-      return true;
-    }
-    int switches = 0;
-    bool nested(Stmt *s) {
-      ++loops;
-      int outer = switches;
-      switches = 0;
-      for (Stmt *c : s->children())
-        if (c)
-          TraverseStmt(c);
-      switches = outer;
-      --loops;
-      return true;
-    }
-    bool VisitReturnStmt(ReturnStmt *) {
-      ret = true;
-      return true;
-    }
-    bool VisitBreakStmt(BreakStmt *) {
-      jump |= loops == 0 && switches == 0;
-      return true;
-    }
-    bool VisitContinueStmt(ContinueStmt *) {
-      jump |= loops == 0;
-      return true;
-    }
-  } f;
-  f.TraverseStmt(const_cast<Stmt *>(s));
-  return (f.ret && fns.back().flagMode) ||
-         (f.jump && !fns.back().loops.empty());
+  JumpsOut j(s);
+  return (j.ret && fns.back().flagMode) ||
+         ((j.brk || j.cont) && !fns.back().loops.empty());
 }
 
 Value FunctionLowering::notExited(Location l) {
@@ -2350,8 +2343,6 @@ bool FunctionLowering::lowerSwitch(const SwitchStmt *s) {
             rl, go, [&] { return lowerStmts(run); }, nullptr))
       return false;
   }
-  env.erase(active);
-  env.erase(lc.brk);
   return true;
 }
 
@@ -2661,36 +2652,7 @@ bool FunctionLowering::lowerWhile(const Stmt *loop, const Expr *cond,
                                   bool isDo) {
   Location l = loc(loop);
   FnCtx &fc = fns.back();
-  struct Jumps : RecursiveASTVisitor<Jumps> {
-    bool brk = false, cont = false, ret = false;
-    int depth = 0;
-    bool TraverseForStmt(ForStmt *s) { return nested(s); }
-    bool TraverseWhileStmt(WhileStmt *s) { return nested(s); }
-    bool TraverseDoStmt(DoStmt *s) { return nested(s); }
-    bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s); }
-    bool TraverseLambdaExpr(LambdaExpr *) { return true; }
-    bool nested(Stmt *s) {
-      ++depth;
-      for (Stmt *c : s->children())
-        if (c)
-          TraverseStmt(c);
-      --depth;
-      return true;
-    }
-    bool VisitBreakStmt(BreakStmt *) {
-      brk |= depth == 0;
-      return true;
-    }
-    bool VisitContinueStmt(ContinueStmt *) {
-      cont |= depth == 0;
-      return true;
-    }
-    bool VisitReturnStmt(ReturnStmt *) {
-      ret = true;
-      return true;
-    }
-  } j;
-  j.TraverseStmt(const_cast<Stmt *>(body));
+  JumpsOut j(body);
 
   llvm::SmallPtrSet<const void *, 8> assigned;
   assignedIn(body, assigned);
@@ -2879,33 +2841,8 @@ bool FunctionLowering::lowerFor(const ForStmt *s) {
     reads.TraverseStmt(const_cast<Expr *>(cmp->getRHS()));
     if (reads.bad)
       return false;
-    struct Jumps : RecursiveASTVisitor<Jumps> {
-      bool bad = false;
-      int depth = 0;
-      bool TraverseForStmt(ForStmt *s) { return nested(s); }
-      bool TraverseWhileStmt(WhileStmt *s) { return nested(s); }
-      bool TraverseDoStmt(DoStmt *s) { return nested(s); }
-      bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s); }
-      bool TraverseLambdaExpr(LambdaExpr *) { return true; }
-      bool nested(Stmt *s) {
-        ++depth;
-        for (Stmt *c : s->children())
-          if (c)
-            TraverseStmt(c);
-        --depth;
-        return true;
-      }
-      bool VisitBreakStmt(BreakStmt *) {
-        bad |= depth == 0;
-        return true;
-      }
-      bool VisitReturnStmt(ReturnStmt *) {
-        bad = true;
-        return true;
-      }
-    } j;
-    j.TraverseStmt(const_cast<Stmt *>(s->getBody()));
-    return !j.bad;
+    JumpsOut j(s->getBody());
+    return !j.brk && !j.ret;
   };
   if (!counted()) {
     if (s->getInit() && !lowerStmt(s->getInit()))
@@ -2968,28 +2905,7 @@ bool FunctionLowering::lowerFor(const ForStmt *s) {
     body->getTerminator()->erase();
   b.setInsertionPointToEnd(body);
   LoopCtx lc;
-  struct ContFinder : RecursiveASTVisitor<ContFinder> {
-    bool cont = false;
-    int depth = 0;
-    bool TraverseForStmt(ForStmt *s) { return nested(s); }
-    bool TraverseWhileStmt(WhileStmt *s) { return nested(s); }
-    bool TraverseDoStmt(DoStmt *s) { return nested(s); }
-    bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) { return nested(s); }
-    bool nested(Stmt *s) {
-      ++depth;
-      for (Stmt *c : s->children())
-        if (c)
-          TraverseStmt(c);
-      --depth;
-      return true;
-    }
-    bool VisitContinueStmt(ContinueStmt *) {
-      cont |= depth == 0;
-      return true;
-    }
-  } cf;
-  cf.TraverseStmt(const_cast<Stmt *>(s->getBody()));
-  if (cf.cont)
+  if (JumpsOut(s->getBody()).cont)
     lc.cont = newKey();
   fns.back().loops.push_back(lc);
   auto popLoop = llvm::make_scope_exit([&] { fns.back().loops.pop_back(); });
@@ -3043,42 +2959,7 @@ bool FunctionLowering::lowerRangeFor(const CXXForRangeStmt *s) {
   const VarDecl *lv = s->getLoopVariable();
   llvm::SmallPtrSet<const void *, 8> assigned;
   assignedIn(s->getBody(), assigned);
-  // Jumps out of this loop: a return, a break or continue of its own (not
-  // of a loop or switch inside it; a lambda's body is its own).
-  struct Jumps : RecursiveASTVisitor<Jumps> {
-    bool bad = false;
-    int loops = 0, switches = 0;
-    bool TraverseForStmt(ForStmt *s) { return nested(s, loops); }
-    bool TraverseWhileStmt(WhileStmt *s) { return nested(s, loops); }
-    bool TraverseDoStmt(DoStmt *s) { return nested(s, loops); }
-    bool TraverseCXXForRangeStmt(CXXForRangeStmt *s) {
-      return nested(s, loops);
-    }
-    bool TraverseSwitchStmt(SwitchStmt *s) { return nested(s, switches); }
-    bool TraverseLambdaExpr(LambdaExpr *) { return true; }
-    bool nested(Stmt *s, int &depth) {
-      ++depth;
-      for (Stmt *c : s->children())
-        if (c)
-          TraverseStmt(c);
-      --depth;
-      return true;
-    }
-    bool VisitBreakStmt(BreakStmt *) {
-      bad |= loops == 0 && switches == 0;
-      return true;
-    }
-    bool VisitReturnStmt(ReturnStmt *) {
-      bad = true;
-      return true;
-    }
-    bool VisitContinueStmt(ContinueStmt *) {
-      bad |= loops == 0;
-      return true;
-    }
-  } j;
-  j.TraverseStmt(const_cast<Stmt *>(s->getBody()));
-  if (j.bad)
+  if (JumpsOut j(s->getBody()); j.brk || j.cont || j.ret)
     return tape(s->getBeginLoc(),
                 "break, continue or return in a range-for loop (write an "
                 "index loop)"),
@@ -3867,8 +3748,7 @@ Result FunctionLowering::lowerCall(const CallExpr *c) {
         next = b.create<kn::ListPushOp>(l, t, list->v, unranked(l, v, elem));
       }
       Val nv(next);
-      if (list->known && (n == "clear" || n == "push_back" ||
-                          n == "emplace_back" || !list->elems.empty())) {
+      if (list->known && !(n == "pop_back" && list->elems.empty())) {
         // Still statically known: its elements, for concat and stack.
         nv.known = true;
         nv.elems = list->elems;

@@ -19,6 +19,7 @@
 #include "knet/Codegen/SourceRewriter.h"
 #include "knet/Passes/Passes.h"
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "clang/AST/ASTConsumer.h"
@@ -374,9 +375,18 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
   if (stage == "cpp")
     return;
   std::vector<mlir::knet::CompiledDecl> fns;
-  for (const auto &r : fr.result.reports)
-    if (r.status == knet::frontend::FunctionReport::Status::Compiled && r.decl)
-      fns.push_back({r.decl, mlir::knet::cppIdentifier(r.symbol)});
+  for (const auto &r : fr.result.reports) {
+    if (r.status != knet::frontend::FunctionReport::Status::Compiled || !r.decl)
+      continue;
+    mlir::knet::CompiledDecl c{r.decl, mlir::knet::cppIdentifier(r.symbol), {}};
+    // The parameters the frontend made results (knet.inout), in order.
+    if (auto f = module.lookupSymbol<mlir::func::FuncOp>(r.symbol))
+      for (unsigned i = 0; i < f.getNumResults(); ++i)
+        if (auto name =
+                f.getResultAttrOfType<mlir::StringAttr>(i, "knet.inout"))
+          c.inout.push_back(name.str());
+    fns.push_back(std::move(c));
+  }
   llvm::Expected<std::string> tu =
       mlir::knet::rewriteSource(ast, fns, fr.generated);
   if (!tu) {

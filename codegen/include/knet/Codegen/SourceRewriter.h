@@ -16,6 +16,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace clang {
 class ASTContext;
@@ -27,6 +28,9 @@ namespace mlir::knet {
 struct CompiledDecl {
   const clang::FunctionDecl *decl;
   std::string id; // cppIdentifier of the symbol: knet_compiled_<id>()
+  // Tensor& parameters whose final values follow the results (the
+  // frontend's knet.inout result attributes), assigned back in order.
+  std::vector<std::string> inout;
 };
 
 /// The rewritten main file of `ast`; `generated` is the emitter's output for

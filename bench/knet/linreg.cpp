@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   SGD opt{.lr = 0.1};
+  bench::result("first_loss", loss(m, x, y).item<double>());
   double t0 = bench::now();
   for (int64_t e = 0; e < epochs; ++e) {
     Tape t = diff(loss, m, x, y);

@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   std::vector<int64_t> perm =
       bench::permutation(static_cast<int64_t>(p.batches.size()), order);
   Adam opt;
-  double t0 = bench::now(), total = 0;
+  double t0 = bench::now(), total = 0, first_loss = std::nan("");
   int64_t words = 0;
   for (int64_t i = 0; i < nbatches; ++i) {
     const bench::LmBatch &b =
@@ -81,10 +81,13 @@ int main(int argc, char **argv) {
     auto [t, l] = run(b, true);
     update(t, opt);
     total += l.item<double>();
+    if (std::isnan(first_loss))
+      first_loss = total / static_cast<double>(b.words);
     words += b.words;
   }
   double secs = bench::now() - t0;
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("words", words);
   bench::result("words_per_s", static_cast<double>(words) / secs);
   bench::result("loss", total / static_cast<double>(words)); // per word

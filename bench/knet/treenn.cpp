@@ -122,12 +122,14 @@ int main(int argc, char **argv) {
   }
   Adam opt;
   const size_t n = std::min(sst.train.size(), static_cast<size_t>(limit));
-  double t0 = bench::now(), total = 0;
+  double t0 = bench::now(), total = 0, first_loss = std::nan("");
   for (size_t i = 0; i < n; ++i) {
     const bench::Tree &t = *sst.train[i];
     Tape tape = diff([&] { return loss(m, t); });
     update(tape, opt);
     total += tape.value().item<double>();
+    if (std::isnan(first_loss))
+      first_loss = total;
   }
   double secs = bench::now() - t0;
   int64_t right = 0;
@@ -137,6 +139,7 @@ int main(int argc, char **argv) {
     right += argmax(s, 1).item<int64_t>() == t->label;
   }
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("sentences", n);
   bench::result("sentences_per_s", static_cast<double>(n) / secs);
   bench::result("loss", total / static_cast<double>(n)); // mean over the run

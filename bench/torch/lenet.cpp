@@ -66,13 +66,15 @@ int main(int argc, char **argv) {
   auto batches = bench::epoch_batches(d.train.n, batch, epochs, order);
   if (steps >= 0 && static_cast<size_t>(steps) < batches.size())
     batches.resize(static_cast<size_t>(steps));
-  double t0 = bench::now(), last = 0;
+  double t0 = bench::now(), last = 0, first_loss = std::nan("");
   for (const auto &idx : batches) {
     bench::zero_grad(params);
     torch::Tensor l = m.loss(xb(d.train.x, idx), yb(d.train.y, idx));
     l.backward();
     opt.step();
     last = l.item<double>();
+    if (std::isnan(first_loss))
+      first_loss = last;
   }
   double secs = bench::now() - t0;
   torch::NoGradGuard no_grad;
@@ -88,6 +90,7 @@ int main(int argc, char **argv) {
     right += bench::accuracy(s, y) * k;
   }
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("steps", batches.size());
   bench::result("last_batch_loss", last);
   bench::result("loss", total / static_cast<double>(d.test.n));

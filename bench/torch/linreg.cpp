@@ -38,6 +38,10 @@ int main(int argc, char **argv) {
         });
     return 0;
   }
+  {
+    torch::NoGradGuard no_grad;
+    bench::result("first_loss", m.loss(x, y).item<double>());
+  }
   double t0 = bench::now();
   for (int64_t e = 0; e < epochs; ++e) {
     bench::zero_grad({m.w, m.b});

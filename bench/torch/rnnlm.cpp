@@ -71,7 +71,7 @@ int main(int argc, char **argv) {
   bench::Rng order(2);
   std::vector<int64_t> perm =
       bench::permutation(static_cast<int64_t>(p.batches.size()), order);
-  double t0 = bench::now(), total = 0;
+  double t0 = bench::now(), total = 0, first_loss = std::nan("");
   int64_t words = 0;
   for (int64_t i = 0; i < nbatches; ++i) {
     const bench::LmBatch &b =
@@ -82,10 +82,13 @@ int main(int argc, char **argv) {
     l.backward();
     opt.step();
     total += l.item<double>();
+    if (std::isnan(first_loss))
+      first_loss = total / static_cast<double>(b.words);
     words += b.words;
   }
   double secs = bench::now() - t0;
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("words", words);
   bench::result("words_per_s", static_cast<double>(words) / secs);
   bench::result("loss", total / static_cast<double>(words)); // per word

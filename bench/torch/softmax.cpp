@@ -50,19 +50,22 @@ int main(int argc, char **argv) {
   }
   bench::Rng order(2);
   auto batches = bench::epoch_batches(d.train.n, batch, epochs, order);
-  double t0 = bench::now(), last = 0;
+  double t0 = bench::now(), last = 0, first_loss = std::nan("");
   for (const auto &idx : batches) {
     bench::zero_grad(params);
     torch::Tensor l = m.loss(xb(idx), yb(idx));
     l.backward();
     opt.step();
     last = l.item<double>();
+    if (std::isnan(first_loss))
+      first_loss = last;
   }
   double secs = bench::now() - t0;
   torch::NoGradGuard no_grad;
   torch::Tensor xt = bench::tensor_of(d.test.x, {d.test.n, 1, 28, 28});
   torch::Tensor yt = bench::tensor_of(d.test.y, {d.test.n});
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("steps", batches.size());
   bench::result("last_batch_loss", last);
   bench::result("loss", m.loss(xt, yt).item<double>());

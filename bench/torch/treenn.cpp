@@ -104,13 +104,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   const size_t n = std::min(sst.train.size(), static_cast<size_t>(limit));
-  double t0 = bench::now(), total = 0;
+  double t0 = bench::now(), total = 0, first_loss = std::nan("");
   for (size_t i = 0; i < n; ++i) {
     bench::zero_grad(params);
     torch::Tensor l = m.loss(*sst.train[i]);
     l.backward();
     opt.step();
     total += l.item<double>();
+    if (std::isnan(first_loss))
+      first_loss = total;
   }
   double secs = bench::now() - t0;
   torch::NoGradGuard no_grad;
@@ -121,6 +123,7 @@ int main(int argc, char **argv) {
     right += s.argmax(1).item<int64_t>() == t->label;
   }
   bench::result("train_s", secs);
+  bench::result("first_loss", first_loss);
   bench::result("sentences", n);
   bench::result("sentences_per_s", static_cast<double>(n) / secs);
   bench::result("loss", total / static_cast<double>(n)); // mean over the run

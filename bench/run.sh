@@ -158,8 +158,12 @@ if { has_peer torch2 || has_peer jax; } && [ $NOBUILD = 0 ]; then
   fi
 fi
 if has_peer torch2 || has_peer jax; then
-  [ -x "$PY" ] || { py_fail torch2 "no Python virtual environment (python3 -m venv failed)"
-                    py_fail jax "no Python virtual environment (python3 -m venv failed)"; }
+  if [ ! -x "$PY" ]; then
+    why="no Python virtual environment in $VENV (python3 -m venv failed)"
+    [ $NOBUILD = 0 ] || why="no Python virtual environment in $VENV (--no-build installs nothing)"
+    py_fail torch2 "$why"
+    py_fail jax "$why"
+  fi
 fi
 if has_peer torch2 && [ -z "${WHY[pytorch]:-}" ]; then
   # import torch and torch.compile on the CPU, or the reason they fail.
@@ -230,7 +234,7 @@ jax_version=
 declare -A NAME=([knet_compiled]="knet compiled" [knet_tape]="knet tape"
   [libtorch]="LibTorch ${torch1_version:-1.x} C++" [libtorch2]="LibTorch ${torch2_version:-2.x} C++"
   [pytorch]="PyTorch ${torch2_version:-2.x} eager" [torch_compile]="torch.compile"
-  [jax]="JAX ${jax_version} jit")
+  [jax]="JAX${jax_version:+ $jax_version} jit")
 ready() { [ -z "${WHY[$1]:-}" ]; } # ready <impl>: installed and built
 
 # One thread per implementation; below the CPU count, pinned to CPUs 0..N-1
@@ -251,7 +255,7 @@ rm -rf "$RES"
 mkdir -p "$RES"
 
 # field <file> <key>: the value of "@key=value" in a program's output.
-field() { [ -f "$1" ] && sed -n "s/^@$2=//p" "$1" | tail -1; }
+field() { if [ -f "$1" ]; then sed -n "s/^@$2=//p" "$1" | tail -1; fi; }
 median() {
   printf '%s\n' "$@" | grep -v '^$' | sort -g |
     awk '{a[NR]=$1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2];
@@ -266,7 +270,10 @@ run_one() { # run_one <impl> <model> <log> <args...>
     libtorch) cmd=("$BIN/torch_$m") ;;
     libtorch2) cmd=("$BUILD/torch2/torch_$m") ;;
     pytorch) cmd=("$PY" "$ROOT/bench/py/peer.py" "$m" --impl torch) ;;
-    torch_compile) cmd=("$PY" "$ROOT/bench/py/peer.py" "$m" --impl torch_compile) ;;
+    torch_compile) cmd=("$PY" "$ROOT/bench/py/peer.py" "$m" --impl torch_compile)
+      # --quick: charlm's time step instead of its whole unrolled loss (a
+      # compile of minutes, twice).
+      [ $QUICK = 0 ] || [ "$m" != charlm ] || cmd+=(--compile step) ;;
     jax) cmd=("$PY" "$ROOT/bench/py/peer.py" "$m" --impl jax) ;;
   esac
   if ! "${PIN[@]}" "${cmd[@]}" --data "$DATA" --threads "$THREADS" "$@" \
@@ -339,6 +346,9 @@ ratio() { # ratio <knet> <peer> <kind>: knet's time over the peer's
     awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b / a}'
   fi
 }
+value() { # value <impl> <model> <key>: stat, or nothing when it did not run
+  if ready "$1" && ready "$1/$2"; then stat "$@"; fi
+}
 key_of() { [ "${KIND[$1]}" = s ] && echo train_s || echo "${KIND[$1]}"; }
 cell() { # cell <impl> <model> <text>: the text, or why there is none
   if ! ready "$1"; then printf "n/a"
@@ -366,7 +376,7 @@ header() { # header <first columns...>: a row naming every implementation
     best= best_v=
     declare -A V=()
     for impl in $IMPLS; do
-      V[$impl]=$(ready "$impl" && ready "$impl/$m" && stat "$impl" "$m" "$key")
+      V[$impl]=$(value "$impl" "$m" "$key")
       row+=" $(cell "$impl" "$m" "$(fmt_num "${V[$impl]}" $d)$unit") |"
       case $impl in knet_*) continue ;; esac
       [ -n "${V[$impl]}" ] || continue
@@ -375,11 +385,11 @@ header() { # header <first columns...>: a row naming every implementation
         best=$impl best_v=${V[$impl]}
       fi
     done
-    echo "$row ${NAME[$best]:-?} | $(ratio "${V[knet_compiled]}" "$best_v" "$k") | $(ratio "${V[knet_tape]}" "$best_v" "$k") |"
+    echo "$row $(if [ -n "$best" ]; then echo "${NAME[$best]}"; else echo "?"; fi) | $(ratio "${V[knet_compiled]}" "$best_v" "$k") | $(ratio "${V[knet_tape]}" "$best_v" "$k") |"
     unset V
   done
   echo
-  echo "Training time (rnnlm, treenn: throughput), medians of $RUNS run(s): the training loop only, no data loading, evaluation, compilation or warm-up. The ratio columns are knet's time over the fastest peer's (< 1: knet faster; for rnnlm and treenn the peer's rate over knet's). Threads: $THREADS for every implementation (KNET_NUM_THREADS, OMP/MKL/OPENBLAS_NUM_THREADS, torch.set_num_threads and set_num_interop_threads, XLA's one-thread flags)$([ ${#PIN[@]} -gt 0 ] && echo ", every program pinned with \`${PIN[*]}\`")."
+  echo "Training time (rnnlm, treenn: throughput), medians of $RUNS run(s): the training loop only, no data loading, evaluation, compilation or warm-up. The ratio columns are knet's time over the fastest peer's (< 1: knet faster; for rnnlm and treenn the peer's rate over knet's). Threads: $THREADS for every implementation (KNET_NUM_THREADS, OMP/MKL/OPENBLAS_NUM_THREADS, torch.set_num_threads and set_num_interop_threads$([ "$THREADS" = 1 ] && echo ", XLA's one-thread flags"))$([ ${#PIN[@]} -gt 0 ] && echo ", every program pinned with \`${PIN[*]}\`")."
   echo
   echo "Quality: the first step's loss → the model's quality at the end ($(for m in $MODELS; do printf '%s: %s; ' "$m" "${QNAME[$m]}"; done | sed 's/; $//'))."
   echo
@@ -387,8 +397,8 @@ header() { # header <first columns...>: a row naming every implementation
   for m in $MODELS; do
     row="| $m |"
     for impl in $IMPLS; do
-      f=$(ready "$impl" && ready "$impl/$m" && stat "$impl" "$m" first_loss)
-      q=$(ready "$impl" && ready "$impl/$m" && stat "$impl" "$m" "${QUALITY[$m]}")
+      f=$(value "$impl" "$m" first_loss)
+      q=$(value "$impl" "$m" "${QUALITY[$m]}")
       row+=" $(cell "$impl" "$m" "$(fmt_num "$f" 4) → $(fmt_num "$q" 4)") |"
     done
     echo "$row"
@@ -402,7 +412,7 @@ header() { # header <first columns...>: a row naming every implementation
     row="| $m | $(fmt_num "${KNETC[$m]}" 2) |"
     for impl in torch_compile jax; do
       [[ " $IMPLS " == *" $impl "* ]] || continue
-      row+=" $(cell "$impl" "$m" "$(fmt_num "$(ready "$impl" && ready "$impl/$m" && stat "$impl" "$m" compile_s)" 1)") |"
+      row+=" $(cell "$impl" "$m" "$(fmt_num "$(value "$impl" "$m" compile_s)" 1)") |"
     done
     echo "$row"
   done
@@ -452,7 +462,7 @@ header() { # header <first columns...>: a row naming every implementation
   os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
   dnnl=$(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo "?")
   cxx=$(c++ --version | head -1)
-  py=$([ -x "$PY" ] && "$PY" --version 2>&1)
+  py=$(if [ -x "$PY" ]; then "$PY" --version 2>&1; fi)
   echo "Machine: $cpu, $(getconf _NPROCESSORS_ONLN) cores, $mem; $os, $(uname -r); $cxx; libdnnl-dev $dnnl; libtorch-dev ${torch1_version:-?}; ${py:-no Python peers}, torch ${torch2_version:-?}, jax ${jax_version:-?}. Load average (1/5/15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg). $(date -u '+%Y-%m-%d %H:%M UTC'), run.sh took $(($(date +%s) - T_START)) s."
 } >"$RES/table.md"
 [ -z "$OUT" ] || cp "$RES/table.md" "$OUT"

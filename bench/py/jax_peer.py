@@ -81,3 +81,13 @@ class Trainer:
         self.params, self.state, l = self.exe[k](self.params, self.state,
                                                  *batch)
         return l
+
+
+def report_ratio(loss_fn, params, calls):
+    """The forward / value-and-gradient measurement of bench.h: one timed
+    unit is jit(loss_fn)(params, *args), or jit(value_and_grad(loss_fn)),
+    for every args in `calls`."""
+    f, vg = jax.jit(loss_fn), jax.jit(jax.value_and_grad(loss_fn))
+    common.report_ratio(
+        lambda: [f(params, *a).block_until_ready() for a in calls],
+        lambda: [jax.block_until_ready(vg(params, *a)) for a in calls])

@@ -26,10 +26,7 @@ def run(args, impl):
                        optax.sgd(0.1))
         xj, yj = jnp.asarray(x), jnp.asarray(y)
         if ratio:
-            f, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-            common.report_ratio(
-                lambda: f(tr.params, xj, yj).block_until_ready(),
-                lambda: jax.block_until_ready(vg(tr.params, xj, yj)))
+            J.report_ratio(loss, tr.params, [(xj, yj)])
             return
         common.result("compile_s", tr.compile([(xj, yj)]))
         common.result("first_loss", float(loss(tr.params, xj, yj)))
@@ -57,15 +54,7 @@ def run(args, impl):
 
     lf = tr.compile(loss)
     if ratio:
-        def forward():
-            with torch.no_grad():
-                lf(xt, yt)
-
-        def value_and_grad():
-            tr.zero_grad()
-            lf(xt, yt).backward()
-
-        common.report_ratio(forward, value_and_grad)
+        T.report_ratio(tr, lf, [(xt, yt)])
         return
     T.report_compile(tr.warm_up(lf, [(xt, yt)]), tr)
     with torch.no_grad():

@@ -105,17 +105,7 @@ def run_torch(args, impl, model, p0, H, plan, probe, lr, clip, mean, ratio):
     tensors = lambda b: (torch.from_numpy(b[0].T.copy()),
                          torch.from_numpy(b[1].T.copy()))
     if ratio:
-        x, y = tensors(probe)
-
-        def forward():
-            with torch.no_grad():
-                lf(x, y)
-
-        def value_and_grad():
-            tr.zero_grad()
-            lf(x, y).backward()
-
-        common.report_ratio(forward, value_and_grad)
+        T.report_ratio(tr, lf, [tensors(probe)])
         return None, None
     shapes = {}
     for b in plan:
@@ -157,11 +147,8 @@ def run_jax(args, impl, model, p0, H, plan, probe, lr, clip, mean, ratio):
     tr = J.Trainer(loss, {k: jnp.asarray(v) for k, v in p0.items()}, tx)
     arrays = lambda b: (b[0].astype(np.int32), b[1].astype(np.int32))
     if ratio:
-        x, y = (jnp.asarray(a) for a in arrays(probe))
-        f, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-        common.report_ratio(
-            lambda: f(tr.params, x, y).block_until_ready(),
-            lambda: jax.block_until_ready(vg(tr.params, x, y)))
+        J.report_ratio(loss, tr.params,
+                       [tuple(jnp.asarray(a) for a in arrays(probe))])
         return None, None
     common.result("compile_s", tr.compile([arrays(b) for b in plan]))
     losses = []

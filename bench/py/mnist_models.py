@@ -40,11 +40,22 @@ def run(args, impl, model):
     # Test evaluation in chunks (LeNet's C++ programs use 500 rows).
     chunk = 500 if model == "lenet" else len(xte)
     if impl == "jax":
-        run_jax(args, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk,
-                ratio, first)
+        out = run_jax(args, model, p0, sgd, batches, xtr, ytr, xte, yte,
+                      chunk, ratio, first)
     else:
-        run_torch(args, impl, model, p0, sgd, batches, xtr, ytr, xte, yte,
-                  chunk, ratio, first)
+        out = run_torch(args, impl, model, p0, sgd, batches, xtr, ytr, xte,
+                        yte, chunk, ratio, first)
+    if ratio:
+        return
+    # Training (first and last batch loss, seconds), then the test set's
+    # summed loss and correct count.
+    first_loss, secs, last, total, right = out
+    common.result("first_loss", first_loss)
+    common.result("train_s", secs)
+    common.result("steps", len(batches))
+    common.result("last_batch_loss", last)
+    common.result("loss", total / len(xte))
+    common.result("accuracy", right / len(xte))
 
 
 def run_torch(args, impl, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk,
@@ -77,17 +88,7 @@ def run_torch(args, impl, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk,
     lf = tr.compile(loss)
     batch = lambda idx: (torch.from_numpy(xtr[idx]), torch.from_numpy(ytr[idx]))
     if ratio:
-        x, y = batch(first)
-
-        def forward():
-            with torch.no_grad():
-                lf(x, y)
-
-        def value_and_grad():
-            tr.zero_grad()
-            lf(x, y).backward()
-
-        common.report_ratio(forward, value_and_grad)
+        T.report_ratio(tr, lf, [batch(first)])
         return
     T.report_compile(tr.warm_up(lf, [batch(batches[0])]), tr)
     t0, last, first_loss = common.now(), 0.0, None
@@ -103,12 +104,7 @@ def run_torch(args, impl, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk,
             s = predict(x)
             total += T.nll(s, y).item() * len(y)
             right += T.accuracy(s, y) * len(y)
-    common.result("first_loss", first_loss)
-    common.result("train_s", secs)
-    common.result("steps", len(batches))
-    common.result("last_batch_loss", last)
-    common.result("loss", total / len(xte))
-    common.result("accuracy", right / len(xte))
+    return first_loss, secs, last, total, right
 
 
 def run_jax(args, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk, ratio,
@@ -148,11 +144,8 @@ def run_jax(args, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk, ratio,
     tr = J.Trainer(loss, {k: jnp.asarray(v) for k, v in p0.items()}, tx)
     batch = lambda idx: (xtr[idx], ytr[idx].astype(np.int32))
     if ratio:
-        x, y = (jnp.asarray(a) for a in batch(first))
-        f, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-        common.report_ratio(
-            lambda: f(tr.params, x, y).block_until_ready(),
-            lambda: jax.block_until_ready(vg(tr.params, x, y)))
+        J.report_ratio(loss, tr.params,
+                       [tuple(jnp.asarray(a) for a in batch(first))])
         return
     common.result("compile_s", tr.compile([batch(batches[0])]))
     t0, last, first_loss = common.now(), 0.0, None
@@ -167,9 +160,4 @@ def run_jax(args, model, p0, sgd, batches, xtr, ytr, xte, yte, chunk, ratio,
         s = fwd(tr.params, x)
         total += float(J.nll(s, y)) * len(y)
         right += float(jnp.mean(jnp.argmax(s, 1) == y)) * len(y)
-    common.result("first_loss", first_loss)
-    common.result("train_s", secs)
-    common.result("steps", len(batches))
-    common.result("last_batch_loss", last)
-    common.result("loss", total / len(xte))
-    common.result("accuracy", right / len(xte))
+    return first_loss, secs, last, total, right

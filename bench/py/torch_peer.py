@@ -106,3 +106,21 @@ class Trainer:
 def report_compile(seconds, trainer):
     if trainer.compiled:
         common.result("compile_s", seconds)
+
+
+def report_ratio(trainer, loss_fn, calls):
+    """The forward / value-and-gradient measurement of bench.h: one timed
+    unit is loss_fn(*args) for every args in `calls`, under no_grad, or
+    each followed by backward()."""
+
+    def forward():
+        with torch.no_grad():
+            for args in calls:
+                loss_fn(*args)
+
+    def value_and_grad():
+        for args in calls:
+            trainer.zero_grad()
+            loss_fn(*args).backward()
+
+    common.report_ratio(forward, value_and_grad)

@@ -104,17 +104,7 @@ def run_torch(args, impl, p0, d, trees, probe, dev, ratio):
         return T.nll(s, labels)
 
     if ratio:
-        def forward():
-            with torch.no_grad():
-                for t in probe:
-                    loss(t)
-
-        def value_and_grad():
-            for t in probe:
-                tr.zero_grad()
-                loss(t).backward()
-
-        common.report_ratio(forward, value_and_grad)
+        T.report_ratio(tr, loss, [(t,) for t in probe])
         return None
     T.report_compile(tr.warm_up(loss, [(trees[0],)]), tr)
     losses = []
@@ -192,11 +182,7 @@ def run_jax(args, impl, p0, d, trees, probe, dev, ratio):
     tr = J.Trainer(loss, {k: jnp.asarray(v) for k, v in p0.items()},
                    J.adam(0.001))
     if ratio:
-        flat = [flatten(t)[0] for t in probe]
-        f, vg = jax.jit(loss), jax.jit(jax.value_and_grad(loss))
-        common.report_ratio(
-            lambda: [f(tr.params, *a).block_until_ready() for a in flat],
-            lambda: [jax.block_until_ready(vg(tr.params, *a)) for a in flat])
+        J.report_ratio(loss, tr.params, [flatten(t)[0] for t in probe])
         return None
     flat = [flatten(t)[0] for t in trees]
     common.result("compile_s", tr.compile(flat))

@@ -148,7 +148,7 @@ std::string findResourceDir(const char *argv0) {
 
 struct FileResult {
   std::string file;
-  knet::frontend::TranslationUnitResult result;
+  mlir::knet::frontend::TranslationUnitResult result;
   std::string generated; // --emit=cpp
   std::string tu;        // --emit=tu
   bool stageFailed = false;
@@ -314,8 +314,8 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
       continue;
     for (auto &r : fr.result.reports)
       if (r.symbol == f.getSymName() &&
-          r.status == knet::frontend::FunctionReport::Status::Compiled) {
-        r.status = knet::frontend::FunctionReport::Status::Tape;
+          r.status == mlir::knet::frontend::FunctionReport::Status::Compiled) {
+        r.status = mlir::knet::frontend::FunctionReport::Status::Tape;
         r.reason = "a knet::Moments argument (batchnorm's running "
                    "statistics) has no leaf in the compiled ABI yet";
         r.reasonFile = r.file;
@@ -376,7 +376,8 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
     return;
   std::vector<mlir::knet::CompiledDecl> fns;
   for (const auto &r : fr.result.reports) {
-    if (r.status != knet::frontend::FunctionReport::Status::Compiled || !r.decl)
+    if (r.status != mlir::knet::frontend::FunctionReport::Status::Compiled ||
+        !r.decl)
       continue;
     mlir::knet::CompiledDecl c{r.decl, mlir::knet::cppIdentifier(r.symbol), {}};
     // The parameters the frontend made results (knet.inout), in order.
@@ -407,7 +408,7 @@ public:
       return; // Clang said why; the AST is not trustworthy.
     FileResult &fr = results.emplace_back();
     fr.file = file;
-    fr.result = knet::frontend::lowerTranslationUnit(ast, ctx);
+    fr.result = mlir::knet::frontend::lowerTranslationUnit(ast, ctx);
     if ((stage != "ir" || explaining || checkCuda) && !fr.result.hadError &&
         fr.result.module)
       runLaterStages(ast, fr);
@@ -478,10 +479,10 @@ ArgumentsAdjuster defaultsAdjuster(std::string resourceDir) {
 }
 
 void printExplain(
-    llvm::raw_ostream &os, const knet::frontend::FunctionReport &r,
+    llvm::raw_ostream &os, const mlir::knet::frontend::FunctionReport &r,
     const std::map<std::string, std::vector<std::string>> &saved,
     const std::map<std::string, std::vector<std::string>> &fusion) {
-  using Status = knet::frontend::FunctionReport::Status;
+  using Status = mlir::knet::frontend::FunctionReport::Status;
   os << r.file << ":" << r.line << ": " << r.name << ": ";
   switch (r.status) {
   case Status::Compiled: {
@@ -570,7 +571,7 @@ int main(int argc, const char **argv) {
                                                     std::vector<std::string>());
 
   mlir::DialectRegistry registry;
-  knet::frontend::registerDialects(registry);
+  mlir::knet::frontend::registerDialects(registry);
   mlir::func::registerInlinerExtension(registry);
   mlir::MLIRContext ctx(registry, mlir::MLIRContext::Threading::DISABLED);
 

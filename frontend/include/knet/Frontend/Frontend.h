@@ -34,7 +34,7 @@ class DialectRegistry;
 class MLIRContext;
 } // namespace mlir
 
-namespace knet::frontend {
+namespace mlir::knet::frontend {
 
 /// What became of one KNET_COMPILE function.
 struct FunctionReport {
@@ -66,6 +66,6 @@ void registerDialects(mlir::DialectRegistry &registry);
 TranslationUnitResult lowerTranslationUnit(clang::ASTContext &ast,
                                            mlir::MLIRContext &context);
 
-} // namespace knet::frontend
+} // namespace mlir::knet::frontend
 
 #endif // KNET_FRONTEND_FRONTEND_H

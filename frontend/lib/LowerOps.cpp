@@ -63,6 +63,33 @@ template <typename OpT> Result FunctionLowering::buildUnary(Call &c) {
   return create(c, OpT::getOperationName(), {x}, {t});
 }
 
+// x, then compile-time constants, each the op's F64 attribute of the same
+// name as the runtime function's parameter: hardtanh(x, lo, hi). C++
+// default arguments count.
+template <typename OpT> Result FunctionLowering::buildUnaryAttrs(Call &c) {
+  Value x = tensorArg(c, 0);
+  if (!x)
+    return std::nullopt;
+  if (!isFloat(elemOf(x)))
+    x = castTensor(c.loc, x, m.f32(), c.at);
+  const FunctionDecl *fn = c.expr->getDirectCallee();
+  llvm::SmallVector<mlir::NamedAttribute> attrs;
+  for (unsigned i = 1; fn && i < fn->getNumParams(); ++i) {
+    std::string name = fn->getParamDecl(i)->getNameAsString();
+    if (!llvm::is_contained(OpT::getAttributeNames(), name))
+      return tape(c.at, "'" + c.name + "': parameter '" + name +
+                            "' is no attribute of " +
+                            OpT::getOperationName().str() + " (a knetc bug)");
+    if (!arg(c, i))
+      return tape(c.at, "'" + c.name + "' needs its " + name);
+    std::optional<double> v = constFloatArg(arg(c, i), name, c.name);
+    if (!v)
+      return std::nullopt;
+    attrs.push_back(attr(name, b.getF64FloatAttr(*v)));
+  }
+  return create(c, OpT::getOperationName(), {x}, {x.getType()}, attrs);
+}
+
 bool FunctionLowering::binaryOperands(Call &c, Value &a, Value &x) {
   Result ra = c.object ? lowerExpr(c.object) : lowerExpr(arg(c, 0));
   if (!ra)

@@ -296,7 +296,27 @@ KNET_UNARY_ADJOINT(SoftplusOp,
                    builder.create<SoftplusBackOp>(getLoc(), x.getType(), dy, x))
 KNET_UNARY_ADJOINT(SwishOp,
                    builder.create<SwishBackOp>(getLoc(), x.getType(), dy, x))
+// dy / 6 where |x| < 3, else 0 (unary.cpp).
+KNET_UNARY_ADJOINT(
+    HardsigmoidOp,
+    a.where(a.compare<LtOp>(builder.create<AbsOp>(getLoc(), x.getType(), x),
+                            a.cst(x, 3.0)),
+            a.mulC(dy, 1.0 / 6), a.zerosLike(dy)))
 #undef KNET_UNARY_ADJOINT
+
+// dy strictly inside (lo, hi), else 0 (unary.cpp).
+SmallVector<Value> HardtanhOp::buildAdjoint(OpBuilder &builder,
+                                            ValueRange resultGrads) {
+  Adj a{builder, getLoc()};
+  Value dy = resultGrads[0], x = getX();
+  if (!dy)
+    return nulls(*this);
+  Value zero = a.zerosLike(dy);
+  Value lo = a.cst(x, getLoAttr().getValueAsDouble());
+  Value hi = a.cst(x, getHiAttr().getValueAsDouble());
+  return {a.where(a.compare<GtOp>(x, lo),
+                  a.where(a.compare<LtOp>(x, hi), dy, zero), zero)};
+}
 
 //===----------------------------------------------------------------------===//
 // Elementwise, binary, broadcasting: each gradient is summed back to its

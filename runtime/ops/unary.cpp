@@ -2,9 +2,12 @@
 // Each forward and backward kernel is one scalar body on the loop driver.
 #include "core/elementwise.h"
 
+#include <knet/error.h>
 #include <knet/ops/elementwise.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 namespace knet {
 
@@ -256,6 +259,34 @@ Tensor gelu_back(const Tensor &dy, const Tensor &x) {
                           n[1] ? gg[0] * d2 : Tensor()};
            });
   return dx;
+}
+
+Tensor hardtanh(const Tensor &x, double lo, double hi) {
+  if (!(lo <= hi))
+    throw Error("hardtanh: lo (" + std::to_string(lo) + ") > hi (" +
+                std::to_string(hi) + ")");
+  if (cuda::on_gpu(x)) // no one-op kernel with attributes: two ops
+    return minimum(maximum(x, lo), hi);
+  Tensor y = map_float(x, "hardtanh", [lo, hi](auto v) {
+    using T = decltype(v);
+    return std::min(std::max(v, T(lo)), T(hi));
+  });
+  record_unary("hardtanh", x, y, [x, lo, hi](const Tensor &dy) {
+    Tensor zero = zeros_like(dy);
+    return where(x > lo, where(x < hi, dy, zero), zero);
+  });
+  return y;
+}
+
+Tensor hardsigmoid(const Tensor &x) {
+  Tensor y = map_float(x, "hardsigmoid", [](auto v) {
+    using T = decltype(v);
+    return std::min(std::max(v / T(6) + T(0.5), T(0)), T(1));
+  });
+  record_unary("hardsigmoid", x, y, [x](const Tensor &dy) {
+    return where(abs(x) < 3.0, dy * (1.0 / 6), zeros_like(dy));
+  });
+  return y;
 }
 
 Tensor softplus(const Tensor &x) {

@@ -2,6 +2,7 @@
 // and backward against central differences.
 #include "test_util.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace knet;
@@ -125,6 +126,16 @@ TEST(Elementwise, UnaryForward) {
                         })));
   EXPECT_TRUE(
       all_close(swish(x), ref_map(x, [&](double v) { return v * sig(v); })));
+  EXPECT_TRUE(all_close(hardtanh(x, -0.5, 2), ref_map(x, [](double v) {
+                          return std::min(std::max(v, -0.5), 2.0);
+                        })));
+  EXPECT_TRUE(all_close(hardtanh(x), ref_map(x, [](double v) {
+                          return std::min(std::max(v, -1.0), 1.0);
+                        })));
+  EXPECT_TRUE(all_close(hardsigmoid(x), ref_map(x, [](double v) {
+                          return std::min(std::max(v / 6 + 0.5, 0.0), 1.0);
+                        })));
+  EXPECT_THROW(hardtanh(x, 1, -1), Error);
   // Stability at the extremes.
   Tensor big = Tensor::from<float>({-200, 200}, {2});
   EXPECT_TRUE(all_close(sigm(big), Tensor::from<float>({0, 1}, {2})));
@@ -170,6 +181,11 @@ TEST(ElementwiseGrad, UnaryOverViews) {
   }
   for (F f : {F(log), F(log1p), F(sqrt), F(rsqrt)})
     EXPECT_TRUE(check_grads([f](auto &v) { return f(v[0]); }, {p}));
+  // Away from the kinks (+-0.5 and +-3): x is in (-2, 2).
+  EXPECT_TRUE(check_grads(
+      [](auto &v) { return hardtanh(v[0].transpose(0, 1), -0.5, 0.5); }, {x}));
+  EXPECT_TRUE(check_grads(
+      [](auto &v) { return hardsigmoid(v[0].slice(1, 0, 6, 2) * 2.0); }, {x}));
 }
 
 TEST(ElementwiseGrad, BackwardKernelsAreDifferentiable) {

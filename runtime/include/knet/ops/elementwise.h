@@ -63,6 +63,11 @@ Tensor gelu(const Tensor &x);     // tanh approximation, as Knet
 Tensor softplus(const Tensor &x); // log(1 + exp(x)), stable
 Tensor swish(const Tensor &x);    // x * sigm(x)
 Tensor sign(const Tensor &x);     // no gradient
+// min(max(x, lo), hi); the gradient is dy strictly inside (lo, hi), else 0.
+// Throws when lo > hi.
+Tensor hardtanh(const Tensor &x, double lo = -1, double hi = 1);
+// min(max(x / 6 + 1/2, 0), 1); the gradient is dy / 6 where |x| < 3, else 0.
+Tensor hardsigmoid(const Tensor &x);
 
 // Backward kernels: dx from the upstream gradient dy and the forward input x
 // or output y, as named. Public because compiled adjoints call them.

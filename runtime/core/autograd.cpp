@@ -426,7 +426,25 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
 
 GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
                                double tol, int max_per_param) {
+  // Every numeric evaluation runs as the analytic one did: in training mode
+  // (dropout and batchnorm act as on a tape) and from the same random
+  // numbers (dropout draws the same mask).
+  const RngState rng = rng_state();
   Tape tape = diff_on_tape(f);
+  // Afterwards (also when f throws): the mode and the random stream as the
+  // analytic evaluation left them.
+  struct Restore {
+    bool training;
+    RngState rng;
+    ~Restore() {
+      set_training(training);
+      set_rng_state(rng);
+    }
+  } restore{set_training(true), rng_state()};
+  auto eval = [&] {
+    set_rng_state(rng);
+    return f().item<double>();
+  };
   GradcheckResult r;
   if (max_per_param <= 0)
     max_per_param = 64;
@@ -448,9 +466,9 @@ GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
       Tensor e = flat.slice(0, i, i + 1);
       double x0 = e.item<double>();
       fill_(e, x0 + h);
-      double fp = f().item<double>();
+      double fp = eval();
       fill_(e, x0 - h);
-      double fm = f().item<double>();
+      double fm = eval();
       fill_(e, x0);
       double num = (fp - fm) / (2 * h);
       double abs_err = std::abs(ga[i] - num);

@@ -11,7 +11,9 @@
 //
 //   loss    value (forward), shape, dvalue and grad<i> from diff(f, ...)
 //           (the compiled adjoint when f is compiled), wgrad<i> from
-//           diff(sum(f(...) * R)) (f as one node on the tape)
+//           diff(sum(f(...) * R)) (f as one node on the tape); loss_detached
+//           the same without gradcheck (tests/opgrad: f reads a tensor's
+//           value into a number, which detaches it)
 //   tensor  shape, value, wgrad<i> as above (or "value undefined")
 //   double  value, ngrad<i> (central differences for double argument i);
 //           compiled builds also vgvalue and grad<i> from value_and_grad
@@ -155,7 +157,10 @@ void check(Ref<Tensor()> f) {
 // otherwise.
 
 // A 0-d Tensor result: the forward, diff(f, ...) and the wrapper.
-void run_loss(Ref<Tensor()> call, Ref<Tape()> direct) {
+// detached: the function reads a tensor's value into a C++ number (item),
+// which detaches it, so central differences see a dependence that no
+// gradient has: no gradcheck.
+void run_loss(Ref<Tensor()> call, Ref<Tape()> direct, bool detached = false) {
   Tensor y = call();
   shape_line(y);
   line("value", values(y));
@@ -165,7 +170,8 @@ void run_loss(Ref<Tensor()> call, Ref<Tape()> direct) {
   Tensor r = randn(y.shape(), DType::f64);
   Tape w = diff([&] { return sum(call() * r); });
   grads("wgrad", w);
-  check(call);
+  if (!detached)
+    check(call);
 }
 
 // A Tensor result: the forward and the wrapper sum(f(...) * R).
@@ -214,6 +220,9 @@ uint64_t name_seed(const std::string &s) {
     h = (h ^ c) * 1099511628211ull;
   return h;
 }
+
+// The random stream a call of the case's function starts from.
+void reseed() { seed(name_seed(current->name) + 1); }
 
 std::string one_line(std::string s) {
   for (char &c : s)
@@ -267,9 +276,17 @@ std::set<std::string> split(const char *s) {
   run_case(#fn, index, is_compiled(fn), [&] {                                  \
     KNET_UNPAREN decls KNET_DIFFTEST_##kind(fn, args, __VA_ARGS__);            \
   });
+// Every call of the function starts from the same random stream (reseed),
+// so that one using dropout draws the same mask each time: in the forward,
+// in diff and in each evaluation of gradcheck.
 #define KNET_DIFFTEST_loss(fn, args, ...)                                      \
-  run_loss([&] { return fn args; }, [&] { return diff(fn, KNET_UNPAREN args); })
-#define KNET_DIFFTEST_tensor(fn, args, ...) run_tensor([&] { return fn args; })
+  run_loss([&] { return reseed(), fn args; },                                  \
+           [&] { return reseed(), diff(fn, KNET_UNPAREN args); })
+#define KNET_DIFFTEST_loss_detached(fn, args, ...)                             \
+  run_loss([&] { return reseed(), fn args; },                                  \
+           [&] { return reseed(), diff(fn, KNET_UNPAREN args); }, true)
+#define KNET_DIFFTEST_tensor(fn, args, ...)                                    \
+  run_tensor([&] { return reseed(), fn args; })
 #define KNET_DIFFTEST_int(fn, args, ...) run_int(fn args)
 // In a double case's moved arguments: what double argument i is moved by.
 #define M(i) ((i) == moved_arg ? moved_by : 0.0)

@@ -198,7 +198,9 @@ GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
 
 // Compares diff's gradients with central differences, element by element,
 // for every Param f touches. Meant for f64 parameters (eps 1e-6, tolerance
-// 1e-6 relative); f32 parameters get eps 1e-3 and tolerance 1e-2.
+// 1e-6 relative); f32 parameters get eps 1e-3 and tolerance 1e-2. The
+// numeric evaluations of f run as the analytic one does: in training mode
+// and from the same random numbers (dropout draws the same mask each time).
 template <class F, class... A> GradcheckResult gradcheck(F f, A... args) {
   return detail::gradcheck_impl(
       [&]() -> Tensor { return std::invoke(f, args...); }, 0, 0, 0);

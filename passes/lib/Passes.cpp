@@ -3,9 +3,7 @@
 #include "knet/Passes/Passes.h"
 
 void mlir::knet::registerPasses() {
-  // The passes of DESIGN §6 register here as they land (Passes.td).
   registerAutodiffPass();
   registerFusionPass();
   registerCSEPass();
-  registerTestPasses();
 }

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestPasses.h"
 #include "knet/IR/KnetDialect.h"
 #include "knet/Passes/Passes.h"
 
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
   // canonicalize, cse, inline, symbol-dce, ... and the project's passes.
   mlir::registerTransformsPasses();
   mlir::knet::registerPasses();
+  mlir::knet::test::registerTestPasses();
 
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "knet IR driver\n", registry));

@@ -18,10 +18,6 @@ namespace mlir::knet {
 /// folders and patterns run under the core `canonicalize` pass.
 void registerPasses();
 
-/// Passes that exist for lit tests only (knet-test-*).
-void registerTestPasses();
-void registerTestSavedValuesPass();
-
 /// knet-autodiff: for every `func.func @f` of the module (except @*_grad and
 /// functions with the unit attribute `knet.no_grad`) adds
 /// `@f_grad(f's arguments..., one cotangent per result...) -> (f's

@@ -6,8 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestPasses.h"
+
 #include "knet/IR/KnetDialect.h"
-#include "knet/Passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -57,7 +58,7 @@ struct TestScalarBodiesPass
 };
 } // namespace
 
-void mlir::knet::registerTestPasses() {
+void mlir::knet::test::registerTestPasses() {
   PassRegistration<TestScalarBodiesPass>();
   registerTestSavedValuesPass();
 }

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestPasses.h"
+
 #include "knet/Passes/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -39,6 +41,6 @@ struct TestSavedValuesPass
 };
 } // namespace
 
-void mlir::knet::registerTestSavedValuesPass() {
+void mlir::knet::test::registerTestSavedValuesPass() {
   PassRegistration<TestSavedValuesPass>();
 }

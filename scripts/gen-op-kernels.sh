@@ -2,8 +2,10 @@
 # Regenerates runtime/jit/op_kernels.inc, the runtime's table of single-op
 # GPU kernels, from runtime/jit/op_kernels.mlir: each op becomes a one-op
 # kernel (knet-fuse with singletons=true), printed by the fused-kernel
-# emitter (knet-translate --emit-op-kernels). The generated file is
-# committed; tests/lit/codegen/op-kernels.mlir fails when it is out of date.
+# emitter (knet-translate --emit-op-kernels); and runtime/ops/op_bodies.inc,
+# the scalar bodies of its elementwise ops that the runtime's CPU kernels
+# call (knet-translate --emit-op-bodies). The generated files are committed;
+# tests/lit/codegen/op-kernels.mlir fails when one is out of date.
 #
 # Usage: scripts/gen-op-kernels.sh [BUILD_DIR]   (default: build; the
 # directory whose bin/ holds knet-opt and knet-translate)
@@ -20,10 +22,16 @@ for tool in "$opt" "$translate"; do
   fi
 done
 
+fused="$(mktemp)"
+trap 'rm -f "$fused"' EXIT
+"$opt" --knet-fuse=singletons=true "$root/runtime/jit/op_kernels.mlir" >"$fused"
+
 out="$root/runtime/jit/op_kernels.inc"
-tmp="$(mktemp "$out.XXXXXX")"
-trap 'rm -f "$tmp"' EXIT
-"$opt" --knet-fuse=singletons=true "$root/runtime/jit/op_kernels.mlir" |
-  "$translate" --emit-op-kernels -o "$tmp"
-cat "$tmp" >"$out"
+"$translate" --emit-op-kernels "$fused" -o "$out.tmp"
+mv "$out.tmp" "$out"
 echo "gen-op-kernels: wrote $out ($(grep -c '^    {"' "$out") ops)"
+
+bodies="$root/runtime/ops/op_bodies.inc"
+"$translate" --emit-op-bodies "$fused" -o "$bodies.tmp"
+mv "$bodies.tmp" "$bodies"
+echo "gen-op-kernels: wrote $bodies ($(grep -c '^template' "$bodies") bodies)"

@@ -360,6 +360,30 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
   return success();
 }
 
+} // namespace
+
+FailureOr<std::string> emitScalarFunction(FusedOp op, StringRef name) {
+  if (op.getReduce() || op.getNumResults() != 1)
+    return op.emitError() << "knet kernel emitter: a scalar function needs "
+                             "one result and no reduction";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "template <class T> inline " << operandType(op.getResult(0).getType())
+     << " " << name << "(";
+  for (auto [i, v] : llvm::enumerate(op.getInputs()))
+    os << (i ? ", " : "") << "[[maybe_unused]] " << operandType(v.getType())
+       << " a" << i;
+  os << ") {\n";
+  FailureOr<SmallVector<std::string>> yields =
+      printBody(op.getBody().front(), Target::cpp, os, "  ");
+  if (failed(yields))
+    return failure();
+  os << "  return " << (*yields)[0] << ";\n}\n";
+  return s;
+}
+
+namespace {
+
 /// The FusedKernel object `<name>_kernel` describing `op` (after the arrays
 /// it points at), with its CUDA C `cuda`. Its row functions are those of
 /// printRowFunctions, or null without `rowFunctions`.

@@ -1,6 +1,7 @@
 // Unary math and activations with their backward kernels and tape rules.
 // Each forward and backward kernel is one scalar body on the loop driver.
 #include "core/elementwise.h"
+#include "ops/op_bodies.inc"
 
 #include <knet/error.h>
 #include <knet/ops/elementwise.h>
@@ -40,67 +41,63 @@ void record_unary(const char *op, const Tensor &x, const Tensor &y, Back back) {
 } // namespace
 
 Tensor exp(const Tensor &x) {
-  Tensor y = map_float(x, "exp", [](auto v) { return std::exp(v); });
+  Tensor y = map_float(x, "exp", [](auto v) { return body::exp(v); });
   record_unary("exp", x, y, [y](const Tensor &dy) { return dy * y; });
   return y;
 }
 
 Tensor log(const Tensor &x) {
-  Tensor y = map_float(x, "log", [](auto v) { return std::log(v); });
+  Tensor y = map_float(x, "log", [](auto v) { return body::log(v); });
   record_unary("log", x, y, [x](const Tensor &dy) { return dy / x; });
   return y;
 }
 
 Tensor log1p(const Tensor &x) {
-  Tensor y = map_float(x, "log1p", [](auto v) { return std::log1p(v); });
+  Tensor y = map_float(x, "log1p", [](auto v) { return body::log1p(v); });
   record_unary("log1p", x, y, [x](const Tensor &dy) { return dy / (x + 1.0); });
   return y;
 }
 
 Tensor sqrt(const Tensor &x) {
-  Tensor y = map_float(x, "sqrt", [](auto v) { return std::sqrt(v); });
+  Tensor y = map_float(x, "sqrt", [](auto v) { return body::sqrt(v); });
   record_unary("sqrt", x, y, [y](const Tensor &dy) { return dy * 0.5 / y; });
   return y;
 }
 
 Tensor rsqrt(const Tensor &x) {
-  Tensor y = map_float(x, "rsqrt",
-                       [](auto v) { return decltype(v)(1) / std::sqrt(v); });
+  Tensor y = map_float(x, "rsqrt", [](auto v) { return body::rsqrt(v); });
   record_unary("rsqrt", x, y,
                [y](const Tensor &dy) { return dy * (-0.5) * y * y * y; });
   return y;
 }
 
 Tensor abs(const Tensor &x) {
-  Tensor y = map_float(x, "abs", [](auto v) { return std::abs(v); });
+  Tensor y = map_float(x, "abs", [](auto v) { return body::abs(v); });
   record_unary("abs", x, y, [x](const Tensor &dy) { return dy * sign(x); });
   return y;
 }
 
 Tensor sign(const Tensor &x) {
-  Tensor y = map_float(x, "sign", [](auto v) {
-    using T = decltype(v);
-    return v > 0 ? T(1) : (v < 0 ? T(-1) : T(0));
-  });
+  Tensor y = map_float(x, "sign", [](auto v) { return body::sign(v); });
   // Zero almost everywhere: the tape gets no gradient through sign (so the
   // second derivative of abs is 0, as it should be away from 0).
   return y;
 }
 
 Tensor sin(const Tensor &x) {
-  Tensor y = map_float(x, "sin", [](auto v) { return std::sin(v); });
+  Tensor y = map_float(x, "sin", [](auto v) { return body::sin(v); });
   record_unary("sin", x, y, [x](const Tensor &dy) { return dy * cos(x); });
   return y;
 }
 
 Tensor cos(const Tensor &x) {
-  Tensor y = map_float(x, "cos", [](auto v) { return std::cos(v); });
+  Tensor y = map_float(x, "cos", [](auto v) { return body::cos(v); });
   record_unary("cos", x, y, [x](const Tensor &dy) { return -(dy * sin(x)); });
   return y;
 }
 
 Tensor tanh(const Tensor &x) {
-  Tensor y = map_float(x, "tanh", [](auto v) { return std::tanh(v); });
+  Tensor y = map_float(x, "tanh", [](auto v) { return body::tanh(v); });
   record_unary("tanh", x, y,
                [y](const Tensor &dy) { return tanh_back(dy, y); });
   return y;
@@ -108,7 +105,7 @@ Tensor tanh(const Tensor &x) {
 
 Tensor tanh_back(const Tensor &dy, const Tensor &y) {
   Tensor dx = map_float2(dy, y, "tanh_back",
-                         [](auto g, auto t) { return g * (1 - t * t); });
+                         [](auto g, auto v) { return body::tanh_back(g, v); });
   if (recording())
     record("tanh_back", {dy, y}, {dx},
            [dy, y](const Grads &gg, const Needs &n) {
@@ -119,7 +116,7 @@ Tensor tanh_back(const Tensor &dy, const Tensor &y) {
 }
 
 Tensor sigm(const Tensor &x) {
-  Tensor y = map_float(x, "sigm", [](auto v) { return sigm_scalar(v); });
+  Tensor y = map_float(x, "sigm", [](auto v) { return body::sigm(v); });
   record_unary("sigm", x, y,
                [y](const Tensor &dy) { return sigm_back(dy, y); });
   return y;
@@ -127,7 +124,7 @@ Tensor sigm(const Tensor &x) {
 
 Tensor sigm_back(const Tensor &dy, const Tensor &y) {
   Tensor dx = map_float2(dy, y, "sigm_back",
-                         [](auto g, auto s) { return g * s * (1 - s); });
+                         [](auto g, auto v) { return body::sigm_back(g, v); });
   if (recording())
     record("sigm_back", {dy, y}, {dx},
            [dy, y](const Grads &gg, const Needs &n) {
@@ -138,17 +135,15 @@ Tensor sigm_back(const Tensor &dy, const Tensor &y) {
 }
 
 Tensor relu(const Tensor &x) {
-  Tensor y =
-      map_float(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor y = map_float(x, "relu", [](auto v) { return body::relu(v); });
   record_unary("relu", x, y,
                [y](const Tensor &dy) { return relu_back(dy, y); });
   return y;
 }
 
 Tensor relu_back(const Tensor &dy, const Tensor &y) {
-  Tensor dx = map_float2(dy, y, "relu_back", [](auto g, auto v) {
-    return v > 0 ? g : decltype(g)(0);
-  });
+  Tensor dx = map_float2(dy, y, "relu_back",
+                         [](auto g, auto v) { return body::relu_back(g, v); });
   // d/dy is zero almost everywhere: only dy gets a gradient.
   if (recording())
     record("relu_back", {dy, y}, {dx}, [y](const Grads &gg, const Needs &n) {
@@ -158,16 +153,14 @@ Tensor relu_back(const Tensor &dy, const Tensor &y) {
 }
 
 Tensor elu(const Tensor &x) {
-  Tensor y =
-      map_float(x, "elu", [](auto v) { return v > 0 ? v : std::expm1(v); });
+  Tensor y = map_float(x, "elu", [](auto v) { return body::elu(v); });
   record_unary("elu", x, y, [x](const Tensor &dy) { return elu_back(dy, x); });
   return y;
 }
 
 Tensor elu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "elu_back", [](auto g, auto v) {
-    return v > 0 ? g : g * std::exp(v);
-  });
+  Tensor dx = map_float2(dy, x, "elu_back",
+                         [](auto g, auto v) { return body::elu_back(g, v); });
   if (recording())
     record("elu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
       Tensor d2 =
@@ -185,20 +178,15 @@ Tensor elu_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor selu(const Tensor &x) {
-  Tensor y = map_float(x, "selu", [](auto v) {
-    using T = decltype(v);
-    return T(kSeluLambda) * (v > 0 ? v : T(kSeluAlpha) * std::expm1(v));
-  });
+  Tensor y = map_float(x, "selu", [](auto v) { return body::selu(v); });
   record_unary("selu", x, y,
                [x](const Tensor &dy) { return selu_back(dy, x); });
   return y;
 }
 
 Tensor selu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "selu_back", [](auto g, auto v) {
-    using T = decltype(g);
-    return g * T(kSeluLambda) * (v > 0 ? T(1) : T(kSeluAlpha) * std::exp(v));
-  });
+  Tensor dx = map_float2(dy, x, "selu_back",
+                         [](auto g, auto v) { return body::selu_back(g, v); });
   if (recording())
     record(
         "selu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
@@ -221,24 +209,15 @@ Tensor selu_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor gelu(const Tensor &x) {
-  Tensor y = map_float(x, "gelu", [](auto v) {
-    using T = decltype(v);
-    T u = T(kGeluC) * (v + T(kGeluK) * v * v * v);
-    return T(0.5) * v * (T(1) + std::tanh(u));
-  });
+  Tensor y = map_float(x, "gelu", [](auto v) { return body::gelu(v); });
   record_unary("gelu", x, y,
                [x](const Tensor &dy) { return gelu_back(dy, x); });
   return y;
 }
 
 Tensor gelu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "gelu_back", [](auto g, auto v) {
-    using T = decltype(g);
-    T u = T(kGeluC) * (v + T(kGeluK) * v * v * v);
-    T du = T(kGeluC) * (T(1) + T(3 * kGeluK) * v * v);
-    T t = std::tanh(u);
-    return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
-  });
+  Tensor dx = map_float2(dy, x, "gelu_back",
+                         [](auto g, auto v) { return body::gelu_back(g, v); });
   if (recording())
     record("gelu_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {
@@ -279,10 +258,8 @@ Tensor hardtanh(const Tensor &x, double lo, double hi) {
 }
 
 Tensor hardsigmoid(const Tensor &x) {
-  Tensor y = map_float(x, "hardsigmoid", [](auto v) {
-    using T = decltype(v);
-    return std::min(std::max(v / T(6) + T(0.5), T(0)), T(1));
-  });
+  Tensor y =
+      map_float(x, "hardsigmoid", [](auto v) { return body::hardsigmoid(v); });
   record_unary("hardsigmoid", x, y, [x](const Tensor &dy) {
     return where(abs(x) < 3.0, dy * (1.0 / 6), zeros_like(dy));
   });
@@ -290,18 +267,16 @@ Tensor hardsigmoid(const Tensor &x) {
 }
 
 Tensor softplus(const Tensor &x) {
-  Tensor y = map_float(x, "softplus", [](auto v) {
-    using T = decltype(v);
-    return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
-  });
+  Tensor y = map_float(x, "softplus", [](auto v) { return body::softplus(v); });
   record_unary("softplus", x, y,
                [x](const Tensor &dy) { return softplus_back(dy, x); });
   return y;
 }
 
 Tensor softplus_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "softplus_back",
-                         [](auto g, auto v) { return g * sigm_scalar(v); });
+  Tensor dx = map_float2(dy, x, "softplus_back", [](auto g, auto v) {
+    return body::softplus_back(g, v);
+  });
   if (recording())
     record("softplus_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {
@@ -313,17 +288,15 @@ Tensor softplus_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor swish(const Tensor &x) {
-  Tensor y = map_float(x, "swish", [](auto v) { return v * sigm_scalar(v); });
+  Tensor y = map_float(x, "swish", [](auto v) { return body::swish(v); });
   record_unary("swish", x, y,
                [x](const Tensor &dy) { return swish_back(dy, x); });
   return y;
 }
 
 Tensor swish_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "swish_back", [](auto g, auto v) {
-    auto s = sigm_scalar(v);
-    return g * (s + v * s * (1 - s));
-  });
+  Tensor dx = map_float2(dy, x, "swish_back",
+                         [](auto g, auto v) { return body::swish_back(g, v); });
   if (recording())
     record("swish_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {

@@ -1,7 +1,9 @@
-// The runtime's table of single-op kernels, runtime/jit/op_kernels.inc, is
-// what scripts/gen-op-kernels.sh makes of runtime/jit/op_kernels.mlir (run
-// the script when this fails).
+// The runtime's table of single-op kernels, runtime/jit/op_kernels.inc, and
+// its scalar bodies, runtime/ops/op_bodies.inc, are what
+// scripts/gen-op-kernels.sh makes of runtime/jit/op_kernels.mlir (run the
+// script when this fails).
 // RUN: %knet-opt %knet_src/runtime/jit/op_kernels.mlir --knet-fuse=singletons=true | %knet-translate --emit-op-kernels | diff %knet_src/runtime/jit/op_kernels.inc -
+// RUN: %knet-opt %knet_src/runtime/jit/op_kernels.mlir --knet-fuse=singletons=true | %knet-translate --emit-op-bodies | diff %knet_src/runtime/ops/op_bodies.inc -
 
 // The table's reductions are emitted over all dims, for any dims and keepdim:
 // the CUDA C of a reduction does not depend on which dims it reduces. The

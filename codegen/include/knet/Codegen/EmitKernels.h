@@ -61,6 +61,13 @@ struct KernelOptions {
 FailureOr<llvm::SmallVector<KernelSource>>
 emitKernels(ModuleOp module, const KernelOptions &options = {});
 
+/// The body of an elementwise `op` (one result, no reduction) as a C++
+/// function template `template <class T> inline R name(A0 a0, ...)` over one
+/// element per input (T for floats, bool): the runtime's scalar lambdas of
+/// single ops (runtime/ops/op_bodies.inc) come from the same bodies as the
+/// fused kernels.
+FailureOr<std::string> emitScalarFunction(FusedOp op, llvm::StringRef name);
+
 /// "sigm, mul, add; reduce sum": the ops a knet.fused op replaced (from its
 /// fallback region), for --explain and comments.
 std::string fusedSummary(FusedOp op);

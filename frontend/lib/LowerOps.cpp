@@ -612,7 +612,38 @@ bool FunctionLowering::shapeOperands(const Expr *e, StringRef what,
   return true;
 }
 
+/// The tensor t of an argument `t.shape()`, else null.
+static const Expr *shapeOf(const Expr *e) {
+  const auto *mc = e ? dyn_cast<CXXMemberCallExpr>(strip(e)) : nullptr;
+  if (mc && mc->getMethodDecl() && mc->getMethodDecl()->getName() == "shape" &&
+      isTensorLike(mc->getImplicitObjectArgument()->getType()))
+    return mc->getImplicitObjectArgument();
+  return nullptr;
+}
+
+// x and the shape of another tensor, `y.shape()`: sum_to(x, y.shape()),
+// x.expand(y.shape()), x.reshape(y.shape()); the op takes y itself.
+template <typename OpT> Result FunctionLowering::buildLike(Call &c) {
+  Value x = tensorArg(c, 0);
+  if (!x)
+    return std::nullopt;
+  const Expr *of = shapeOf(arg(c, c.object ? 0 : 1));
+  if (!of)
+    return tape(c.at, "the shape of '" + c.name +
+                          "' must be another tensor's shape(): " + "y.shape()");
+  Value like = tensor(of);
+  if (!like)
+    return std::nullopt;
+  if (elemOf(like) != elemOf(x))
+    like = castTensor(c.loc, like, elemOf(x), c.at);
+  x = unranked(c.loc, x);
+  like = unranked(c.loc, like);
+  return create(c, OpT::getOperationName(), {x, like}, {x.getType()});
+}
+
 template <typename OpT> Result FunctionLowering::buildReshape(Call &c) {
+  if (shapeOf(arg(c, 0)))
+    return buildLike<kn::ReshapeLikeOp>(c);
   Value x = tensorArg(c, 0);
   if (!x)
     return std::nullopt;

@@ -511,6 +511,7 @@ public:
 #define KNET_BUILDER(KIND) template <typename OpT> Result build##KIND(Call &c);
   KNET_BUILDER(Unary)
   KNET_BUILDER(UnaryAttrs)
+  KNET_BUILDER(Like)
   KNET_BUILDER(Binary)
   KNET_BUILDER(Compare)
   KNET_BUILDER(BackEw)

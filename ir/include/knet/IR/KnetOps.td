@@ -641,7 +641,6 @@ def Knet_LogsoftmaxBackOp : Knet_SoftmaxBackOp<"logsoftmax_back">;
 class Knet_LikeOp<string mnemonic, string what, list<Trait> traits = []>
     : Knet_Op<mnemonic, traits # [Pure, Knet_Diff,
         AllElementTypesMatch<["x", "like", "y"]>]> {
-  let gradTestSkip = "an adjoint helper: only the autodiff pass creates it";
   let summary = what;
   let arguments = (ins Knet_Tensor:$x, Knet_Tensor:$like);
   let results = (outs Knet_Tensor:$y);
@@ -654,17 +653,26 @@ class Knet_LikeOp<string mnemonic, string what, list<Trait> traits = []>
 def Knet_SumToOp : Knet_LikeOp<"sum_to",
     "sums a broadcast gradient back to the shape of `like` (the operand that "
     "was broadcast): the adjoint of broadcasting"> {
+  let runtimeCalls = [Knet_Call<"sum_to", "Like">];
   let cppPattern = "knet::sum_to($0, $1.shape())";
   let opKernel = 1;
+  let gradTests = ["x:3x4 y:4 w:4 = sum(sum_to(x, y.shape()) * w)",
+                   "x:4x3 y:3x1 w:3x1 = sum(sum_to(x.transpose(0, 1), y.shape()) * w)"];
 }
 def Knet_BroadcastToOp : Knet_LikeOp<"broadcast_to",
     "broadcasts x to the shape of `like`: the adjoint of sum_to"> {
+  let runtimeCalls = [Knet_Call<"Tensor::expand", "Like">];
   let cppPattern = "$0.expand($1.shape())";
   let opKernel = 1;
+  let gradTests = ["x:4 y:3x4 w:3x4 = sum(x.expand(y.shape()) * w)",
+                   "x:3x1 y:3x4 w:3x4 = sum(x.expand(y.shape()) * w)"];
 }
 def Knet_ReshapeLikeOp : Knet_LikeOp<"reshape_like",
     "reshapes x to the shape of `like`: the adjoint of reshape and mat"> {
+  // The frontend's Reshape kind makes it of `x.reshape(y.shape())`.
   let cppPattern = "$0.reshape($1.shape())";
+  let gradTests = ["x:3x4 y:2x6 w:2x6 = sum(x.reshape(y.shape()) * w)",
+                   "x:4x3 y:12 w:12 = sum(x.transpose(0, 1).reshape(y.shape()) * w)"];
 }
 
 //===----------------------------------------------------------------------===//

@@ -4,24 +4,21 @@
 # <source>.knet.cpp in place of the original. The step re-runs when the source
 # or knetc changes. knetc receives the target's include directories, compile
 # definitions and C++ standard, so it parses the source as the compiler does.
-# KNETC_FLAGS are passed to knetc (e.g. --no-fuse); the generated file then
-# goes to <target>/<source>.knet.cpp, so that other targets may compile the
-# same source with other flags.
+# KNETC_FLAGS are passed to knetc (e.g. --no-fuse). Generated files go to a
+# folder of the target's own, <binary dir>/knet_compile/<target>/, so that
+# several targets may compile the same source, with the same or other flags,
+# and no generated folder takes the name of a build output.
 function(knet_compile target)
   if(NOT TARGET Knet::knetc)
     message(FATAL_ERROR "knet_compile: Knet::knetc is not available")
   endif()
   cmake_parse_arguments(PARSE_ARGV 1 KC "" "" "KNETC_FLAGS")
-  if(KC_KNETC_FLAGS)
-    file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/${target})
-  endif()
+  set(gen ${CMAKE_CURRENT_BINARY_DIR}/knet_compile/${target})
+  file(MAKE_DIRECTORY ${gen})
   foreach(src IN LISTS KC_UNPARSED_ARGUMENTS)
     get_filename_component(abs ${src} ABSOLUTE)
     get_filename_component(name ${src} NAME_WE)
-    set(out ${CMAKE_CURRENT_BINARY_DIR}/${name}.knet.cpp)
-    if(KC_KNETC_FLAGS)
-      set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}/${name}.knet.cpp)
-    endif()
+    set(out ${gen}/${name}.knet.cpp)
     set(incs "$<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>")
     set(defs "$<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>")
     add_custom_command(

@@ -10,4 +10,6 @@ cmake -S "$src/tests/cmake-consumer" -B "$work/build" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release -DKnet_DIR="$work/prefix/lib/cmake/Knet" \
   > "$work/configure.log" || { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/build" || exit 1
-"$work/build/consumer"
+for exe in consumer consumer_nofuse consumer_again; do
+  "$work/build/$exe"
+done

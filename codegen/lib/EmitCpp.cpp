@@ -1418,6 +1418,14 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
       continue;
     if (name.ends_with("_grad") && funcs.count(name.drop_back(5)))
       continue;
+    // A test hook (knetc --knetc-test-fail=<function>): the emitter fails on
+    // the function, as on a construct it cannot handle.
+    if (f->hasAttr("knet.test_fail")) {
+      ok = false;
+      f.emitError("knet C++ emitter: failing on purpose (knet.test_fail, a "
+                  "test hook)");
+      continue;
+    }
     func::FuncOp grad = funcs.lookup((name + "_grad").str());
     std::string id = cppIdentifier(name);
     if (options.forwardOnly) {

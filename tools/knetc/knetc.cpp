@@ -36,11 +36,13 @@
 #include "jit/specialize.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/FileSystem.h"
@@ -51,6 +53,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +104,12 @@ static cl::opt<bool>
     timePasses("pass-timing",
                cl::desc("Print the time each compiler pass took (stderr)"),
                cl::cat(knetcCategory));
+// Tests only: the C++ emitter fails on this function, as on a knetc bug, so
+// that a test sees it fall back to the tape with a warning.
+static cl::opt<std::string> testFail("knetc-test-fail", cl::Hidden,
+                                     cl::desc("(tests) make the C++ emitter "
+                                              "fail on this function"),
+                                     cl::cat(knetcCategory));
 static cl::opt<bool>
     checkCuda("check-cuda",
               cl::desc("Compile every emitted CUDA kernel with NVRTC for "
@@ -296,6 +305,114 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
   return mlir::success();
 }
 
+/// Adds the differentiation passes (inline, knet-autodiff, canonicalize,
+/// cse) to `pm`.
+void addAutodiffPipeline(mlir::PassManager &pm) {
+  // Calls between compiled functions are inlined first (each callee keeps
+  // its own compiled form too).
+  pm.addPass(mlir::createInlinerPass());
+  pm.addPass(mlir::knet::createAutodiffPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::knet::createCSEPass());
+}
+
+/// Runs the differentiation passes and the C++ emitter on a copy of
+/// `module`: what they report if they fail, else nothing.
+std::optional<std::string> trialRun(mlir::ModuleOp module) {
+  mlir::OwningOpRef<mlir::ModuleOp> copy = module.clone();
+  std::string diags;
+  mlir::ScopedDiagnosticHandler handler(
+      module.getContext(), [&](mlir::Diagnostic &d) {
+        if (d.getSeverity() == mlir::DiagnosticSeverity::Error)
+          diags += (diags.empty() ? "" : "; ") + d.str();
+        return mlir::success();
+      });
+  mlir::PassManager pm(module.getContext());
+  addAutodiffPipeline(pm);
+  bool ok = mlir::succeeded(pm.run(*copy));
+  if (ok) {
+    std::string cpp;
+    llvm::raw_string_ostream os(cpp);
+    ok = mlir::succeeded(mlir::knet::emitCpp(*copy, os, {}));
+  }
+  if (ok)
+    return std::nullopt;
+  return diags.empty() ? std::string("a compiler stage failed") : diags;
+}
+
+/// The functions of `module` that `name` calls, itself included.
+llvm::StringSet<> callClosure(mlir::ModuleOp module, llvm::StringRef name) {
+  llvm::StringSet<> seen;
+  llvm::SmallVector<std::string> todo{name.str()};
+  while (!todo.empty()) {
+    std::string n = todo.pop_back_val();
+    if (!seen.insert(n).second)
+      continue;
+    if (auto f = module.lookupSymbol<mlir::func::FuncOp>(n))
+      f.walk(
+          [&](mlir::func::CallOp c) { todo.push_back(c.getCallee().str()); });
+  }
+  return seen;
+}
+
+/// knetc must not break a build on code the tape runs: when the stages
+/// after the frontend fail, each compiled function is tried alone (with the
+/// functions it calls), and those that fail, with the functions calling
+/// them, fall back to the tape with a warning in Clang's format that names
+/// the failure as a knetc bug. --explain then says so too.
+void fallBackOnFailures(mlir::ModuleOp module, FileResult &fr) {
+  using Status = mlir::knet::frontend::FunctionReport::Status;
+  if (!trialRun(module))
+    return;
+  // Callees before their callers (a callee's closure is smaller): a
+  // function calling one that failed falls back for that reason.
+  std::vector<std::pair<llvm::StringSet<>, std::string>> order;
+  for (const auto &r : fr.result.reports)
+    if (r.status == Status::Compiled &&
+        module.lookupSymbol<mlir::func::FuncOp>(r.symbol))
+      order.emplace_back(callClosure(module, r.symbol), r.symbol);
+  llvm::stable_sort(order, [](const auto &a, const auto &b) {
+    return a.first.size() < b.first.size();
+  });
+  std::map<std::string, std::string> failed;  // symbol -> why
+  std::map<std::string, std::string> callers; // symbol -> failed callee
+  for (const auto &[keep, symbol] : order) {
+    for (const auto &entry : failed)
+      if (keep.contains(entry.first))
+        callers[symbol] = entry.first;
+    if (callers.count(symbol))
+      continue;
+    mlir::OwningOpRef<mlir::ModuleOp> alone = module.clone();
+    for (auto f :
+         llvm::make_early_inc_range(alone->getOps<mlir::func::FuncOp>()))
+      if (!keep.contains(f.getSymName()))
+        f.erase();
+    if (std::optional<std::string> why = trialRun(*alone))
+      failed[symbol] = *why;
+  }
+  for (auto &r : fr.result.reports) {
+    auto f = failed.find(r.symbol);
+    auto c = callers.find(r.symbol);
+    if (f == failed.end() && c == callers.end())
+      continue;
+    r.status = Status::Tape;
+    r.reasonFile = r.file;
+    r.reasonLine = r.line;
+    if (f != failed.end()) {
+      r.reason =
+          "knetc failed on it (a knetc bug, please report it): " + f->second;
+      llvm::errs() << r.file << ":" << r.line << ":1: warning: knetc failed "
+                   << "to compile '" << r.name << "' (a knetc bug, please "
+                   << "report it); it runs on the tape instead: " << f->second
+                   << "\n";
+    } else {
+      r.reason = "it calls '" + c->second + "', which knetc failed on";
+    }
+    if (auto fn = module.lookupSymbol<mlir::func::FuncOp>(r.symbol))
+      fn.erase();
+  }
+}
+
 /// Runs what follows the frontend for the stages after `ir`: knet-autodiff
 /// (then canonicalize and cse), the C++ emitter, and the source rewriter.
 /// Runs while Clang's AST is alive: the rewriter needs it.
@@ -323,15 +440,14 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
       }
     f.erase();
   }
+  if (!testFail.empty())
+    if (auto f = module.lookupSymbol<mlir::func::FuncOp>(testFail))
+      f->setAttr("knet.test_fail", mlir::UnitAttr::get(module.getContext()));
+  fallBackOnFailures(module, fr);
   mlir::PassManager pm(module.getContext());
   if (timePasses)
     pm.enableTiming();
-  // Calls between compiled functions are inlined first (each callee keeps
-  // its own compiled form too).
-  pm.addPass(mlir::createInlinerPass());
-  pm.addPass(mlir::knet::createAutodiffPass());
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::knet::createCSEPass());
+  addAutodiffPipeline(pm);
   if (mlir::failed(pm.run(module))) {
     fr.stageFailed = true;
     return;

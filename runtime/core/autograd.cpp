@@ -328,6 +328,12 @@ void flatten_into(std::vector<Tensor> &in, const Param &p) {
   in.push_back(p.value());
 }
 
+void flatten_into(std::vector<Tensor> &in, const Param &p, const char *field) {
+  if (p.impl() && p.impl()->name.empty())
+    p.impl()->name = field;
+  in.push_back(p.value());
+}
+
 Tensor integer_leaf(int64_t v) {
   return Tensor::from<int64_t>(std::vector<int64_t>{v}, Shape{});
 }
@@ -448,10 +454,18 @@ GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
   GradcheckResult r;
   if (max_per_param <= 0)
     max_per_param = 64;
+  int index = 0;
   for (const Param &p : tape.params()) {
+    std::ostringstream named;
+    if (p.name().empty())
+      named << "#" << index;
+    else
+      named << "'" << p.name() << "'";
+    const std::string label = named.str();
+    ++index;
     Tensor &v = const_cast<Param &>(p).value();
     if (!v.is_contiguous())
-      fail("gradcheck: Param '", p.name(), "' has a non-contiguous value");
+      fail("gradcheck: Param ", label, " has a non-contiguous value");
     const bool f64 = v.dtype() == DType::f64;
     const double h = eps > 0 ? eps : (f64 ? 1e-6 : 1e-3);
     const double t = tol > 0 ? tol : (f64 ? 1e-6 : 1e-2);
@@ -472,14 +486,15 @@ GradcheckResult gradcheck_impl(const std::function<Tensor()> &f, double eps,
       fill_(e, x0);
       double num = (fp - fm) / (2 * h);
       double abs_err = std::abs(ga[i] - num);
-      double rel_err = abs_err / std::max(1.0, std::abs(num));
+      double rel_err =
+          abs_err / std::max({std::abs(ga[i]), std::abs(num), 1.0});
       if (abs_err > r.max_abs_error)
         r.max_abs_error = abs_err;
       if (rel_err > r.max_rel_error) {
         r.max_rel_error = rel_err;
         std::ostringstream s;
-        s << "param '" << p.name() << "' " << shape_str(v.shape())
-          << " element " << i << ": analytic " << ga[i] << " numeric " << num;
+        s << "param " << label << " " << shape_str(v.shape()) << " element "
+          << i << ": analytic " << ga[i] << " numeric " << num;
         r.worst = s.str();
       }
       if (rel_err > t)
@@ -533,15 +548,17 @@ const std::string &Param::name() const {
 
 // Parameters live on the default device; initial values are drawn on the
 // CPU (one Philox stream for every device) and copied there.
-Param param(Shape shape, Init init, DType dtype) {
+Param param(Shape shape, Init init, DType dtype, std::string name) {
   // f16/bf16 are stored on GPUs only: drawn in f32, converted there.
   if (dtype == DType::f16 || dtype == DType::bf16)
-    return Param(init(shape, DType::f32).to(default_device()).to(dtype));
-  return Param(init(shape, dtype).to(default_device()));
+    return Param(init(shape, DType::f32).to(default_device()).to(dtype),
+                 std::move(name));
+  return Param(init(shape, dtype).to(default_device()), std::move(name));
 }
 
-Param param0(Shape shape, DType dtype) {
-  return Param(Tensor::zeros(std::move(shape), dtype, default_device()));
+Param param0(Shape shape, DType dtype, std::string name) {
+  return Param(Tensor::zeros(std::move(shape), dtype, default_device()),
+               std::move(name));
 }
 
 Tensor Tape::value() const { return impl_ ? impl_->value : Tensor(); }

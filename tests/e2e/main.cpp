@@ -347,6 +347,10 @@ int main() {
   Tensor y = Tensor::from<int64_t>({0, 1, 2, 3, 4, 0, -1, 2}, {8});
   check("mlp_loss", mlp_loss, m, x, y);
   print("mlp_loss", diff(mlp_loss, m, x, y), {m.w1, m.b1, m.w2, m.b2});
+  // A compiled call names the unnamed Params of a model struct after their
+  // fields (what gradcheck reports); the tape build leaves them unnamed.
+  expect("mlp_loss names m.w2",
+         m.w2.name() == (is_compiled(mlp_loss) ? "m.w2" : "") ? 1 : 0, 1);
 
   std::vector<Param> ws;
   for (int i = 0; i < 3; ++i)

@@ -265,6 +265,54 @@ TEST(Tape, NegativeControlWrongRuleIsCaught) {
   EXPECT_FALSE(check_grads([&](auto &v) { return bad_square(v[0]); }, {x}));
 }
 
+// gradcheck evaluates f numerically as diff does analytically: in training
+// mode (batchnorm on batch statistics, dropout active) and with the same
+// random numbers (the same dropout mask). It passes on a correct model and
+// names the Param of a wrong rule.
+TEST(Gradcheck, BatchnormDropoutModelInTrainingMode) {
+  seed(3);
+  Param w = param({5, 4}, xavier_uniform(), DType::f64, "w1");
+  Param bn(bnparams(5, DType::f64), "bn");
+  Tensor x = randn({6, 4}, DType::f64);
+  Moments moments;
+  auto model = [&] {
+    Tensor h = batchnorm(linear(x, w.value()), moments, bn.value());
+    return sum(tanh(dropout(h, 0.3)));
+  };
+  GradcheckResult r = gradcheck(model);
+  EXPECT_TRUE(r.ok) << r.worst;
+  EXPECT_FALSE(training()); // the mode is restored
+  // A wrong rule on the way to w1 is caught, and named.
+  auto bad = [&] {
+    Tensor y = batchnorm(linear(x, w.value()), moments, bn.value());
+    // A copy the tape does not see, recorded with a wrong rule.
+    Tensor wrong = Tensor::from(y.to_vector<double>(), y.shape());
+    if (detail::recording())
+      detail::record("bad_scale", {y}, {wrong},
+                     [](const detail::Grads &dy, const detail::Needs &) {
+                       return detail::Grads{dy[0] * 1.5}; // should be dy
+                     });
+    return sum(tanh(dropout(wrong, 0.3)));
+  };
+  GradcheckResult b = gradcheck(bad);
+  EXPECT_FALSE(b.ok);
+  EXPECT_NE(b.worst.find("param 'w1' [5,4]"), std::string::npos) << b.worst;
+  // An unnamed Param is called by its place among the Params.
+  Param u(rand_f64({3}, 0.5, 1.5));
+  GradcheckResult n = gradcheck([&] {
+    Tensor v = u.value() * 1.0;
+    Tensor out = Tensor::from(v.to_vector<double>(), v.shape());
+    if (detail::recording())
+      detail::record("bad", {v}, {out},
+                     [](const detail::Grads &dy, const detail::Needs &) {
+                       return detail::Grads{dy[0] * 2.0};
+                     });
+    return sum(out);
+  });
+  EXPECT_FALSE(n.ok);
+  EXPECT_NE(n.worst.find("param #0 [3]"), std::string::npos) << n.worst;
+}
+
 TEST(Tape, IntermediatesAreReleased) {
   Param w(rand_f64({256, 256}), "w");
   auto f = [&] {

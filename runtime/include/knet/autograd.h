@@ -46,9 +46,12 @@ private:
   std::shared_ptr<detail::ParamImpl> impl_;
 };
 
-Param param(Shape shape, Init init = xavier_uniform(),
-            DType dtype = DType::f32);
-Param param0(Shape shape, DType dtype = DType::f32); // zeros
+// A new parameter; `name` is what gradcheck and errors call it (a compiled
+// function names an unnamed Param of a model struct after its field, "m.w1").
+Param param(Shape shape, Init init = xavier_uniform(), DType dtype = DType::f32,
+            std::string name = "");
+Param param0(Shape shape, DType dtype = DType::f32,
+             std::string name = ""); // zeros
 
 // The result of diff: the loss and the gradient of every Param it reached.
 class Tape {
@@ -183,11 +186,18 @@ template <class F, class... A> auto value_and_grad(F f, A... args) {
   }
 }
 
+// The error of one element is |analytic - numeric| / max(|analytic|,
+// |numeric|, floor): relative where the gradient is large, absolute (over
+// `floor`, 1) only where both are near zero, so that a central difference's
+// rounding at a tiny gradient is no false alarm.
 struct GradcheckResult {
   bool ok = true;
   double max_abs_error = 0; // |analytic - numeric|
-  double max_rel_error = 0; // that over max(1, |numeric|)
-  std::string worst;        // "param 'w' element 3: analytic 0.1 numeric 0.2"
+  double max_rel_error = 0; // the error above, the largest
+  // The worst element: "param 'w1' [4,3] element 5: analytic 0.1 numeric
+  // 0.2" (an unnamed Param is "param #k", k its place among the Params f
+  // reached).
+  std::string worst;
   explicit operator bool() const { return ok; }
 };
 

@@ -575,7 +575,8 @@ Result FunctionLowering::lowerBody(const FunctionDecl *fn, bool inlined) {
       env[fc.retVal] = *p;
     }
   }
-  (void)inlined;
+  if (!inlined)
+    topBody = body;
   if (!lowerStmt(body))
     return std::nullopt;
   Val result;

@@ -106,13 +106,87 @@ bool FunctionLowering::lowerStmts(llvm::ArrayRef<const Stmt *> stmts) {
   return true;
 }
 
+bool FunctionLowering::lowerTopStmts(llvm::ArrayRef<const Stmt *> stmts) {
+  using Status = FunctionReport::Status;
+  // What a statement reads and what it declares or assigns (keys of env).
+  struct Refs : RecursiveASTVisitor<Refs> {
+    FunctionLowering *self;
+    llvm::SmallPtrSet<const void *, 8> read, declared;
+    bool VisitDeclRefExpr(DeclRefExpr *d) {
+      read.insert(self->resolve(d->getDecl()));
+      return true;
+    }
+    bool VisitVarDecl(VarDecl *v) {
+      declared.insert(v);
+      return true;
+    }
+  };
+  std::vector<FunctionReport::Reason> reasons;
+  llvm::SmallPtrSet<const void *, 8> blocked; // assigned by a blocked stmt
+  mlir::Block *entry = &fs.func.getBody().front();
+  for (size_t i = 0; i < stmts.size(); ++i) {
+    const Stmt *s = stmts[i];
+    Refs refs;
+    refs.self = this;
+    refs.TraverseStmt(const_cast<Stmt *>(s));
+    auto block = [&] {
+      assignedIn(s, blocked);
+      blocked.insert(refs.declared.begin(), refs.declared.end());
+    };
+    if (!reasons.empty() && llvm::any_of(refs.read, [&](const void *k) {
+          return blocked.contains(k);
+        })) {
+      block(); // depends on a blocked statement: not examined
+      continue;
+    }
+    if (!lowerStmt(s)) {
+      if (fs.report.status != Status::Tape)
+        return false; // an error: reported, nothing more to look for
+      reasons.push_back(
+          {fs.report.reasonFile, fs.report.reasonLine, fs.report.reason});
+      block();
+      // Go on at the top of the body with the next statement (the failed
+      // one may have left the builder inside one of its regions; the
+      // function is not compiled, its IR is dropped).
+      stopped = false;
+      b.setInsertionPointToEnd(entry);
+      continue;
+    }
+    if (fns.back().returned || isa<ReturnStmt, BreakStmt, ContinueStmt>(s))
+      break; // the rest is dead
+    if (i + 1 < stmts.size() && mayExit(s)) {
+      // The rest runs under a flag: lowered as one (no further reasons).
+      Location l = loc(stmts[i + 1]);
+      Value go = notExited(l);
+      if (!structuredIf(
+              l, go, [&] { return lowerStmts(stmts.drop_front(i + 1)); },
+              nullptr)) {
+        if (fs.report.status != Status::Tape)
+          return false;
+        reasons.push_back(
+            {fs.report.reasonFile, fs.report.reasonLine, fs.report.reason});
+      }
+      break;
+    }
+  }
+  if (reasons.empty())
+    return true;
+  stopped = true;
+  fs.report.status = Status::Tape;
+  fs.report.reasonFile = reasons.front().file;
+  fs.report.reasonLine = reasons.front().line;
+  fs.report.reason = reasons.front().why;
+  fs.report.moreReasons.assign(reasons.begin() + 1, reasons.end());
+  return false;
+}
+
 bool FunctionLowering::lowerStmt(const Stmt *s) {
   if (stopped)
     return false;
   if (const auto *cs = dyn_cast<CompoundStmt>(s)) {
     Scope scope(*this);
     llvm::SmallVector<const Stmt *> list(cs->body().begin(), cs->body().end());
-    return lowerStmts(list);
+    return s == topBody ? lowerTopStmts(list) : lowerStmts(list);
   }
   if (const auto *ds = dyn_cast<DeclStmt>(s)) {
     for (const Decl *d : ds->decls()) {

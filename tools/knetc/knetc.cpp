@@ -618,6 +618,9 @@ void printExplain(
   case Status::Tape:
     os << "stays on the tape: " << r.reasonFile << ":" << r.reasonLine << ": "
        << r.reason << "\n";
+    for (const auto &more : r.moreReasons)
+      os << "  and: " << more.file << ":" << more.line << ": " << more.why
+         << "\n";
     break;
   case Status::Error:
     os << "error (see the diagnostics)\n";

@@ -45,10 +45,18 @@ struct FunctionReport {
   std::string file;
   unsigned line = 0;
   Status status = Status::Compiled;
-  // Where and why it stays on the tape.
+  // Where and why it stays on the tape (the first reason).
   std::string reason;
   std::string reasonFile;
   unsigned reasonLine = 0;
+  // Further reasons, from later statements of the function's body that do
+  // not depend on a statement already found to stay on the tape.
+  struct Reason {
+    std::string file;
+    unsigned line = 0;
+    std::string why;
+  };
+  std::vector<Reason> moreReasons;
 };
 
 /// The result for one translation unit.

@@ -10,6 +10,8 @@
 
 #include "LoweringImpl.h"
 
+#include <knet/ops/conv.h>
+
 namespace mlir::knet::frontend {
 
 //===----------------------------------------------------------------------===//
@@ -426,6 +428,13 @@ template <typename OpT> Result FunctionLowering::buildBinaryLoss(Call &c) {
   return create(c, OpT::getOperationName(), {s, l}, {m.tensorType(elemOf(s))});
 }
 
+/// An integer option of `opts`, or `def`.
+static int64_t intOption(const llvm::StringMap<mlir::Attribute> &opts,
+                         StringRef k, int64_t def) {
+  mlir::Attribute a = opts.lookup(k);
+  return a ? cast<mlir::IntegerAttr>(a).getInt() : def;
+}
+
 template <typename OpT> Result FunctionLowering::buildConv(Call &c) {
   Value x = tensorArg(c, 0), w = x ? tensorArg(c, 1) : Value();
   if (!w)
@@ -433,6 +442,13 @@ template <typename OpT> Result FunctionLowering::buildConv(Call &c) {
   auto opts = constOptions(arg(c, 2), c.name);
   if (!opts)
     return std::nullopt;
+  // Invalid constant options fail on the tape too: an error here.
+  ::knet::ConvOptions o{
+      intOption(*opts, "padding", 0), intOption(*opts, "stride", 1),
+      intOption(*opts, "dilation", 1), intOption(*opts, "groups", 1)};
+  if (std::string e = ::knet::conv_options_error(o); !e.empty())
+    return error(arg(c, 2) ? arg(c, 2)->getExprLoc() : c.at,
+                 "'" + c.name + "': " + e);
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   for (StringRef k : {"padding", "stride", "dilation", "groups"}) {
     mlir::Attribute a = opts->lookup(k);
@@ -461,12 +477,25 @@ poolAttrs(mlir::OpBuilder &b, const llvm::StringMap<mlir::Attribute> &opts) {
   return attrs;
 }
 
+bool FunctionLowering::badPoolOptions(
+    Call &c, const Expr *at, const llvm::StringMap<mlir::Attribute> &o) {
+  ::knet::PoolOptions p;
+  p.window = intOption(o, "window", 2);
+  p.stride = intOption(o, "stride", 0);
+  p.padding = intOption(o, "padding", 0);
+  if (std::string e = ::knet::pool_options_error(p); !e.empty())
+    return error(at ? at->getExprLoc() : c.at, "'" + c.name + "': " + e), true;
+  return false;
+}
+
 template <typename OpT> Result FunctionLowering::buildPool(Call &c) {
   Value x = tensorArg(c, 0);
   if (!x)
     return std::nullopt;
   auto opts = constOptions(arg(c, 1), c.name);
   if (!opts)
+    return std::nullopt;
+  if (badPoolOptions(c, arg(c, 1), *opts))
     return std::nullopt;
   return create(c, OpT::getOperationName(), {x}, {m.tensorType(elemOf(x))},
                 poolAttrs(b, *opts));
@@ -479,6 +508,8 @@ template <typename OpT> Result FunctionLowering::buildPoolBack(Call &c) {
     return std::nullopt;
   auto opts = constOptions(arg(c, 3), c.name);
   if (!opts)
+    return std::nullopt;
+  if (badPoolOptions(c, arg(c, 3), *opts))
     return std::nullopt;
   return create(c, OpT::getOperationName(), {dy, y, x},
                 {m.tensorType(elemOf(dy))}, poolAttrs(b, *opts));

@@ -553,6 +553,10 @@ public:
   KNET_BUILDER(Full)
   KNET_BUILDER(From)
 #undef KNET_BUILDER
+  /// Whether constant pool options are invalid (reported as an error at
+  /// them: they fail on the tape too).
+  bool badPoolOptions(Call &c, const Expr *at,
+                      const llvm::StringMap<mlir::Attribute> &opts);
 
 private:
   // Helpers of the builders.

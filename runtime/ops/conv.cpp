@@ -58,14 +58,8 @@ std::string opts_str(const ConvOptions &o) {
 }
 
 void check_options(const ConvOptions &o, const char *op) {
-  if (o.padding < 0)
-    fail(op, ": padding must be >= 0, got ", opts_str(o));
-  if (o.stride < 1)
-    fail(op, ": stride must be >= 1, got ", opts_str(o));
-  if (o.dilation < 1)
-    fail(op, ": dilation must be >= 1, got ", opts_str(o));
-  if (o.groups < 1)
-    fail(op, ": groups must be >= 1, got ", opts_str(o));
+  if (std::string e = conv_options_error(o); !e.empty())
+    fail(op, ": ", e, ", got ", opts_str(o));
 }
 
 // The geometry of conv2d(x [x_shape], w [w_shape], o); throws naming `op`.

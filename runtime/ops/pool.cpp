@@ -37,16 +37,10 @@ PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
          dtype_name(x.dtype()));
   if (x.rank() != 4)
     fail(op, ": expected an NCHW tensor of rank 4, got ", shape_str(x.shape()));
+  if (std::string e = pool_options_error(o); !e.empty())
+    fail(op, ": ", e, ", got window=", o.window, " stride=", o.stride,
+         " padding=", o.padding, " (input ", shape_str(x.shape()), ")");
   const int64_t s = o.stride == 0 ? o.window : o.stride;
-  if (o.window < 1 || s < 1 || o.padding < 0)
-    fail(op, ": invalid options window=", o.window, " stride=", o.stride,
-         " padding=", o.padding,
-         " (need window >= 1, stride >= 0, padding "
-         ">= 0) for input ",
-         shape_str(x.shape()));
-  if (o.padding >= o.window)
-    fail(op, ": padding ", o.padding, " must be smaller than the window ",
-         o.window, " (input ", shape_str(x.shape()), ")");
   PoolGeom g{x.size(0), x.size(1), x.size(2), x.size(3), 0,
              0,         o.window,  s,         o.padding};
   if (g.H + 2 * g.p < g.k || g.W + 2 * g.p < g.k)

@@ -289,4 +289,15 @@ TEST(Pool, Misuse) {
     EXPECT_NE(std::string(e.what()).find("[1,1,4,4]"), std::string::npos)
         << e.what();
   }
+  // The rule knetc checks on constant options too (knet/ops/conv.h).
+  try {
+    pool(x, {.window = 2, .padding = 2});
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "pool: padding must be smaller than the window, got "
+                  "window=2 stride=0 padding=2 (input [1,1,4,4])"),
+              std::string::npos)
+        << e.what();
+  }
 }

@@ -5,6 +5,7 @@
 #include <knet/tensor.h>
 
 #include <cstdint>
+#include <string>
 
 namespace knet {
 
@@ -32,6 +33,32 @@ struct PoolOptions {
   int64_t padding = 0;
   PoolMode mode = PoolMode::max;
 };
+
+// What is wrong with options, or "" when they are valid: the one statement
+// of the rules, checked by the runtime's ops and by knetc on constant options
+// (at the user's line).
+inline std::string conv_options_error(const ConvOptions &o) {
+  if (o.padding < 0)
+    return "padding must be >= 0";
+  if (o.stride < 1)
+    return "stride must be >= 1";
+  if (o.dilation < 1)
+    return "dilation must be >= 1";
+  if (o.groups < 1)
+    return "groups must be >= 1";
+  return {};
+}
+inline std::string pool_options_error(const PoolOptions &o) {
+  if (o.window < 1)
+    return "window must be >= 1";
+  if (o.stride < 0)
+    return "stride must be >= 0 (0: the window)";
+  if (o.padding < 0)
+    return "padding must be >= 0";
+  if (o.padding >= o.window)
+    return "padding must be smaller than the window";
+  return {};
+}
 
 Tensor pool(const Tensor &x, PoolOptions o = {});
 Tensor pool_back(const Tensor &dy, const Tensor &y, const Tensor &x,

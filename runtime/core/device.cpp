@@ -116,6 +116,14 @@ int normalize_dim(int dim, int rank, const char *op) {
 
 namespace detail {
 
+std::optional<int64_t> checked_numel(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n))
+      return std::nullopt;
+  return n;
+}
+
 int64_t shape_numel(const Shape &shape) {
   int64_t n = 1;
   for (int64_t s : shape)

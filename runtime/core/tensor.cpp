@@ -55,10 +55,14 @@ void check_defined(const Tensor &t, const char *op) {
     fail(op, ": undefined tensor");
 }
 
+// Dims >= 0 and an element count that fits in int64.
 void check_shape(const Shape &shape, const char *op) {
   for (int64_t s : shape)
     if (s < 0)
       fail(op, ": negative dimension in shape ", shape_str(shape));
+  if (!checked_numel(shape))
+    fail(op, ": shape ", shape_str(shape),
+         " has more elements than an int64 counts");
 }
 
 // The gradient of a view: zeros of the base's shape with `g` written into
@@ -102,9 +106,12 @@ Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
       fail("empty: dtype ", dtype_name(dtype),
            " is stored on CUDA devices only");
   auto impl = std::make_shared<TensorImpl>();
-  int64_t n = shape_numel(shape);
-  impl->storage = std::make_shared<Storage>(
-      static_cast<size_t>(n) * dtype_size(dtype), device);
+  int64_t n = shape_numel(shape), bytes = 0;
+  if (__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)),
+                             &bytes))
+    fail("empty: ", shape_str(shape), " of ", dtype_name(dtype),
+         " would take more bytes than an int64 counts");
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(bytes), device);
   impl->strides = contiguous_strides(shape);
   impl->shape = std::move(shape);
   impl->dtype = dtype;
@@ -293,8 +300,9 @@ Tensor Tensor::reshape(Shape new_shape) const {
       infer = static_cast<int>(i);
     } else if (new_shape[i] < 0) {
       fail("reshape: negative dimension in ", shape_str(new_shape));
-    } else {
-      known *= new_shape[i];
+    } else if (__builtin_mul_overflow(known, new_shape[i], &known)) {
+      fail("reshape: cannot reshape ", shape_str(shape()), " to ",
+           shape_str(new_shape), " (more elements than an int64 counts)");
     }
   }
   if (infer >= 0) {
@@ -325,6 +333,9 @@ Tensor Tensor::permute(Shape order) const {
     fail("permute: order ", shape_str(order), " for a tensor of rank ", r);
   Shape seen(r, 0), shape(r), strides(r), inverse(r);
   for (int i = 0; i < r; ++i) {
+    if (order[i] < -r || order[i] >= r) // (before it narrows to int)
+      fail("permute: dimension ", order[i], " out of range for rank ", r,
+           " in ", shape_str(order));
     int d = normalize_dim(static_cast<int>(order[i]), r, "permute");
     if (seen[d]++)
       fail("permute: repeated dimension in ", shape_str(order));
@@ -414,6 +425,7 @@ Tensor Tensor::unsqueeze(int dim) const {
 
 Tensor Tensor::expand(Shape target) const {
   check_defined(*this, "expand");
+  check_shape(target, "expand");
   const int r = rank(), n = static_cast<int>(target.size());
   if (n < r)
     fail("expand: cannot expand ", shape_str(shape()), " to ",

@@ -198,3 +198,48 @@ TEST(Allocator, PeakTracksHighWater) {
   reset_peak_memory();
   EXPECT_EQ(memory_stats().peak_bytes, memory_stats().bytes_in_use);
 }
+
+// Shape arithmetic that overflows int64 is an error naming the op and the
+// shape, never a tensor with a wrong numel or a crash.
+TEST(Tensor, ShapeArithmeticOverflowIsAnError) {
+  const int64_t big = int64_t(1) << 62;
+  auto message = [](auto f) -> std::string {
+    try {
+      f();
+    } catch (const Error &e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  EXPECT_NE(message([&] {
+              (void)Tensor::zeros({big, 4});
+            }).find("more elements than an int64 counts"),
+            std::string::npos);
+  EXPECT_EQ(message([&] {
+              (void)Tensor::empty({big, 4});
+            }),
+            "empty: shape [4611686018427387904,4] has more elements than an "
+            "int64 counts");
+  EXPECT_EQ(
+      message([&] { (void)Tensor::empty({int64_t(1) << 61}, DType::f64); }),
+      "empty: [2305843009213693952] of f64 would take more bytes than "
+      "an int64 counts");
+  Tensor x = Tensor::zeros({4});
+  EXPECT_EQ(
+      message([&] {
+        (void)x.reshape({4, 4294967297, 4294967295, 4294967297, 4294967295});
+      }),
+      "reshape: cannot reshape [4] to "
+      "[4,4294967297,4294967295,4294967297,4294967295] (more elements "
+      "than an int64 counts)");
+  EXPECT_EQ(message([&] {
+              (void)Tensor::zeros({1, 1}).expand({big, 4});
+            }),
+            "expand: shape [4611686018427387904,4] has more elements than an "
+            "int64 counts");
+  EXPECT_EQ(message([&] {
+              (void)Tensor::zeros({2, 3}).permute({4294967297, 0});
+            }),
+            "permute: dimension 4294967297 out of range for rank 2 in "
+            "[4294967297,0]");
+}

@@ -87,8 +87,8 @@ QualType tupleElement(QualType t, unsigned i) {
 /// of type `t` named by `expr`, in the frontend's order (fields in order).
 bool flatten(QualType t, const std::string &expr, llvm::raw_ostream &os) {
   t = t.getNonReferenceType().getUnqualifiedType();
-  if (knetClass(t) == "Param" && expr.find('.') != std::string::npos) {
-    // A Param field: named after its path when it has no name.
+  if (knetClass(t) == "Param") {
+    // Named after its path (m.w1) when it has no name.
     os << "  ::knet::detail::flatten_into(knet_in, " << expr << ", \"" << expr
        << "\");\n";
     return true;

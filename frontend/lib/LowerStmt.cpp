@@ -87,30 +87,12 @@ Value FunctionLowering::notExited(Location l) {
   return notOf(l, any);
 }
 
-bool FunctionLowering::lowerStmts(llvm::ArrayRef<const Stmt *> stmts) {
-  for (size_t i = 0; i < stmts.size(); ++i) {
-    const Stmt *s = stmts[i];
-    if (!lowerStmt(s))
-      return false;
-    if (fns.back().returned)
-      return true; // the rest is dead
-    if (isa<ReturnStmt, BreakStmt, ContinueStmt>(s))
-      return true; // the rest is dead
-    if (i + 1 < stmts.size() && mayExit(s)) {
-      Location l = loc(stmts[i + 1]);
-      Value go = notExited(l);
-      return structuredIf(
-          l, go, [&] { return lowerStmts(stmts.drop_front(i + 1)); }, nullptr);
-    }
-  }
-  return true;
-}
-
-bool FunctionLowering::lowerTopStmts(llvm::ArrayRef<const Stmt *> stmts) {
+bool FunctionLowering::lowerStmts(llvm::ArrayRef<const Stmt *> stmts,
+                                  bool survey) {
   using Status = FunctionReport::Status;
-  // What a statement reads and what it declares or assigns (keys of env).
+  // What a statement reads and what it declares (keys of the environment).
   struct Refs : RecursiveASTVisitor<Refs> {
-    FunctionLowering *self;
+    FunctionLowering *self = nullptr;
     llvm::SmallPtrSet<const void *, 8> read, declared;
     bool VisitDeclRefExpr(DeclRefExpr *d) {
       read.insert(self->resolve(d->getDecl()));
@@ -121,14 +103,28 @@ bool FunctionLowering::lowerTopStmts(llvm::ArrayRef<const Stmt *> stmts) {
       return true;
     }
   };
+  // survey: the reasons found so far, and what blocked statements assign.
   std::vector<FunctionReport::Reason> reasons;
-  llvm::SmallPtrSet<const void *, 8> blocked; // assigned by a blocked stmt
-  mlir::Block *entry = &fs.func.getBody().front();
+  llvm::SmallPtrSet<const void *, 8> blocked;
+  // After a statement stays on the tape: records why and goes on (false:
+  // an error, or not surveying).
+  auto recover = [&] {
+    if (!survey || fs.report.status != Status::Tape)
+      return false;
+    reasons.push_back(
+        {fs.report.reasonFile, fs.report.reasonLine, fs.report.reason});
+    // The failed statement may have left the builder inside one of its
+    // regions; the function is not compiled, its IR is dropped.
+    stopped = false;
+    b.setInsertionPointToEnd(&fs.func.getBody().front());
+    return true;
+  };
   for (size_t i = 0; i < stmts.size(); ++i) {
     const Stmt *s = stmts[i];
     Refs refs;
     refs.self = this;
-    refs.TraverseStmt(const_cast<Stmt *>(s));
+    if (survey)
+      refs.TraverseStmt(const_cast<Stmt *>(s));
     auto block = [&] {
       assignedIn(s, blocked);
       blocked.insert(refs.declared.begin(), refs.declared.end());
@@ -140,32 +136,22 @@ bool FunctionLowering::lowerTopStmts(llvm::ArrayRef<const Stmt *> stmts) {
       continue;
     }
     if (!lowerStmt(s)) {
-      if (fs.report.status != Status::Tape)
-        return false; // an error: reported, nothing more to look for
-      reasons.push_back(
-          {fs.report.reasonFile, fs.report.reasonLine, fs.report.reason});
+      if (!recover())
+        return false;
       block();
-      // Go on at the top of the body with the next statement (the failed
-      // one may have left the builder inside one of its regions; the
-      // function is not compiled, its IR is dropped).
-      stopped = false;
-      b.setInsertionPointToEnd(entry);
       continue;
     }
     if (fns.back().returned || isa<ReturnStmt, BreakStmt, ContinueStmt>(s))
       break; // the rest is dead
     if (i + 1 < stmts.size() && mayExit(s)) {
-      // The rest runs under a flag: lowered as one (no further reasons).
+      // The rest runs under a flag, lowered as one (no further survey).
       Location l = loc(stmts[i + 1]);
       Value go = notExited(l);
       if (!structuredIf(
               l, go, [&] { return lowerStmts(stmts.drop_front(i + 1)); },
-              nullptr)) {
-        if (fs.report.status != Status::Tape)
-          return false;
-        reasons.push_back(
-            {fs.report.reasonFile, fs.report.reasonLine, fs.report.reason});
-      }
+              nullptr) &&
+          !recover())
+        return false;
       break;
     }
   }
@@ -186,7 +172,7 @@ bool FunctionLowering::lowerStmt(const Stmt *s) {
   if (const auto *cs = dyn_cast<CompoundStmt>(s)) {
     Scope scope(*this);
     llvm::SmallVector<const Stmt *> list(cs->body().begin(), cs->body().end());
-    return s == topBody ? lowerTopStmts(list) : lowerStmts(list);
+    return lowerStmts(list, /*survey=*/s == topBody);
   }
   if (const auto *ds = dyn_cast<DeclStmt>(s)) {
     for (const Decl *d : ds->decls()) {

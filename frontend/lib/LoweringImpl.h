@@ -401,11 +401,11 @@ private:
 
   // --- statements (LowerStmt.cpp) -------------------------------------------
   bool lowerStmt(const Stmt *s);
-  bool lowerStmts(llvm::ArrayRef<const Stmt *> stmts);
-  /// The statements of the function's own body: after one that stays on
-  /// the tape, the later ones that do not use what it (or another such one)
-  /// assigns are still lowered, to report every reason (--explain).
-  bool lowerTopStmts(llvm::ArrayRef<const Stmt *> stmts);
+  /// With `survey` (the function's own body): after a statement that stays
+  /// on the tape, the later ones that do not use what it (or another such
+  /// one) declares or assigns are still lowered, to report every reason
+  /// (--explain).
+  bool lowerStmts(llvm::ArrayRef<const Stmt *> stmts, bool survey = false);
   const Stmt *topBody = nullptr;
   bool lowerDecl(const VarDecl *vd);
   bool lowerReturn(const ReturnStmt *r);

@@ -21,14 +21,6 @@ constexpr double kSeluLambda = 1.0507009873554804934193349852946;
 constexpr double kGeluC = 0.7978845608028654; // sqrt(2/pi)
 constexpr double kGeluK = 0.044715;
 
-template <class T> T sigm_scalar(T x) {
-  // Stable for large |x|.
-  if (x >= 0)
-    return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
 // Records y = op(x) whose gradient is back(dy, saved).
 template <class Back>
 void record_unary(const char *op, const Tensor &x, const Tensor &y, Back back) {
@@ -304,7 +296,7 @@ Tensor swish_back(const Tensor &dy, const Tensor &x) {
              if (n[1]) {
                no_derivative("swish_back2", {dy, x});
                d2 = map_float2(dy, x, "swish_back2", [](auto g, auto v) {
-                 auto s = sigm_scalar(v);
+                 auto s = body::sigm(v);
                  return g * s * (1 - s) * (2 + v * (1 - 2 * s));
                });
              }

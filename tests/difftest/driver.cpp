@@ -279,12 +279,12 @@ std::set<std::string> split(const char *s) {
 // Every call of the function starts from the same random stream (reseed),
 // so that one using dropout draws the same mask each time: in the forward,
 // in diff and in each evaluation of gradcheck.
-#define KNET_DIFFTEST_loss(fn, args, ...)                                      \
+#define KNET_DIFFTEST_LOSS(fn, args, detached)                                 \
   run_loss([&] { return reseed(), fn args; },                                  \
-           [&] { return reseed(), diff(fn, KNET_UNPAREN args); })
+           [&] { return reseed(), diff(fn, KNET_UNPAREN args); }, detached)
+#define KNET_DIFFTEST_loss(fn, args, ...) KNET_DIFFTEST_LOSS(fn, args, false)
 #define KNET_DIFFTEST_loss_detached(fn, args, ...)                             \
-  run_loss([&] { return reseed(), fn args; },                                  \
-           [&] { return reseed(), diff(fn, KNET_UNPAREN args); }, true)
+  KNET_DIFFTEST_LOSS(fn, args, true)
 #define KNET_DIFFTEST_tensor(fn, args, ...)                                    \
   run_tensor([&] { return reseed(), fn args; })
 #define KNET_DIFFTEST_int(fn, args, ...) run_int(fn args)

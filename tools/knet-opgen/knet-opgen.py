@@ -73,7 +73,7 @@ class Registry:
             if not d:
                 continue
             r = self.records.get(d, {})
-            if "Attr" in r.get("!superclasses", []) or d.endswith("Attr"):
+            if "Attr" in r.get("!superclasses", []):
                 continue
             out.append((name, d))
         return out
@@ -193,8 +193,6 @@ def derived_cases(reg, op):
         return ["x:3x4 w:%s = sum(%s * w)" % (w1, call(fn, ["x", "1"])),
                 "x:3x4 w:%s = sum(%s * w)" % (w0, call(fn, ["x", "0"])),
                 "x:4x3 w:%s = sum(%s * w)" % (w1, call(fn, [t, "1"]))]
-    if kind == "DimOp":
-        return None
     return None
 
 

@@ -51,21 +51,29 @@ void registerDialects(mlir::DialectRegistry &registry) {
                   mlir::math::MathDialect>();
 }
 
-void registerEmitCpp() {
+/// Registers a translation of a builtin.module to text.
+void registerModuleTranslation(
+    llvm::StringRef name, llvm::StringRef description,
+    mlir::LogicalResult (*translate)(mlir::ModuleOp, llvm::raw_ostream &)) {
   mlir::TranslateFromMLIRRegistration registration(
-      "emit-cpp", "knet IR to host C++ over the knet runtime",
-      [](mlir::Operation *op, llvm::raw_ostream &os) -> mlir::LogicalResult {
+      name, description,
+      [translate](mlir::Operation *op,
+                  llvm::raw_ostream &os) -> mlir::LogicalResult {
         auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
         if (!module)
           return op->emitError("expected a builtin.module");
-        mlir::knet::EmitOptions options;
-        options.locationComments = !noLocations;
-        options.includes = !noIncludes;
-        options.externalAccessors = externalAccessors;
-        options.forwardOnly = forwardOnly;
-        return mlir::knet::emitCpp(module, os, options);
+        return translate(module, os);
       },
       registerDialects);
+}
+
+mlir::LogicalResult emitCpp(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  mlir::knet::EmitOptions options;
+  options.locationComments = !noLocations;
+  options.includes = !noIncludes;
+  options.externalAccessors = externalAccessors;
+  options.forwardOnly = forwardOnly;
+  return mlir::knet::emitCpp(module, os, options);
 }
 
 /// The ops of runtime/jit/op_kernels.mlir after knet-fuse=singletons=true:
@@ -186,38 +194,19 @@ namespace knet::detail::body {
   return mlir::success();
 }
 
-void registerEmitOpBodies() {
-  mlir::TranslateFromMLIRRegistration registration(
-      "emit-op-bodies",
-      "fused single-op knet IR to the runtime's scalar bodies (C++)",
-      [](mlir::Operation *op, llvm::raw_ostream &os) -> mlir::LogicalResult {
-        auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a builtin.module");
-        return emitOpBodies(module, os);
-      },
-      registerDialects);
-}
-
-void registerEmitOpKernels() {
-  mlir::TranslateFromMLIRRegistration registration(
-      "emit-op-kernels",
-      "fused single-op knet IR to the runtime's op kernel table (C++)",
-      [](mlir::Operation *op, llvm::raw_ostream &os) -> mlir::LogicalResult {
-        auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a builtin.module");
-        return emitOpKernels(module, os);
-      },
-      registerDialects);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
-  registerEmitCpp();
-  registerEmitOpKernels();
-  registerEmitOpBodies();
+  registerModuleTranslation(
+      "emit-cpp", "knet IR to host C++ over the knet runtime", emitCpp);
+  registerModuleTranslation(
+      "emit-op-kernels",
+      "fused single-op knet IR to the runtime's op kernel table (C++)",
+      emitOpKernels);
+  registerModuleTranslation(
+      "emit-op-bodies",
+      "fused single-op knet IR to the runtime's scalar bodies (C++)",
+      emitOpBodies);
   return mlir::failed(
       mlir::mlirTranslateMain(argc, argv, "knet IR translation driver\n"));
 }

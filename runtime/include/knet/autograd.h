@@ -47,7 +47,7 @@ private:
 };
 
 // A new parameter; `name` is what gradcheck and errors call it (a compiled
-// function names an unnamed Param of a model struct after its field, "m.w1").
+// function names an unnamed Param after its path in the call: "m.w1").
 Param param(Shape shape, Init init = xavier_uniform(), DType dtype = DType::f32,
             std::string name = "");
 Param param0(Shape shape, DType dtype = DType::f32,

@@ -81,8 +81,8 @@ inline void flatten_into(std::vector<Tensor> &in, const Tensor &t) {
   in.push_back(t);
 }
 void flatten_into(std::vector<Tensor> &in, const Param &p);
-// The same for a Param field of a model struct: an unnamed Param takes the
-// field's path as its name ("m.w1"), which gradcheck reports.
+// The same for a Param argument or field: an unnamed Param takes its path
+// in the call as its name ("w", "m.w1"), which gradcheck reports.
 void flatten_into(std::vector<Tensor> &in, const Param &p, const char *field);
 // An integer scalar leaf: a 0-d i64 tensor holding v's bits exactly (an
 // unsigned value above INT64_MAX wraps to negative and back).

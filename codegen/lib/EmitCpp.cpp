@@ -476,10 +476,10 @@ FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
     return emitError(op.getLoc())
            << "knet C++ emitter: only dense constants of static shape";
   Type elem = type.getElementType();
-  // A 0-d float constant is a scalar: f64, like knet.scalar ($sdtype).
-  std::string dtype = type.getRank() == 0 && isa<FloatType>(elem)
-                          ? std::string("knet::DType::f64")
-                          : dtypeOf(elem);
+  // A 0-d float constant is a C++ scalar: weak, like knet.scalar
+  // ($sdtype).
+  const bool weak = type.getRank() == 0 && isa<FloatType>(elem);
+  std::string dtype = dtypeOf(elem);
   std::string shape = "{";
   llvm::interleave(
       type.getShape(), [&](int64_t d) { shape += std::to_string(d); },
@@ -497,6 +497,8 @@ FailureOr<std::string> CppEmitter::tensorConstant(Operation &op) {
     std::string v = element(value.getSplatValue<Attribute>());
     if (elem.isInteger(1))
       v += ".0";
+    if (weak)
+      return "knet::Tensor::scalar(" + v + ")";
     if (type.getRank() == 0)
       return "knet::Tensor::scalar(" + v + ", " + dtype + ")";
     return "knet::Tensor::full(" + shape + ", " + v + ", " + dtype + ")";
@@ -653,14 +655,16 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
         return failure();
       out += *dims;
     } else if (take("sdtype")) {
-      // A scalar as a 0-d tensor: floats in f64 (it takes the dtype of the
-      // tensor it meets at run time).
+      // The dtype argument of a scalar as a 0-d tensor: none for a float,
+      // which is weak (it takes the dtype of the tensor it meets at run
+      // time), ", <DType>" for an integer.
       Type elem = getElementTypeOrSelf(op.getResult(0).getType());
-      std::string dtype =
-          isa<FloatType>(elem) ? "knet::DType::f64" : dtypeOf(elem);
-      if (dtype.empty())
-        return bad("no DType for the result");
-      out += dtype;
+      if (!isa<FloatType>(elem)) {
+        std::string dtype = dtypeOf(elem);
+        if (dtype.empty())
+          return bad("no DType for the result");
+        out += ", " + dtype;
+      }
     } else if (take("dtype")) {
       std::string dtype = dtypeOf(op.getResult(0).getType());
       if (dtype.empty())

@@ -876,6 +876,14 @@ template <typename OpT> Result FunctionLowering::buildScalar(Call &c) {
   if (!v)
     return stopped ? std::nullopt : tape(c.at, "'scalar' needs a value");
   checkIntegerGrad(v, c.at);
+  if (!arg(c, 1)) {
+    // Tensor::scalar(v) without a dtype: a weak scalar (docs/ops.md, "Dtype
+    // promotion"), carried as the double it holds.
+    Type e = isFloat(v.getType()) ? v.getType() : Type(b.getF64Type());
+    return Val(b.create<kn::ScalarOp>(c.loc,
+                                      mlir::RankedTensorType::get({}, m.f32()),
+                                      convertScalar(c.loc, v, e)));
+  }
   std::optional<DTypeArg> d = dtypeArg(arg(c, 1), "scalar");
   if (!d)
     return std::nullopt;

@@ -190,13 +190,38 @@ void unify_scalar_dtype(Tensor &a, Tensor &b) {
   if (!a.defined() || !b.defined() || a.dtype() == b.dtype() ||
       !is_floating(a.dtype()) || !is_floating(b.dtype()))
     return;
-  // A 0-d operand meeting a tensor takes its dtype; of two 0-d operands the
-  // f64 one (the carrier of C++ scalars) takes the other's.
-  const bool a0 = a.rank() == 0, b0 = b.rank() == 0;
-  if (a0 && (!b0 || a.dtype() == DType::f64))
+  if (a.is_weak() && !b.is_weak())
     a = a.to(b.dtype());
-  else if (b0 && (!a0 || b.dtype() == DType::f64))
+  else if (b.is_weak() && !a.is_weak())
     b = b.to(a.dtype());
+}
+
+void propagate_weak(Tensor &y, std::span<const Tensor *const> in) {
+  if (!is_floating(y.dtype()) || y.rank() != 0 ||
+      y.device().kind != Device::cpu)
+    return;
+  bool any = false;
+  for (const Tensor *t : in) {
+    if (!t->defined() || !is_floating(t->dtype()))
+      continue;
+    if (!t->is_weak())
+      return;
+    any = true;
+  }
+  if (any)
+    y.impl()->weak = true;
+}
+
+std::optional<DType> promoted_float_dtype(std::span<const Tensor *const> in) {
+  std::optional<DType> strong;
+  for (const Tensor *t : in) {
+    if (t->is_weak())
+      continue;
+    if (strong && *strong != t->dtype())
+      return std::nullopt;
+    strong = t->dtype();
+  }
+  return strong.value_or(DType::f64);
 }
 
 void check_same_dtype(const Tensor &a, const Tensor &b, const char *op) {

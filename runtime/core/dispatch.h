@@ -5,6 +5,9 @@
 #include <knet/tensor.h>
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <span>
 
 namespace knet::detail {
 
@@ -49,11 +52,23 @@ template <class F> decltype(auto) dispatch_all(DType t, const char *op, F &&f) {
 
 // Throws unless `t` is on the CPU (the CPU kernels' precondition).
 void check_cpu(const Tensor &t, const char *op);
-// A 0-d floating operand takes the floating dtype of the other operand, as
-// a C++ double does (`x * 0.5`); of two 0-d operands the f64 one adapts.
-// knetc's generated code carries scalars as 0-d f64 tensors and relies on
-// this. Other dtype pairs are left alone (an error where they must agree).
+// Dtype promotion, stated once (docs/ops.md, "Dtype promotion"): a weak
+// operand (Tensor::is_weak: Tensor::scalar(v) without a dtype, a C++ number
+// in an op or in knetc's generated code) takes the float dtype of the other
+// operand; any other pair keeps its dtypes, 0-d or not, and must agree (an
+// error where the op checks it). Two weak operands stay f64.
 void unify_scalar_dtype(Tensor &a, Tensor &b);
+// Marks `y` weak when every float operand in `in` is weak (the result of
+// an op over weak scalars only is weak too).
+void propagate_weak(Tensor &y, std::span<const Tensor *const> in);
+inline void propagate_weak(Tensor &y,
+                           std::initializer_list<const Tensor *> in) {
+  propagate_weak(y, std::span(in.begin(), in.size()));
+}
+// The dtype a fused kernel over these float operands computes in, by the
+// same rule: that of the operands that are not weak, which must agree, or
+// f64 when all are weak; nullopt when they disagree.
+std::optional<DType> promoted_float_dtype(std::span<const Tensor *const> in);
 // Throws unless a and b have one dtype.
 void check_same_dtype(const Tensor &a, const Tensor &b, const char *op);
 

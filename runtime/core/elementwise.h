@@ -18,6 +18,7 @@ template <class F> Tensor map_float(const Tensor &x, const char *op, F f) {
     cpu_map<T, T>(
         y, [f](T v) { return static_cast<T>(f(v)); }, op, x);
   });
+  propagate_weak(y, {&x});
   return y;
 }
 
@@ -37,6 +38,7 @@ Tensor map_float2(const Tensor &a0, const Tensor &b0, const char *op, F f) {
     cpu_map<T, T, T>(
         y, [f](T u, T v) { return static_cast<T>(f(u, v)); }, op, a, b);
   });
+  propagate_weak(y, {&a, &b});
   return y;
 }
 

@@ -69,12 +69,11 @@ bool checks_hold(const FusedKernel &k, const Tensor *const *in) {
   return true;
 }
 
-// The float dtype the kernel computes in, as the replaced ops would: that
-// of the float inputs of rank > 0, which must agree; 0-d ones adapt (of 0-d
-// ones only, an f32 one wins, as unify_scalar_dtype has it).
+// The float dtype the kernel computes in, as the replaced ops would
+// (promoted_float_dtype: weak operands adapt, the others agree).
 std::optional<DType> kernel_dtype(const FusedKernel &k,
                                   const Tensor *const *in) {
-  std::optional<DType> ranked, scalar;
+  std::vector<const Tensor *> floats;
   for (int i = 0; i < k.num_inputs; ++i) {
     const Tensor &t = *in[i];
     const bool like = k.reduce == FusedReduce::sum_to && i == k.num_inputs - 1;
@@ -85,39 +84,32 @@ std::optional<DType> kernel_dtype(const FusedKernel &k,
     }
     if (t.dtype() != DType::f32 && t.dtype() != DType::f64)
       return std::nullopt;
-    if (like)
-      continue;
-    if (t.rank() > 0) {
-      if (ranked && *ranked != t.dtype())
-        return std::nullopt;
-      ranked = t.dtype();
-    } else if (!scalar || t.dtype() == DType::f32) {
-      scalar = t.dtype();
-    }
+    if (!like)
+      floats.push_back(&t);
   }
-  const DType t = ranked ? *ranked : scalar.value_or(DType::f32);
-  // A member computed from 0-d inputs only has their dtype (an f32 one
-  // wins), which must be the kernel's.
+  const std::optional<DType> t = promoted_float_dtype(floats);
+  if (!t)
+    return std::nullopt;
+  // A member computed from weak inputs only is weak, f64, in the replaced
+  // ops: the kernel must compute in f64 to give it.
   for (int at = 0; at < k.cones_size;) {
     const int64_t len = k.cones[at];
     const int64_t *c = k.cones + at + 1;
-    bool all_scalar = true, any_f32 = false;
-    for (int64_t j = 0; j < len; ++j) {
-      all_scalar &= in[c[j]]->rank() == 0;
-      any_f32 |= in[c[j]]->dtype() == DType::f32;
-    }
-    if (all_scalar && (any_f32 ? DType::f32 : DType::f64) != t)
+    std::vector<const Tensor *> cone;
+    for (int64_t j = 0; j < len; ++j)
+      if (k.input_kinds[c[j]] == 'f')
+        cone.push_back(in[c[j]]);
+    if (promoted_float_dtype(cone) != t)
       return std::nullopt;
     at += 1 + static_cast<int>(len);
   }
   return t;
 }
 
-// On the GPU, f16/bf16 storage: the dtype shared by the float inputs of
-// rank > 0 (0-d ones adapt), or of 0-d half inputs when there are no
-// others; else nullopt.
+// On the GPU, f16/bf16 storage: the dtype shared by the float inputs that
+// are not weak (weak ones adapt), all f16 or all bf16; else nullopt.
 std::optional<DType> half_dtype(const FusedKernel &k, const Tensor *const *in) {
-  std::optional<DType> ranked, scalar;
+  std::optional<DType> strong;
   for (int i = 0; i < k.num_inputs; ++i) {
     const Tensor &t = *in[i];
     if (k.reduce == FusedReduce::sum_to && i == k.num_inputs - 1)
@@ -127,23 +119,14 @@ std::optional<DType> half_dtype(const FusedKernel &k, const Tensor *const *in) {
         return std::nullopt;
       continue;
     }
-    if (!is_floating(t.dtype()))
-      return std::nullopt;
-    const bool half = t.dtype() == DType::f16 || t.dtype() == DType::bf16;
-    if (t.rank() == 0) {
-      // Of 0-d operands only, a half one sets the dtype.
-      if (half) {
-        if (scalar && *scalar != t.dtype())
-          return std::nullopt;
-        scalar = t.dtype();
-      }
+    if (t.is_weak())
       continue;
-    }
-    if (!half || (ranked && *ranked != t.dtype()))
+    const bool half = t.dtype() == DType::f16 || t.dtype() == DType::bf16;
+    if (!half || (strong && *strong != t.dtype()))
       return std::nullopt;
-    ranked = t.dtype();
+    strong = t.dtype();
   }
-  return ranked ? ranked : scalar;
+  return strong;
 }
 
 // The dims a reduction folds (per dim of `shape`), or nullopt when the
@@ -227,7 +210,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   std::optional<Shape> shape = iteration_shape(k, in);
   if (!shape)
     return false;
-  // 0-d inputs adopt the kernel's dtype and the device.
+  // Weak inputs adopt the kernel's dtype, CPU ones the device.
   std::vector<Tensor> converted(nin);
   std::vector<const Tensor *> ins(in, in + nin);
   for (int i = 0; i < nin; ++i) {
@@ -363,7 +346,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   if (!shape)
     return false;
 
-  // 0-d float inputs adopt the kernel's dtype.
+  // Weak inputs adopt the kernel's dtype.
   std::vector<Tensor> converted(nin);
   std::vector<const Tensor *> ins(in, in + nin);
   for (int i = 0; i < nin; ++i)
@@ -383,8 +366,10 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
     }
     ops.insert(ops.end(), ins.begin(), ins.end());
     run_rows(*shape, ops, row, 4 * (nin + nout), k.name);
-    for (int o = 0; o < nout; ++o)
+    for (int o = 0; o < nout; ++o) {
+      propagate_weak(results[o], std::span(in, nin));
       out[o] = std::move(results[o]);
+    }
     return true;
   }
 

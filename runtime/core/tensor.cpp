@@ -148,9 +148,17 @@ template <class T> Tensor Tensor::from(std::span<const T> data, Shape shape) {
   return t;
 }
 
+Tensor Tensor::scalar(double value) {
+  Tensor t = full({}, value, DType::f64, Device{});
+  t.impl_->weak = true;
+  return t;
+}
+
 Tensor Tensor::scalar(double value, DType dtype) {
   return full({}, value, dtype, Device{});
 }
+
+bool Tensor::is_weak() const { return impl_ && impl_->weak; }
 
 const Shape &Tensor::shape() const {
   check_defined(*this, "shape");
@@ -227,7 +235,8 @@ Tensor Tensor::to(Device device) const {
 Tensor Tensor::to(DType dtype) const {
   check_defined(*this, "to");
   if (dtype == this->dtype())
-    return *this;
+    // A cast names a dtype: a weak scalar cast to its own is not weak.
+    return is_weak() ? make_view(*this, shape(), strides(), offset()) : *this;
   Tensor out = empty(shape(), dtype, device());
   if (device().kind == Device::cuda)
     cuda::convert(out, *this);

@@ -38,6 +38,8 @@ struct TensorImpl {
   Shape strides; // elements
   int64_t offset = 0;
   DType dtype = DType::f32;
+  // A weak scalar (Tensor::is_weak): 0-d, f64, on the CPU.
+  bool weak = false;
   // Autograd bookkeeping: the tapes that track this value, and the Param
   // whose value this is (if any).
   std::vector<TapeRef> tracks;

@@ -30,6 +30,7 @@ Tensor arith(const Tensor &a0, const Tensor &b0, const char *op, F f) {
     cpu_map<T, T, T>(
         y, [f](T u, T v) { return static_cast<T>(f(u, v)); }, op, a, b);
   });
+  propagate_weak(y, {&a, &b});
   return y;
 }
 
@@ -37,13 +38,13 @@ Tensor arith(const Tensor &a0, const Tensor &b0, const char *op, F f) {
 template <class F>
 Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
   if (cuda::on_gpu(a)) {
-    // The GPU kernels take the scalar as a 0-d operand; s - a and s / a
+    // The GPU kernels take the scalar as a weak operand; s - a and s / a
     // are sub and div with it first.
     const std::string name = op;
     if (name == "rsub" || name == "rdiv")
       return cuda::run_op(name == "rsub" ? "sub" : "div",
-                          {Tensor::scalar(s, DType::f64), a});
-    return cuda::run_op(op, {a, Tensor::scalar(s, DType::f64)});
+                          {Tensor::scalar(s), a});
+    return cuda::run_op(op, {a, Tensor::scalar(s)});
   }
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
@@ -52,6 +53,7 @@ Tensor arith_scalar(const Tensor &a, double s, const char *op, F f) {
     cpu_map<T, T>(
         y, [f, c](T u) { return static_cast<T>(f(u, c)); }, op, a);
   });
+  propagate_weak(y, {&a});
   return y;
 }
 
@@ -82,7 +84,7 @@ Tensor compare_scalar(const Tensor &a, double s, const char *op, F f) {
       t = exact_f32 ? DType::f32 : DType::f64;
     else if (t == DType::f32 && !exact_f32)
       t = DType::f64;
-    return cuda::run_op(op, {a.to(t), Tensor::scalar(s, DType::f64)});
+    return cuda::run_op(op, {a.to(t), Tensor::scalar(s)});
   }
   check_cpu(a, op);
   Tensor y = Tensor::empty(a.shape(), DType::b8, a.device());
@@ -216,6 +218,7 @@ Tensor operator-(const Tensor &a) {
       cpu_map<T, T>(
           y, [](T u) { return static_cast<T>(-u); }, "neg", a);
     });
+    propagate_weak(y, {&a});
   }
   if (recording())
     record("neg", {a}, {y},
@@ -237,7 +240,7 @@ Tensor pow(const Tensor &a, const Tensor &b) {
 
 Tensor pow(const Tensor &a, double s) {
   Tensor y = cuda::on_gpu(a)
-                 ? cuda::run_op("pow", {a, Tensor::scalar(s, DType::f64)})
+                 ? cuda::run_op("pow", {a, Tensor::scalar(s)})
                  : map_float(a, "pow", [s](auto u) {
                      return std::pow(u, static_cast<decltype(u)>(s));
                    });
@@ -250,7 +253,7 @@ Tensor pow(const Tensor &a, double s) {
 
 Tensor pow(double s, const Tensor &b) {
   Tensor y = cuda::on_gpu(b)
-                 ? cuda::run_op("pow", {Tensor::scalar(s, DType::f64), b})
+                 ? cuda::run_op("pow", {Tensor::scalar(s), b})
                  : map_float(b, "pow", [s](auto u) {
                      return std::pow(static_cast<decltype(u)>(s), u);
                    });
@@ -326,7 +329,7 @@ Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
   Tensor cb = c.dtype() == DType::b8 ? c : (c != 0.0);
   Tensor y;
   if (cuda::on_gpu(cb) || cuda::on_gpu(a) || cuda::on_gpu(b)) {
-    // The kernel adapts 0-d operands (on the GPU, where f16 is stored).
+    // The kernel adapts weak operands (on the GPU, where f16 is stored).
     y = cuda::run_op("where", {cb, a, b});
   } else {
     unify_scalar_dtype(a, b);
@@ -341,6 +344,7 @@ Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
       cpu_map<T, bool, T, T>(
           y, [](bool k, T u, T v) { return k ? u : v; }, "where", cb, a, b);
     });
+    propagate_weak(y, {&a, &b});
   }
   if (recording())
     record(
@@ -354,12 +358,18 @@ Tensor where(const Tensor &c, const Tensor &a0, const Tensor &b0) {
   return y;
 }
 
+// Like a weak scalar, weak too (a compiled adjoint accumulates the gradient
+// of a C++ scalar from zeros like it).
 Tensor zeros_like(const Tensor &x) {
-  return Tensor::zeros(x.shape(), x.dtype(), x.device());
+  Tensor y = Tensor::zeros(x.shape(), x.dtype(), x.device());
+  propagate_weak(y, {&x});
+  return y;
 }
 
 Tensor ones_like(const Tensor &x) {
-  return Tensor::ones(x.shape(), x.dtype(), x.device());
+  Tensor y = Tensor::ones(x.shape(), x.dtype(), x.device());
+  propagate_weak(y, {&x});
+  return y;
 }
 
 void copy_(Tensor &dst, const Tensor &src) {

@@ -183,7 +183,7 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
     const double scale = o.average && count > 0 ? 1.0 / count : 1.0;
     if (count == 0) // nothing counted (C may be 0): the loss is 0
       return Tensor::zeros({}, scores.dtype(), scores.device());
-    const Tensor zero = Tensor::scalar(0.0, DType::f64);
+    const Tensor zero = Tensor::scalar(0.0);
     // Skipped rows enter as zeros: their scores, finite or not, get a zero
     // gradient, as on the CPU.
     Tensor x = scores;

@@ -246,11 +246,10 @@ Tensor argmax(const Tensor &x, int dim, bool keepdim) {
     at[d] = n;
     Tensor iota = Tensor::from(ids, at).to(x.device());
     Tensor m = max(x, {d}, true);
-    Tensor first = min(
-        where(x == m, iota, Tensor::scalar(static_cast<double>(n), DType::f64)),
-        {d}, keepdim);
-    first = where(first >= static_cast<double>(n),
-                  Tensor::scalar(0.0, DType::f64), first);
+    Tensor first =
+        min(where(x == m, iota, Tensor::scalar(static_cast<double>(n))), {d},
+            keepdim);
+    first = where(first >= static_cast<double>(n), Tensor::scalar(0.0), first);
     return first.to(DType::i64);
   }
   ReducePlan p = plan_reduce(x, {dim}, "argmax");
@@ -328,7 +327,7 @@ Tensor along_dim(const Tensor &x, int dim, RowOp op, const char *name) {
       // An infinite maximum shifts by 0 (inf - inf would be NaN).
       Tensor m = max(x, {d}, true);
       m = where(abs(m) < std::numeric_limits<double>::infinity(), m,
-                Tensor::scalar(0.0, DType::f64));
+                Tensor::scalar(0.0));
       return (log(sum(exp(x - m), {d}, true)) + m).squeeze(d);
     }
     // cuDNN over [outer, dim, inner].

@@ -43,7 +43,7 @@ registered = ["compiled: mlp_loss 1 deep_loss 1 control 1",
               "compiled: early_return 1 1 ints 1 1 1 1 1 1 undefined 1 "
               "keepdim 1 argument 1 constant 1 aliased 1 early_argument 1 float 1",
               "compiled: lstm_lm 1 birnn_attention 1 named_dtypes 1 "
-              "mixed_scalar 1 lambda_switch 1 lstm_state 1 1 "
+              "weak_scalars 1 mixed_scalar 1 lambda_switch 1 lstm_state 1 1 "
               "array_model 1 tuple 1 1 constant_data 1 "
               "bilstm_tagger 1 resized_lists 1"]
 if log_a[:4] != registered or (fusion and log_b[:4] != registered):

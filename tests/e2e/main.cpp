@@ -258,6 +258,7 @@ void constructs() {
 
     Param nx(randn({2, 3}, dt), "x");
     run("named_dtypes", named_dtypes, {nx}, nx);
+    run("weak_scalars", weak_scalars, {nx}, nx, 1.3);
 
     Param mx(randn({3, 4}, dt), "x"), mw(randn({3, 4}, dt), "w");
     for (double t : {0.5, 2.0})
@@ -326,18 +327,19 @@ int main() {
                is_compiled(returns_argument), is_compiled(exact_constant),
                is_compiled(aliased_refs), is_compiled(early_argument),
                is_compiled(float_round));
-  std::fprintf(stderr,
-               "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
-               "mixed_scalar %d lambda_switch %d lstm_state %d %d "
-               "array_model %d tuple %d %d constant_data %d "
-               "bilstm_tagger %d resized_lists %d\n",
-               is_compiled(lstm_lm), is_compiled(birnn_attention),
-               is_compiled(named_dtypes), is_compiled(mixed_scalar),
-               is_compiled(lambda_switch), is_compiled(lstm_state),
-               is_compiled(lstm_state_twice), is_compiled(array_model),
-               is_compiled(two_losses), is_compiled(tuple_loss),
-               is_compiled(constant_data), is_compiled(bilstm_tagger),
-               is_compiled(resized_lists));
+  std::fprintf(
+      stderr,
+      "compiled: lstm_lm %d birnn_attention %d named_dtypes %d "
+      "weak_scalars %d mixed_scalar %d lambda_switch %d lstm_state %d %d "
+      "array_model %d tuple %d %d constant_data %d "
+      "bilstm_tagger %d resized_lists %d\n",
+      is_compiled(lstm_lm), is_compiled(birnn_attention),
+      is_compiled(named_dtypes), is_compiled(weak_scalars),
+      is_compiled(mixed_scalar), is_compiled(lambda_switch),
+      is_compiled(lstm_state), is_compiled(lstm_state_twice),
+      is_compiled(array_model), is_compiled(two_losses),
+      is_compiled(tuple_loss), is_compiled(constant_data),
+      is_compiled(bilstm_tagger), is_compiled(resized_lists));
 
   Mlp m{param({16, 20}, xavier_uniform(), f64),
         param({16}, gaussian(0, 0.1), f64),

@@ -285,8 +285,21 @@ KNET_COMPILE Tensor birnn_attention(const BiRnn &m, const Tensor &xs) {
 KNET_COMPILE Tensor named_dtypes(const Tensor &x) {
   Tensor y = x.to(DType::f64) * 3.0;
   Tensor z = Tensor::zeros({x.size(0), x.size(1)}, DType::f64) + y;
-  Tensor s = Tensor::scalar(0.25, DType::f64) * x;
-  return sum(z.to(x.dtype()) * x) + sum(s * Tensor::scalar(2.0, DType::f32));
+  Tensor s = Tensor::scalar(0.25, DType::f64) * x.to(DType::f64);
+  return sum(z.to(x.dtype()) * x) +
+         sum(s * Tensor::scalar(2.0, DType::f64)).to(x.dtype());
+}
+
+// Weak scalars (docs/ops.md, "Dtype promotion"): Tensor::scalar(v) without
+// a dtype, C++ doubles, and ops over them only, take the dtype of the
+// tensors they meet, so an f64 run stays f64 (its gradient passes central
+// differences in f64; an f32 accumulator would not).
+KNET_COMPILE Tensor weak_scalars(const Tensor &x, double t) {
+  Tensor loss = Tensor::scalar(0.0);
+  Tensor k = Tensor::scalar(0.1) * Tensor::scalar(t);
+  for (int i = 0; i < 3; ++i)
+    loss = loss + sum(x * k) * 0.3 + exp(Tensor::scalar(0.1 * i)) * t;
+  return loss * sum(x * x) / 7.0;
 }
 
 // The reproduction: a double knob from a ternary and a helper with

@@ -66,6 +66,7 @@ struct BiRnn {
 knet::Tensor lstm_lm(const LstmLm &m, const knet::Tensor &xs, int hidden);
 knet::Tensor birnn_attention(const BiRnn &m, const knet::Tensor &xs);
 knet::Tensor named_dtypes(const knet::Tensor &x);
+knet::Tensor weak_scalars(const knet::Tensor &x, double t);
 knet::Tensor mixed_scalar(const knet::Tensor &x, const knet::Tensor &w,
                           double t);
 knet::Tensor lambda_switch(const knet::Tensor &x, const knet::Tensor &w, int k,

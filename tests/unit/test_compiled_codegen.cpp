@@ -151,8 +151,8 @@ TEST(CompiledCodegen, LoopCarryingATensorMatchesTheTape) {
     Tensor w = rand_f64({4, 4}, -0.8, 0.8, 21), x = rand_f64({3, 4}, -1, 1, 22);
     const double s = 1.7;
     std::vector<Tensor> in = {w, x, Tensor::scalar(double(n), DType::i64),
-                              Tensor::scalar(s, DType::f64)};
-    Tensor st = Tensor::scalar(s, DType::f64);
+                              Tensor::scalar(s)};
+    Tensor st = Tensor::scalar(s);
     Tensor expected = rnn_loss(w, x, n, st);
     std::vector<Tensor> out = f.forward(in);
     ASSERT_EQ(out.size(), 1u);

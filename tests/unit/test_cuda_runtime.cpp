@@ -376,10 +376,9 @@ TEST(Gpu, HalfStorage) {
     // 0-d half results and CPU scalars meeting half tensors.
     EXPECT_NEAR(mean(h).to(DType::f32).item<double>(), mean(x).item<double>(),
                 tol);
-    EXPECT_TRUE(all_close(where(h > 0.0, h, Tensor::scalar(0.0, DType::f64))
-                              .to(DType::f32)
-                              .to(kCpu),
-                          relu(x), tol, tol));
+    EXPECT_TRUE(all_close(
+        where(h > 0.0, h, Tensor::scalar(0.0)).to(DType::f32).to(kCpu), relu(x),
+        tol, tol));
     // A half Param trains with f32 optimizer state.
     Param p(h);
     Adam opt;

@@ -39,7 +39,7 @@ TEST(FusionCudaJit, EveryKernelCompilesThroughTheJit) {
   const detail::FusedKernel &chain = *kernels[0];
   EXPECT_STREQ(chain.name, "knet_k0");
   Tensor x = rand_f64({4, 5}), b = rand_f64({5});
-  Tensor s = Tensor::scalar(2.0, DType::f64);
+  Tensor s = Tensor::scalar(2.0); // a C++ double: weak
   const Tensor *in[] = {&x, &b, &s};
   auto first = detail::compile_fused_cuda(chain, in, "sm_80");
   ASSERT_TRUE(first);

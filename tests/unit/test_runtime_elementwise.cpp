@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 using namespace knet;
 using knet::testing::all_close;
@@ -255,26 +256,147 @@ TEST(ElementwiseGrad, SecondDerivativeOfAbsIsZero) {
   EXPECT_TRUE(all_close(outer.grad(x), Tensor::ones({3}, DType::f64)));
 }
 
-TEST(Elementwise, ZeroDimFloatOperandTakesThePartnersDtype) {
-  Tensor x = Tensor::from<double>({1, 2}, {2});
-  Tensor s = Tensor::scalar(0.5, DType::f32);
-  EXPECT_EQ((x * s).dtype(), DType::f64);
-  EXPECT_EQ((s - x).dtype(), DType::f64);
-  EXPECT_TRUE(all_close(x * s, Tensor::from<double>({0.5, 1}, {2})));
-  EXPECT_EQ((x > s).to_vector<bool>(), (std::vector<bool>{true, true}));
-  // Tensors of rank > 0 still need one dtype.
-  EXPECT_THROW((void)(x * Tensor::ones({2}, DType::f32)), Error);
-  // Gradients come back in each input's own dtype.
-  Param p(x.clone(), "p"), q(Tensor::scalar(3.0, DType::f32), "q");
-  Tape t = diff([&] { return sum(p.value() * q.value()); });
-  EXPECT_EQ(t.grad(q).dtype(), DType::f32);
-  EXPECT_FLOAT_EQ(t.grad(q).item<float>(), 3.0f);
-  EXPECT_TRUE(all_close(t.grad(p), Tensor::from<double>({3, 3}, {2})));
+// docs/ops.md, "Dtype promotion": every pairing of a weak scalar, a 0-d
+// and an n-d operand of f32 and f64, both orders, through each binary op.
+TEST(Elementwise, DtypePromotionTable) {
+  enum Kind { weak, zero_d, nd };
+  const char *kind_name[] = {"weak", "0-d", "n-d"};
+  const double va = 0.1, vb = 0.7; // not exact in f32
+  auto make = [](Kind k, DType t, double v) {
+    if (k == weak)
+      return Tensor::scalar(v);
+    if (k == zero_d)
+      return Tensor::scalar(v, t);
+    return Tensor::full({2}, v, t);
+  };
+  using Op = Tensor (*)(const Tensor &, const Tensor &);
+  const std::pair<const char *, Op> ops[] = {
+      {"add", [](const Tensor &a, const Tensor &b) { return a + b; }},
+      {"sub", [](const Tensor &a, const Tensor &b) { return a - b; }},
+      {"mul", [](const Tensor &a, const Tensor &b) { return a * b; }},
+      {"div", [](const Tensor &a, const Tensor &b) { return a / b; }},
+      {"pow", [](const Tensor &a, const Tensor &b) { return pow(a, b); }},
+      {"maximum",
+       [](const Tensor &a, const Tensor &b) { return maximum(a, b); }},
+      {"where", [](const Tensor &a, const Tensor &b) {
+         return where(Tensor::scalar(0.0, DType::b8), a, b);
+       }}};
+  auto ref = [](const std::string &op, auto u, auto v) {
+    using T = decltype(u);
+    if (op == "add")
+      return static_cast<T>(u + v);
+    if (op == "sub")
+      return static_cast<T>(u - v);
+    if (op == "mul")
+      return static_cast<T>(u * v);
+    if (op == "div")
+      return static_cast<T>(u / v);
+    if (op == "pow")
+      return static_cast<T>(std::pow(u, v));
+    if (op == "maximum")
+      return std::max(u, v);
+    return v; // where(false, a, b)
+  };
+  int cases = 0;
+  for (Kind ka : {weak, zero_d, nd})
+    for (Kind kb : {weak, zero_d, nd})
+      for (DType ta : {DType::f32, DType::f64})
+        for (DType tb : {DType::f32, DType::f64}) {
+          if ((ka == weak && ta == DType::f64) ||
+              (kb == weak && tb == DType::f64))
+            continue; // a weak scalar has no dtype of its own to vary
+          const Tensor a = make(ka, ta, va), b = make(kb, tb, vb);
+          std::optional<DType> want;
+          if (ka == weak && kb == weak)
+            want = DType::f64;
+          else if (ka == weak)
+            want = tb;
+          else if (kb == weak || ta == tb)
+            want = ta;
+          for (const auto &[name, op] : ops) {
+            SCOPED_TRACE(std::string(name) + ": " + kind_name[ka] + " " +
+                         dtype_name(a.dtype()) + " with " + kind_name[kb] +
+                         " " + dtype_name(b.dtype()));
+            ++cases;
+            if (!want) {
+              try {
+                (void)op(a, b);
+                ADD_FAILURE() << "no error";
+              } catch (const Error &e) {
+                EXPECT_NE(std::string(e.what()).find("dtype mismatch"),
+                          std::string::npos)
+                    << e.what();
+              }
+              continue;
+            }
+            Tensor y = op(a, b);
+            EXPECT_EQ(y.dtype(), *want);
+            EXPECT_EQ(y.is_weak(), ka == weak && kb == weak);
+            EXPECT_EQ(y.rank(), ka == nd || kb == nd ? 1 : 0);
+            // Computed in the result's dtype from the exact doubles.
+            if (*want == DType::f32)
+              EXPECT_EQ(
+                  y.to_vector<float>()[0],
+                  ref(name, static_cast<float>(va), static_cast<float>(vb)));
+            else
+              EXPECT_EQ(y.to_vector<double>()[0], ref(name, va, vb));
+            // Comparisons follow the same rule.
+            EXPECT_EQ((a < b).dtype(), DType::b8);
+          }
+        }
+  EXPECT_EQ(cases, 7 * 25);
 }
 
-TEST(Elementwise, TwoZeroDimOperandsTheF64OneAdapts) {
-  Tensor a = Tensor::scalar(3, DType::f32), b = Tensor::scalar(2, DType::f64);
-  EXPECT_EQ((a / b).dtype(), DType::f32);
-  EXPECT_EQ((b / a).dtype(), DType::f32);
-  EXPECT_FLOAT_EQ((b / a).item<float>(), 2.0f / 3.0f);
+// A weak scalar's whole life: ops over weak scalars only stay weak; a cast
+// or an explicit dtype makes a tensor that is not; the issue's loss
+// accumulator keeps an f64 model's precision.
+TEST(Elementwise, WeakScalars) {
+  Tensor w = Tensor::scalar(0.1);
+  EXPECT_TRUE(w.is_weak());
+  EXPECT_EQ(w.dtype(), DType::f64);
+  EXPECT_EQ(w.rank(), 0);
+  EXPECT_EQ(w.item<double>(), 0.1);
+  EXPECT_FALSE(Tensor::scalar(0.1, DType::f64).is_weak());
+  EXPECT_FALSE(Tensor::scalar(0.1, DType::f32).is_weak());
+  EXPECT_TRUE((w * 3.0).is_weak());
+  EXPECT_TRUE(exp(w).is_weak());
+  EXPECT_TRUE((-w).is_weak());
+  EXPECT_TRUE(maximum(w, Tensor::scalar(1.0)).is_weak());
+  EXPECT_TRUE(zeros_like(w).is_weak());
+  EXPECT_TRUE(ones_like(w).is_weak());
+  EXPECT_FALSE(w.to(DType::f64).is_weak());
+  EXPECT_FALSE(w.to(DType::f32).is_weak());
+  EXPECT_FALSE(w.reshape({1}).is_weak());
+  // exp(weak) meets an f32 tensor and takes its dtype, rounded once.
+  Tensor x = Tensor::from<float>({1, 2}, {2});
+  EXPECT_EQ((x * exp(w)).dtype(), DType::f32);
+  EXPECT_EQ((x * exp(w)).to_vector<float>()[1],
+            2.0f * static_cast<float>(std::exp(0.1)));
+  // The issue: a 0-d accumulator started from Tensor::scalar(0.0) meets an
+  // f64 loss and stays f64, both orders.
+  Tensor l64 = Tensor::scalar(1.0 / 3.0, DType::f64);
+  Tensor loss = Tensor::scalar(0.0);
+  loss = loss + l64;
+  EXPECT_EQ(loss.dtype(), DType::f64);
+  EXPECT_EQ(loss.item<double>(), 1.0 / 3.0);
+  EXPECT_EQ((l64 + Tensor::scalar(0.0)).dtype(), DType::f64);
+  // A strong f32 0-d and an f64 one are an error either way round, as
+  // tensors of rank > 0 are (no silent narrowing).
+  EXPECT_THROW((void)(Tensor::scalar(0.0, DType::f32) + l64), Error);
+  EXPECT_THROW((void)(l64 + Tensor::scalar(0.0, DType::f32)), Error);
+  EXPECT_THROW(
+      (void)(Tensor::ones({1}, DType::f32) + Tensor::ones({2}, DType::f64)),
+      Error);
+  // Integers: a weak float does not meet an integer tensor (a C++ double
+  // operand does, converted as documented).
+  EXPECT_THROW((void)(Tensor::ones({2}, DType::i64) + w), Error);
+  // A Param is never weak: its dtype is its own.
+  Param q(Tensor::scalar(3.0), "q");
+  EXPECT_FALSE(q.value().is_weak());
+  EXPECT_THROW((void)(x * q.value()), Error);
+  // The gradient of an f32 Param scaled by a weak scalar is f32.
+  Param p(x.clone(), "p");
+  Tape t = diff([&] { return sum(p.value() * Tensor::scalar(3.0)); });
+  EXPECT_EQ(t.grad(p).dtype(), DType::f32);
+  EXPECT_TRUE(all_close(t.grad(p), Tensor::from<float>({3, 3}, {2})));
 }

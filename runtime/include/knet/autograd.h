@@ -113,10 +113,8 @@ constexpr bool is_scalar_arg = std::is_floating_point_v<std::decay_t<T>> ||
 template <class T> Tensor as_leaf(const T &a) {
   if constexpr (std::is_same_v<T, Tensor>)
     return a;
-  else if constexpr (std::is_same_v<T, float>)
-    return Tensor::scalar(a, DType::f32);
   else if constexpr (std::is_floating_point_v<T>)
-    return Tensor::scalar(static_cast<double>(a), DType::f64);
+    return Tensor::scalar(static_cast<double>(a)); // weak, exact
   else
     return integer_leaf(static_cast<int64_t>(a));
 }

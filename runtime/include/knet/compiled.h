@@ -90,10 +90,8 @@ Tensor integer_leaf(int64_t v);
 template <class T>
 requires std::is_arithmetic_v<T>
 void flatten_into(std::vector<Tensor> &in, T v) {
-  if constexpr (std::is_same_v<T, float>)
-    in.push_back(Tensor::scalar(v, DType::f32));
-  else if constexpr (std::is_floating_point_v<T>)
-    in.push_back(Tensor::scalar(static_cast<double>(v), DType::f64));
+  if constexpr (std::is_floating_point_v<T>)
+    in.push_back(Tensor::scalar(static_cast<double>(v))); // weak, exact
   else
     in.push_back(integer_leaf(static_cast<int64_t>(v)));
 }

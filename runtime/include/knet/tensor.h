@@ -36,7 +36,12 @@ public:
   static Tensor from(const std::vector<T> &data, Shape shape) {
     return from(std::span<const T>(data.data(), data.size()), std::move(shape));
   }
-  static Tensor scalar(double value, DType dtype = DType::f32);
+  // A 0-d CPU tensor. Without a dtype it is *weak*, like a C++ number
+  // (docs/ops.md, "Dtype promotion"): it holds `value` exactly in f64 and
+  // takes the float dtype of any tensor it meets. With a dtype it is that
+  // dtype, as any tensor.
+  static Tensor scalar(double value);
+  static Tensor scalar(double value, DType dtype);
 
   const Shape &shape() const;
   const Shape &strides() const; // in elements
@@ -48,6 +53,9 @@ public:
   Device device() const;
   bool defined() const { return impl_ != nullptr; }
   bool is_contiguous() const;
+  // Whether this is a weak scalar (Tensor::scalar(v) without a dtype, or
+  // the result of an op whose float operands are all weak).
+  bool is_weak() const;
 
   Tensor to(Device device) const;
   Tensor to(DType dtype) const;

@@ -62,7 +62,7 @@ func.func @swap(%x: tensor<3xf64> loc("x"("swap.cpp":1:1)), %y: tensor<3xf64> lo
 // CHECK-NEXT:     v2 = v1;
 // CHECK-NEXT:     if (!v3)
 // CHECK-NEXT:       break;
-// CHECK-NEXT:     knet::Tensor v4 = knet::Tensor::scalar(0.5, knet::DType::f64);
+// CHECK-NEXT:     knet::Tensor v4 = knet::Tensor::scalar(0.5);
 // CHECK-NEXT:     knet::Tensor v5 = y * v4;
 // CHECK-NEXT:     double v6 = v2 * 0.5;
 // CHECK-NEXT:     v0 = v5;
@@ -112,7 +112,7 @@ func.func @halve(%x: tensor<?xf32> loc("x"("w.cpp":1:1)), %s: f64 loc("s"("w.cpp
 // CHECK-NEXT:   if (c) {
 // CHECK-NEXT:     knet::Tensor v9 = knet::dropout(x, 0.5);
 // CHECK-NEXT:   }
-// CHECK-NEXT:   knet::Tensor v10 = knet::Tensor::scalar(v7, knet::DType::f64);
+// CHECK-NEXT:   knet::Tensor v10 = knet::Tensor::scalar(v7);
 // CHECK-NEXT:   knet::Tensor v11 = r * v10;
 func.func @choose(%x: tensor<?xf32> loc("x"("c.cpp":1:1)), %c: i1 loc("c"("c.cpp":1:1)),
                   %k: i64 loc("k"("c.cpp":1:1))) -> tensor<?xf32> {

@@ -444,16 +444,17 @@ def Knet_UndefinedOp : Knet_Op<"undefined", [Pure]> {
 
 def Knet_ScalarOp : Knet_Op<"scalar", [Pure, Knet_Diff]> {
   let runtimeCalls = [Knet_Call<"Tensor::scalar", "Scalar">];
-  let cppPattern = "knet::Tensor::scalar($0, $sdtype)";
+  let cppPattern = "knet::Tensor::scalar($0$sdtype)";
   let cppVariants = [
       Knet_CppVariant<"dtype", "knet::Tensor::scalar($0, ${dtype})">];
   let gradTests = ["detached: x: w:3x4 = sum(w * Tensor::scalar(x.item<double>() * 2.0))",
                    "x:3x4 w:3x4 = sum(w * x * Tensor::scalar(0.5))"];
   let summary = "a 0-d tensor holding a scalar SSA value (Tensor::scalar)";
   let description = [{
-    Without `dtype`, a C++ scalar meeting a tensor: a float one is carried
-    in f64 and takes the dtype of the tensor it meets at run time. With
-    `dtype`, `Tensor::scalar(v, DType::f32)` as written.
+    Without `dtype`, a C++ scalar meeting a tensor: a float one is a weak
+    scalar (`Tensor::scalar(v)`, exact in f64) that takes the dtype of the
+    tensor it meets at run time. With `dtype`, `Tensor::scalar(v,
+    DType::f32)` as written.
   }];
   let arguments = (ins Knet_Scalar:$value, OptionalAttr<StrAttr>:$dtype);
   let results = (outs Knet_Tensor:$result);

@@ -277,6 +277,10 @@ private:
     const char *fill; // ones_like for a loss, zeros_like for a Tensor&
   };
   DenseMap<Operation *, SmallVector<Seed, 1>> seedsAfter;
+  // ... or at the start of a branch whose yielded result is already
+  // computed there.
+  DenseMap<Block *, SmallVector<Seed, 1>> seedsAtStart;
+  bool planSeed(Block &block, Value cotangent, Value result, const Seed &seed);
   // Per module: the kernel (knet_k<i>) of each knet.fused op.
   DenseMap<Operation *, std::string> kernelNames;
   // Per gradient function: ops that only one gradient uses, emitted at the
@@ -383,6 +387,7 @@ void CppEmitter::resetFunction() {
   nextTemp = 0;
   lastLocation.clear();
   seedsAfter.clear();
+  seedsAtStart.clear();
   deferred.clear();
 }
 
@@ -747,21 +752,68 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
 // Ops and regions
 //===----------------------------------------------------------------------===//
 
+/// Plans where the undefined cotangent `cotangent` of `result` becomes
+/// `seed`, within `block`: right after `result` is computed when every use
+/// of the cotangent in `block` comes later; at the start of `block` when
+/// `result` is computed before it; and when `result` is yielded by an
+/// scf.if that uses the cotangent (the rest of a function after an early
+/// return), in each branch, where its yielded value is ready. False when
+/// there is no such place (a use inside the loop computing the result).
+bool CppEmitter::planSeed(Block &block, Value cotangent, Value result,
+                          const Seed &seed) {
+  Operation *def = result.getDefiningOp();
+  if (!def || def->getBlock() != &block) {
+    if (!result.getParentRegion()->isAncestor(block.getParent()))
+      return false;
+    seedsAtStart[&block].push_back(seed);
+    return true;
+  }
+  bool usedInside = false;
+  for (Operation *user : cotangent.getUsers()) {
+    Operation *top = block.findAncestorOpInBlock(*user);
+    if (!top)
+      continue; // a use outside `block`: the caller's to place
+    if (top == def)
+      usedInside = true;
+    else if (!def->isBeforeInBlock(top))
+      return false;
+  }
+  if (!usedInside) {
+    seedsAfter[def].push_back(seed);
+    return true;
+  }
+  auto branch = dyn_cast<scf::IfOp>(def);
+  if (!branch || branch.getElseRegion().empty())
+    return false;
+  const unsigned j = cast<OpResult>(result).getResultNumber();
+  return planSeed(
+             branch.getThenRegion().front(), cotangent,
+             branch.thenYield().getOperand(j),
+             {seed.cotangent, branch.thenYield().getOperand(j), seed.fill}) &&
+         planSeed(
+             branch.getElseRegion().front(), cotangent,
+             branch.elseYield().getOperand(j),
+             {seed.cotangent, branch.elseYield().getOperand(j), seed.fill});
+}
+
 LogicalResult CppEmitter::emitBlock(Block &block) {
-  for (Operation &op : block.without_terminator()) {
-    if (deferred.contains(&op))
-      continue;
-    if (failed(emitOp(op)))
-      return failure();
-    auto seeds = seedsAfter.find(&op);
-    if (seeds == seedsAfter.end())
-      continue;
-    for (const Seed &seed : seeds->second) {
+  auto emitSeeds = [&](ArrayRef<Seed> seeds) {
+    for (const Seed &seed : seeds) {
       os << "if (!" << seed.cotangent << ".defined())\n";
       os.indent() << seed.cotangent << " = knet::" << seed.fill << "("
                   << expr(seed.result) << "); // the seed\n";
       os.unindent();
     }
+  };
+  if (auto start = seedsAtStart.find(&block); start != seedsAtStart.end())
+    emitSeeds(start->second);
+  for (Operation &op : block.without_terminator()) {
+    if (deferred.contains(&op))
+      continue;
+    if (failed(emitOp(op)))
+      return failure();
+    if (auto seeds = seedsAfter.find(&op); seeds != seedsAfter.end())
+      emitSeeds(seeds->second);
   }
   return success();
 }
@@ -1271,24 +1323,14 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
     // gradient unless the caller gives one.
     const char *fill =
         f.getResultAttr(i, "knet.inout") ? "zeros_like" : "ones_like";
-    // Where the result is computed, unless a use of the cotangent comes
-    // first: then the seed's shape comes from a run of the forward.
-    Operation *def = result.getDefiningOp();
-    if (def && def->getBlock() == &body &&
-        llvm::all_of(cot.getUsers(), [&](Operation *user) {
-          Operation *top = body.findAncestorOpInBlock(*user);
-          return top && def->isBeforeInBlock(top);
-        })) {
-      seedsAfter[def].push_back({name, result, fill});
+    // Where the result is computed in the forward sweep (planSeed), or else
+    // from a run of the forward.
+    auto after = seedsAfter;
+    auto atStart = seedsAtStart;
+    if (planSeed(body, cot, result, {name, result, fill}))
       continue;
-    }
-    if (isa<BlockArgument>(result)) {
-      os << "if (!" << name << ".defined())\n";
-      os.indent() << name << " = knet::" << fill << "(" << expr(result)
-                  << ");\n";
-      os.unindent();
-      continue;
-    }
+    seedsAfter = std::move(after);
+    seedsAtStart = std::move(atStart);
     os << "if (!" << name << ".defined())\n";
     os.indent() << name << " = knet::" << fill << "(knet_" << id
                 << "_forward(in)[" << idx << "]);\n";

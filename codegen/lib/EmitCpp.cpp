@@ -276,6 +276,9 @@ private:
     Value result;
     const char *fill; // ones_like for a loss, zeros_like for a Tensor&
   };
+  // Per function: the Moments arguments (knet::Moments locals) whose final
+  // statistics follow the results (compiled.h, CompiledFunction::inout).
+  SmallVector<std::string, 2> momentsOut;
   DenseMap<Operation *, SmallVector<Seed, 1>> seedsAfter;
   // ... or at the start of a branch whose yielded result is already
   // computed there.
@@ -388,6 +391,7 @@ void CppEmitter::resetFunction() {
   lastLocation.clear();
   seedsAfter.clear();
   seedsAtStart.clear();
+  momentsOut.clear();
   deferred.clear();
 }
 
@@ -1150,6 +1154,15 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
          << first << " + " << at << ".item<int64_t>());\n";
       ++slot.base;
       slot.lists.push_back(name);
+    } else if (isa<MomentsType>(type)) {
+      // Running statistics a batchnorm updates: two leaves (mean, var) in a
+      // local copy, whose final state the function returns after its
+      // results, for the caller to assign back (in-out state).
+      std::string name = define(arg, hint);
+      os << "knet::Moments " << name << "{" << at << ", in[" << slot.str(1)
+         << "]};\n";
+      momentsOut.push_back(name);
+      slot.base += 2;
     } else {
       return emitError(arg.getLoc())
              << "knet C++ emitter: argument " << k << " of type " << type
@@ -1163,9 +1176,15 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
 LogicalResult CppEmitter::emitReturnValues(Operation *ret, ValueRange results) {
   if (llvm::all_of(results.getTypes(),
                    [](Type t) { return isa<TensorType>(t); })) {
+    SmallVector<std::string> items;
+    for (Value v : results)
+      items.push_back(expr(v));
+    for (const std::string &m : momentsOut) {
+      items.push_back(m + ".mean");
+      items.push_back(m + ".var");
+    }
     os << "return {";
-    llvm::interleave(
-        results, [&](Value v) { os << expr(v); }, [&] { os << ", "; });
+    llvm::interleave(items, os, ", ");
     os << "};\n";
     return success();
   }
@@ -1192,6 +1211,8 @@ LogicalResult CppEmitter::emitReturnValues(Operation *ret, ValueRange results) {
              << " has no runtime leaf in the compiled ABI";
     }
   }
+  for (const std::string &m : momentsOut)
+    os << "out.push_back(" << m << ".mean);\nout.push_back(" << m << ".var);\n";
   os << "return out;\n";
   return success();
 }
@@ -1495,6 +1516,8 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
     unsigned inout = 0;
     for (unsigned i = 0; i < f.getNumResults(); ++i)
       inout += f.getResultAttr(i, "knet.inout") != nullptr;
+    inout += 2 * llvm::count_if(f.getArgumentTypes(),
+                                [](Type t) { return isa<MomentsType>(t); });
     os << "static const knet::detail::CompiledFunction knet_" << id
        << "_compiled{\n"
        << "    \"" << name << "\", knet_" << id << "_forward, "

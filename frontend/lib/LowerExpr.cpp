@@ -684,9 +684,19 @@ Result FunctionLowering::assign(const Expr *lhs, Val v, SourceLocation at) {
     e = strip(me->getBase());
   }
   const void *k = nullptr;
-  if (const auto *dr = dyn_cast<DeclRefExpr>(e))
+  if (const auto *dr = dyn_cast<DeclRefExpr>(e)) {
+    // A non-const reference to a struct that holds Moments (or to Moments)
+    // carries only the Moments back to the caller.
+    if (const auto *pv = dyn_cast<ParmVarDecl>(dr->getDecl());
+        pv && pv->getType()->isLValueReferenceType() &&
+        !pv->getType().getNonReferenceType().isConstQualified() &&
+        m.holdsMoments(pv->getType().getNonReferenceType()))
+      return tape(at, "assignment through '" + pv->getName() +
+                          "', a non-const reference whose only state "
+                          "written back to the caller is its Moments "
+                          "(which batchnorm updates)");
     k = resolve(dr->getDecl());
-  else if (isa<CXXThisExpr>(e) && fns.back().thisKey)
+  } else if (isa<CXXThisExpr>(e) && fns.back().thisKey)
     k = resolve(fns.back().thisKey);
   if (!k || !env.count(k)) {
     // v[i] = x (and v.at(i) = x) on a list: a new list, assigned to v.

@@ -324,7 +324,8 @@ template <typename OpT> Result FunctionLowering::buildLinear(Call &c) {
 }
 
 std::optional<llvm::StringMap<mlir::Attribute>>
-FunctionLowering::constOptions(const Expr *e, StringRef op) {
+FunctionLowering::constOptions(const Expr *e, StringRef op,
+                               llvm::StringMap<const Expr *> *runtime) {
   llvm::StringMap<mlir::Attribute> out;
   if (!e)
     return out;
@@ -374,6 +375,11 @@ FunctionLowering::constOptions(const Expr *e, StringRef op) {
       continue;
     }
     Expr::EvalResult r;
+    if (!init->EvaluateAsInt(r, m.ast) && runtime &&
+        runtime->count(f->getName())) {
+      (*runtime)[f->getName()] = init;
+      continue;
+    }
     if (!init->EvaluateAsInt(r, m.ast)) {
       tape(init->getExprLoc(), "the '" + f->getNameAsString() +
                                    "' option of '" + op +
@@ -529,9 +535,17 @@ template <typename OpT> Result FunctionLowering::buildBatchnorm(Call &c) {
   Value p = tensorArg(c, 2);
   if (!p)
     return std::nullopt;
-  auto opts = constOptions(arg(c, 3), c.name);
+  llvm::StringMap<const Expr *> runtime{{"training", nullptr}};
+  auto opts = constOptions(arg(c, 3), c.name, &runtime);
   if (!opts)
     return std::nullopt;
+  Value train;
+  if (const Expr *t = runtime.lookup("training")) {
+    train = scalar(t);
+    if (!train)
+      return std::nullopt;
+    train = convertScalar(c.loc, train, b.getI1Type());
+  }
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   if (mlir::Attribute a = opts->lookup("training"))
     attrs.push_back(attr("training", a));
@@ -542,8 +556,22 @@ template <typename OpT> Result FunctionLowering::buildBatchnorm(Call &c) {
       a && cast<mlir::FloatAttr>(a).getValueAsDouble() != 0.1)
     attrs.push_back(attr("momentum", a));
   p = castTensor(c.loc, p, elemOf(x), c.at);
-  return create(c, OpT::getOperationName(), {x, mo->v, p},
-                {m.tensorType(elemOf(x))}, attrs);
+  Type yt = m.tensorType(elemOf(x));
+  if (!train)
+    return create(c, OpT::getOperationName(), {x, mo->v, p}, {yt}, attrs);
+  // A run-time training flag: one batchnorm per mode under an scf.if.
+  auto ifOp = b.create<mlir::scf::IfOp>(c.loc, mlir::TypeRange{yt}, train,
+                                        /*withElseRegion=*/true);
+  for (bool mode : {true, false}) {
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(mode ? ifOp.thenBlock() : ifOp.elseBlock());
+    llvm::SmallVector<mlir::NamedAttribute> modeAttrs(attrs);
+    modeAttrs.push_back(attr("training", b.getBoolAttr(mode)));
+    Result y =
+        create(c, OpT::getOperationName(), {x, mo->v, p}, {yt}, modeAttrs);
+    b.create<mlir::scf::YieldOp>(c.loc, y->v);
+  }
+  return Val(ifOp.getResult(0));
 }
 
 template <typename OpT> Result FunctionLowering::buildDropout(Call &c) {

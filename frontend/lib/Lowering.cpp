@@ -163,6 +163,17 @@ bool sameLeaves(const Val &a, const Val &b) {
 // Signatures
 //===----------------------------------------------------------------------===//
 
+/// Whether a value of type `t` holds a batchnorm's Moments (is one, or a
+/// struct with one among its fields): a non-const reference to it is in-out
+/// state that the compiled ABI writes back (only the Moments: fields are
+/// never assigned through it).
+bool ModuleLowering::holdsMoments(QualType t) {
+  llvm::SmallVector<Type> types;
+  std::string why;
+  return flattenType(t, types, why) &&
+         llvm::any_of(types, [](Type e) { return isa<kn::MomentsType>(e); });
+}
+
 bool ModuleLowering::flattenType(QualType t, llvm::SmallVectorImpl<Type> &out,
                                  std::string &why, bool idTensor) {
   QualType base = t.getNonReferenceType();
@@ -321,7 +332,7 @@ const Signature &ModuleLowering::signatureOf(const FunctionDecl *fn) {
     QualType t = p->getType();
     if (!sig.why.empty() || !t->isLValueReferenceType() ||
         t.getNonReferenceType().isConstQualified() ||
-        isKnetClass(t.getNonReferenceType(), "Moments"))
+        holdsMoments(t.getNonReferenceType()))
       continue;
     if (!isTensor(t.getNonReferenceType())) {
       sig.why = ("parameter '" + p->getName() +

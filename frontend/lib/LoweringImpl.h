@@ -219,6 +219,7 @@ public:
   }
 
   /// Maps a C++ type to IR types (flattened); false with `why` otherwise.
+  bool holdsMoments(QualType t);
   bool flattenType(QualType t, llvm::SmallVectorImpl<Type> &out,
                    std::string &why, bool idTensor = false);
   Type scalarType(QualType t) {
@@ -627,8 +628,11 @@ private:
   std::optional<llvm::SmallVector<int64_t>>
   constInts(const Expr *e, StringRef what, StringRef op);
   /// Fields of an options struct argument ({.padding = 1}) as constants.
-  std::optional<llvm::StringMap<mlir::Attribute>> constOptions(const Expr *e,
-                                                               StringRef op);
+  /// Fields named in `runtime` may also be run-time values: their
+  /// expressions are stored there instead.
+  std::optional<llvm::StringMap<mlir::Attribute>>
+  constOptions(const Expr *e, StringRef op,
+               llvm::StringMap<const Expr *> *runtime = nullptr);
   Value asI64(Location l, Value v) { return convertScalar(l, v, m.i64()); }
   /// The runtime's Binary overloads: a scalar on one side becomes a 0-d
   /// tensor of the other side's element type.

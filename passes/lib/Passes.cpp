@@ -6,4 +6,5 @@ void mlir::knet::registerPasses() {
   registerAutodiffPass();
   registerFusionPass();
   registerCSEPass();
+  registerFoldBatchnormPass();
 }

@@ -205,9 +205,13 @@ Tensor bn_train(const Tensor &x, const Tensor &scale, const Tensor &shift,
 
 } // namespace
 
-Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
-                 BatchnormOptions o) {
-  const char *op = "batchnorm";
+namespace {
+// Checks batchnorm's operands for x with C channels at dimension 1 (x may be
+// undefined where only its dtype and device are checked: `like`), and
+// creates the moments on first use.
+void check_batchnorm(const char *op, const Tensor &x, int64_t C,
+                     Moments &moments, const Tensor &params,
+                     const BatchnormOptions &o) {
   if (!x.defined() || !params.defined())
     fail(op, ": undefined input");
   if (x.device() != params.device())
@@ -220,10 +224,6 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
   if (!is_floating(x.dtype()))
     fail(op, ": expected a floating dtype (f32 or f64), got ",
          dtype_name(x.dtype()));
-  if (x.rank() != 2 && x.rank() != 4)
-    fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
-         shape_str(x.shape()));
-  const int64_t C = x.size(1);
   if (params.shape() != Shape{2 * C} || params.dtype() != x.dtype())
     fail(op, ": params must be [2C] = ", shape_str({2 * C}), " ",
          dtype_name(x.dtype()), " (scale then shift) for x ",
@@ -248,14 +248,33 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
            " var ",
            moments.var.defined() ? shape_str(moments.var.shape())
                                  : std::string("undefined"));
+}
+
+// Inference mode: y = x * a + b per channel, from the running moments.
+std::pair<Tensor, Tensor> inference_affine(const Moments &moments,
+                                           const Tensor &params, int64_t C,
+                                           double eps) {
+  Tensor scale = params.slice(0, 0, C), shift = params.slice(0, C, 2 * C);
+  Tensor a = scale * rsqrt(moments.var + eps);
+  return {a, shift - moments.mean * a};
+}
+} // namespace
+
+Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
+                 BatchnormOptions o) {
+  const char *op = "batchnorm";
+  if (x.defined() && x.rank() != 2 && x.rank() != 4)
+    fail(op, ": expected x of shape [N,C] or [N,C,H,W], got ",
+         shape_str(x.shape()));
+  const int64_t C = x.defined() ? x.size(1) : 0;
+  check_batchnorm(op, x, C, moments, params, o);
   const bool train = o.training.value_or(recording() || training());
   const int r = x.rank();
   // Views of params (recorded: gradients flow back into params).
   Tensor scale = params.slice(0, 0, C), shift = params.slice(0, C, 2 * C);
 
   if (!train) {
-    Tensor a = scale * rsqrt(moments.var + o.eps);
-    Tensor b = shift - moments.mean * a;
+    auto [a, b] = inference_affine(moments, params, C, o.eps);
     const Shape bs = bcast_shape(r, C);
     return x * a.reshape(bs) + b.reshape(bs);
   }
@@ -295,6 +314,18 @@ Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
   moments.mean = nm;
   moments.var = nv;
   return y;
+}
+
+Tensor conv2d_batchnorm(const Tensor &x, const Tensor &w, Moments &moments,
+                        const Tensor &params, double eps, ConvOptions co) {
+  const char *op = "conv2d_batchnorm";
+  if (!w.defined() || w.rank() != 4)
+    fail(op, ": expected w of shape [Cout, Cin/groups, kH, kW], got ",
+         w.defined() ? shape_str(w.shape()) : std::string("undefined"));
+  const int64_t C = w.size(0);
+  check_batchnorm(op, w, C, moments, params, {.training = false, .eps = eps});
+  auto [a, b] = inference_affine(moments, params, C, eps);
+  return conv2d(x, w * a.reshape({C, 1, 1, 1}), co) + b.reshape({1, C, 1, 1});
 }
 
 Tensor bnparams(int64_t channels, DType dtype) {

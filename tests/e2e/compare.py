@@ -48,6 +48,8 @@ registered = ["compiled: mlp_loss 1 deep_loss 1 control 1",
               "bilstm_tagger 1 resized_lists 1"]
 if log_a[:4] != registered or (fusion and log_b[:4] != registered):
     sys.exit("the knetc build did not register its compiled functions")
+if "compiled: vgg 1 resnet 1" not in log_a:
+    sys.exit("the knetc build did not compile the batchnorm models")
 if fusion:
     ka, kb = kernels_run(log_a), kernels_run(log_b)
     if ka == 0:

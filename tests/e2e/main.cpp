@@ -305,6 +305,79 @@ void constructs() {
 
 } // namespace
 
+// Issue 21: batchnorm's running statistics are in-out state of compiled
+// functions with a non-const model (and a Moments& argument), the training
+// flag a run-time bool. Gradcheck in f64 in training mode (batch statistics,
+// dropout replayed); then, from fresh statistics, two training steps'
+// values, gradients and running statistics, and an inference pass that
+// reads them, for compare.py (compiled == tape).
+void print_moments(const std::string &name, const Moments &m) {
+  print_values((name + " mean").c_str(), m.mean.to_vector<double>());
+  print_values((name + " var").c_str(), m.var.to_vector<double>());
+}
+
+void stateful() {
+  const DType f64 = DType::f64;
+  auto w = [&](Shape s) { return param(std::move(s), xavier_uniform(), f64); };
+  auto bn = [&](int64_t c) { return Param(bnparams(c, f64) * 1.3 + 0.1); };
+  Tensor x = randn({4, 2, 4, 4}, f64);
+  Tensor y = Tensor::from<int64_t>({0, 2, 1, 2}, {4});
+  Vgg v{w({3, 2, 3, 3}),
+        bn(3),
+        w({4, 3, 3, 3}),
+        bn(4),
+        w({3, 16}),
+        param0({3}, f64),
+        {},
+        {}};
+  const std::vector<Param> vps{v.c1, v.bn1, v.c2, v.bn2, v.w, v.b};
+  {
+    Vgg probe = v;
+    check("vgg_loss", vgg_loss, probe, x, y, true);
+  }
+  // Step 0 differentiates the compiled function itself (its adjoint runs
+  // forward and reverse sweep in one); step 1 calls it from a lambda on the
+  // tape (one node whose backward re-runs the forward: the statistics must
+  // still be updated once per step).
+  for (int step = 0; step < 2; ++step) {
+    const std::string id = "vgg_step" + std::to_string(step);
+    print(id.c_str(), step == 0 ? diff(vgg_loss, v, x, y, true) : diff([&] {
+            return vgg_loss(v, x, y, true) * 1.0;
+          }),
+          vps);
+    print_moments(id + "_m1", v.m1);
+    print_moments(id + "_m2", v.m2);
+  }
+  print_values("vgg_inference value",
+               {vgg_loss(v, x, y, false).item<double>(),
+                sum(diff(vgg_loss, v, x, y, false).grad(v.c1)).item<double>()});
+  print_moments("vgg_inference_m1", v.m1); // unchanged by inference
+
+  Tensor rx = randn({4, 3, 3, 3}, f64);
+  ResBlock r{w({3, 3, 3, 3}), bn(3),      w({3, 3, 3, 3}),
+             bn(3),           w({3, 27}), param0({3}, f64),
+             bn(3),           {},         {}};
+  Moments head;
+  const std::vector<Param> rps{r.c1, r.bn1, r.c2, r.bn2, r.w, r.b, r.bnh};
+  {
+    ResBlock probe = r;
+    Moments h2;
+    check("resnet_loss", resnet_loss, probe, h2, rx, y);
+  }
+  for (int step = 0; step < 2; ++step) {
+    const std::string id = "resnet_step" + std::to_string(step);
+    print(id.c_str(), step == 0 ? diff(resnet_loss, r, head, rx, y) : diff([&] {
+            return resnet_loss(r, head, rx, y) * 1.0;
+          }),
+          rps);
+    print_moments(id + "_m1", r.m1);
+    print_moments(id + "_m2", r.m2);
+    print_moments(id + "_head", head);
+  }
+  std::fprintf(stderr, "compiled: vgg %d resnet %d\n", is_compiled(vgg_loss),
+               is_compiled(resnet_loss));
+}
+
 int main() {
   seed(11);
   const DType f64 = DType::f64;
@@ -440,6 +513,7 @@ int main() {
   }
   regressions();
   constructs();
+  stateful();
   detail::FusedStats fused = detail::fused_stats();
   std::fprintf(stderr, "fused kernels: %lld run, %lld fell back\n",
                static_cast<long long>(fused.kernels),

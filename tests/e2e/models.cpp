@@ -470,3 +470,29 @@ KNET_COMPILE Tensor resized_lists(const Tensor &xs, const Tensor &w) {
   hs.resize(steps - 1);
   return sum(stack(hs, 0)) + sum(concat(ys, 1));
 }
+
+// Issue 21: models with state. Batchnorm's running statistics are in-out
+// state of the compiled function (the natural non-const model), the
+// training flag a run-time bool.
+KNET_COMPILE Tensor vgg_loss(Vgg &m, const Tensor &x, const Tensor &y,
+                             bool train) {
+  Tensor h = relu(batchnorm(conv2d(x, m.c1, {.padding = 1}), m.m1, m.bn1,
+                            {.training = train}));
+  h = pool(h);
+  h = relu(batchnorm(conv2d(h, m.c2, {.padding = 1}), m.m2, m.bn2,
+                     {.training = train}));
+  if (train)
+    h = dropout(h, 0.25);
+  return nll(linear(mat(h), m.w, m.b), y);
+}
+
+// A ResNet-style block: conv-bn-relu-conv-bn plus the input, then relu; the
+// running statistics through a Moments& argument too.
+KNET_COMPILE Tensor resnet_loss(ResBlock &m, Moments &head, const Tensor &x,
+                                const Tensor &y) {
+  Tensor h = relu(batchnorm(conv2d(x, m.c1, {.padding = 1}), m.m1, m.bn1));
+  h = batchnorm(conv2d(h, m.c2, {.padding = 1}), m.m2, m.bn2);
+  h = relu(h + x);
+  Tensor s = batchnorm(linear(mat(h), m.w, m.b), head, m.bnh);
+  return nll(s, y);
+}

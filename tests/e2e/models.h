@@ -87,3 +87,16 @@ knet::Tensor constant_data(const knet::Tensor &x);
 knet::Tensor bilstm_tagger(const LstmLm &fw, const LstmLm &bw,
                            const knet::Tensor &xs, const knet::Tensor &tags);
 knet::Tensor resized_lists(const knet::Tensor &xs, const knet::Tensor &w);
+
+struct Vgg {
+  knet::Param c1, bn1, c2, bn2, w, b;
+  knet::Moments m1, m2;
+};
+knet::Tensor vgg_loss(Vgg &m, const knet::Tensor &x, const knet::Tensor &y,
+                      bool train);
+struct ResBlock {
+  knet::Param c1, bn1, c2, bn2, w, b, bnh;
+  knet::Moments m1, m2;
+};
+knet::Tensor resnet_loss(ResBlock &m, knet::Moments &head,
+                         const knet::Tensor &x, const knet::Tensor &y);

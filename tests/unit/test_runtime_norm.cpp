@@ -273,3 +273,29 @@ TEST(Batchnorm, BackwardKernelMatchesTheTape) {
                               rand_f64({6})),
                Error);
 }
+
+// knet-fold-batchnorm's kernel: the inference batchnorm of a convolution,
+// folded into its weights, equals the two ops (options and eps included),
+// creates undefined moments as batchnorm does, and checks its operands.
+TEST(Batchnorm, FoldedIntoConvolutionEqualsTheTwoOps) {
+  Tensor x = rand_f64({2, 4, 5, 5}, -1, 1, 1);
+  Tensor w = rand_f64({6, 2, 3, 3}, -1, 1, 2);
+  Tensor params = rand_f64({12}, 0.5, 1.5, 3);
+  Moments m{rand_f64({6}, -0.5, 0.5, 4), rand_f64({6}, 0.5, 2, 5)};
+  const ConvOptions co{.padding = 1, .stride = 2, .groups = 2};
+  Moments m2 = m;
+  Tensor want =
+      batchnorm(conv2d(x, w, co), m2, params, {.training = false, .eps = 1e-3});
+  Tensor got = conv2d_batchnorm(x, w, m, params, 1e-3, co);
+  EXPECT_TRUE(all_close(got, want, 1e-12, 1e-12));
+  EXPECT_TRUE(m.mean.shares_storage(m2.mean)); // not updated
+  Moments fresh, fresh2;
+  EXPECT_TRUE(all_close(
+      conv2d_batchnorm(x, w, fresh, params, 1e-5, co),
+      batchnorm(conv2d(x, w, co), fresh2, params, {.training = false}), 1e-12,
+      1e-12));
+  EXPECT_TRUE(all_close(fresh.var, Tensor::ones({6}, DType::f64)));
+  EXPECT_THROW((void)conv2d_batchnorm(x, w, m, rand_f64({8}), 1e-5, co), Error);
+  EXPECT_THROW((void)conv2d_batchnorm(x, rand_f64({6, 2, 3}), m, params, 1e-5),
+               Error);
+}

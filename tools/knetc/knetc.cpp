@@ -306,7 +306,7 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
 }
 
 /// Adds the differentiation passes (inline, knet-autodiff, canonicalize,
-/// cse) to `pm`.
+/// cse) and knet-fold-batchnorm to `pm`.
 void addAutodiffPipeline(mlir::PassManager &pm) {
   // Calls between compiled functions are inlined first (each callee keeps
   // its own compiled form too).
@@ -314,6 +314,7 @@ void addAutodiffPipeline(mlir::PassManager &pm) {
   pm.addPass(mlir::knet::createAutodiffPass());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::knet::createCSEPass());
+  pm.addPass(mlir::knet::createFoldBatchnormPass());
 }
 
 /// Runs the differentiation passes and the C++ emitter on a copy of
@@ -418,23 +419,22 @@ void fallBackOnFailures(mlir::ModuleOp module, FileResult &fr) {
 /// Runs while Clang's AST is alive: the rewriter needs it.
 void runLaterStages(ASTContext &ast, FileResult &fr) {
   mlir::ModuleOp module = *fr.result.module;
-  // A knet::Moments argument or result (batchnorm's running statistics,
-  // updated in place) has no leaf in the compiled ABI yet: such a function
-  // stays on the tape, with that reason, rather than failing the emitter.
+  // A knet::Moments result (a function returning batchnorm's running
+  // statistics by value) has no leaf in the compiled ABI: such a function
+  // stays on the tape, with that reason. Moments arguments are in-out state
+  // (EmitCpp: two leaves in, their final values after the results).
   for (auto f :
        llvm::make_early_inc_range(module.getOps<mlir::func::FuncOp>())) {
-    auto isMoments = [](mlir::Type t) {
-      return mlir::isa<mlir::knet::MomentsType>(t);
-    };
-    if (llvm::none_of(f.getArgumentTypes(), isMoments) &&
-        llvm::none_of(f.getResultTypes(), isMoments))
+    if (llvm::none_of(f.getResultTypes(), [](mlir::Type t) {
+          return mlir::isa<mlir::knet::MomentsType>(t);
+        }))
       continue;
     for (auto &r : fr.result.reports)
       if (r.symbol == f.getSymName() &&
           r.status == mlir::knet::frontend::FunctionReport::Status::Compiled) {
         r.status = mlir::knet::frontend::FunctionReport::Status::Tape;
-        r.reason = "a knet::Moments argument (batchnorm's running "
-                   "statistics) has no leaf in the compiled ABI yet";
+        r.reason = "a knet::Moments result (batchnorm's running statistics "
+                   "returned by value) has no leaf in the compiled ABI";
         r.reasonFile = r.file;
         r.reasonLine = r.line;
       }
@@ -502,6 +502,15 @@ void runLaterStages(ASTContext &ast, FileResult &fr) {
         if (auto name =
                 f.getResultAttrOfType<mlir::StringAttr>(i, "knet.inout"))
           c.inout.push_back(name.str());
+    // Then the running statistics of its Moments arguments ("m.bn1").
+    if (auto f = module.lookupSymbol<mlir::func::FuncOp>(r.symbol))
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (isa<mlir::knet::MomentsType>(f.getArgument(i).getType()))
+          if (auto name =
+                  f.getArgAttrOfType<mlir::StringAttr>(i, "knet.name")) {
+            c.inout.push_back(name.str() + ".mean");
+            c.inout.push_back(name.str() + ".var");
+          }
     fns.push_back(std::move(c));
   }
   llvm::Expected<std::string> tu =

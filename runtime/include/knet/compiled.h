@@ -11,6 +11,7 @@
 #pragma once
 
 #include <knet/fused.h>
+#include <knet/ops/norm.h>
 #include <knet/tensor.h>
 
 #include <array>
@@ -81,6 +82,13 @@ inline void flatten_into(std::vector<Tensor> &in, const Tensor &t) {
   in.push_back(t);
 }
 void flatten_into(std::vector<Tensor> &in, const Param &p);
+// A batchnorm's running statistics: mean, then var (undefined before the
+// first training step); the compiled function returns their final values
+// after its results and the rewritten body assigns them back.
+inline void flatten_into(std::vector<Tensor> &in, const Moments &m) {
+  in.push_back(m.mean);
+  in.push_back(m.var);
+}
 // The same for a Param argument or field: an unnamed Param takes its path
 // in the call as its name ("w", "m.w1"), which gradcheck reports.
 void flatten_into(std::vector<Tensor> &in, const Param &p, const char *field);

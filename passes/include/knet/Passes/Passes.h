@@ -35,6 +35,11 @@ void registerFusionPass();
 std::unique_ptr<Pass> createCSEPass();
 void registerCSEPass();
 
+/// knet-fold-batchnorm: an inference-mode batchnorm of a conv2d's result
+/// becomes one knet.conv2d_batchnorm, in functions that are not adjoints.
+std::unique_ptr<Pass> createFoldBatchnormPass();
+void registerFoldBatchnormPass();
+
 /// The unit attribute that marks the ops of a gradient function's reverse
 /// sweep (its top-level ops; their regions are reverse code too).
 inline constexpr llvm::StringLiteral kReverseAttrName = "knet.reverse";

@@ -1,6 +1,7 @@
 // Batch normalization.
 #pragma once
 
+#include <knet/ops/conv.h>
 #include <knet/tensor.h>
 
 #include <optional>
@@ -26,6 +27,13 @@ struct BatchnormOptions {
 // bnparams layout).
 Tensor batchnorm(const Tensor &x, Moments &moments, const Tensor &params,
                  BatchnormOptions o = {});
+// Inference-mode batchnorm of a convolution, folded into it (knetc's
+// knet-fold-batchnorm): batchnorm(conv2d(x, w, co), moments, params,
+// {.training = false, .eps = eps}) computed as conv2d(x, w * a, co) + b,
+// with a = scale / sqrt(var + eps) per output channel and b = shift -
+// mean * a. Checks and creates the moments as batchnorm does.
+Tensor conv2d_batchnorm(const Tensor &x, const Tensor &w, Moments &moments,
+                        const Tensor &params, double eps, ConvOptions co = {});
 // A [2C] parameter vector: scale 1, shift 0.
 Tensor bnparams(int64_t channels, DType dtype = DType::f32);
 

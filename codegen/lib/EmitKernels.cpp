@@ -629,6 +629,9 @@ std::string fusedSummary(FusedOp op) {
   std::string s;
   Region &fallback = op.getFallback();
   if (!fallback.empty()) {
+    // A run of more than three of one op is named once with its count
+    // ("add x10000").
+    SmallVector<std::pair<StringRef, int64_t>> runs;
     for (Operation &inner : fallback.front().without_terminator()) {
       if (op.getReduce() &&
           &inner ==
@@ -636,8 +639,15 @@ std::string fusedSummary(FusedOp op) {
         continue; // the closing reduction, named below
       StringRef n = inner.getName().getStringRef();
       n.consume_front("knet.");
-      s += (s.empty() ? "" : ", ") + n.str();
+      if (!runs.empty() && runs.back().first == n)
+        ++runs.back().second;
+      else
+        runs.push_back({n, 1});
     }
+    for (auto [n, count] : runs)
+      for (int64_t i = 0; i < (count > 3 ? 1 : count); ++i)
+        s += (s.empty() ? "" : ", ") + n.str() +
+             (count > 3 ? " x" + std::to_string(count) : "");
   } else {
     s = std::to_string(op.getBody().front().getOperations().size() - 1) +
         " scalar ops";

@@ -290,6 +290,16 @@ Val FunctionLowering::shapeVal(QualType qt, llvm::ArrayRef<Value> &it) {
 Result FunctionLowering::lowerExpr(const Expr *e) {
   if (stopped)
     return std::nullopt;
+  Nesting level(exprDepth);
+  if (!nest(exprDepth, kMaxExprNesting, e->getExprLoc(), "expressions"))
+    return std::nullopt;
+  std::optional<Nesting> control;
+  if (isa<AbstractConditionalOperator>(e)) {
+    control.emplace(controlDepth);
+    if (!nest(controlDepth, kMaxControlNesting, e->getExprLoc(),
+              "conditionals and loops"))
+      return std::nullopt;
+  }
   e = e->IgnoreParens();
   if (const auto *w = dyn_cast<FullExpr>(e))
     return lowerExpr(w->getSubExpr());

@@ -169,6 +169,13 @@ bool FunctionLowering::lowerStmts(llvm::ArrayRef<const Stmt *> stmts,
 bool FunctionLowering::lowerStmt(const Stmt *s) {
   if (stopped)
     return false;
+  std::optional<Nesting> control;
+  if (isa<IfStmt, ForStmt, WhileStmt, DoStmt, CXXForRangeStmt, SwitchStmt>(s)) {
+    control.emplace(controlDepth);
+    if (!nest(controlDepth, kMaxControlNesting, s->getBeginLoc(),
+              "conditionals and loops"))
+      return false;
+  }
   if (const auto *cs = dyn_cast<CompoundStmt>(s)) {
     Scope scope(*this);
     llvm::SmallVector<const Stmt *> list(cs->body().begin(), cs->body().end());

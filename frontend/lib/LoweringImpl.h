@@ -266,6 +266,29 @@ private:
   mlir::OpBuilder b;
   bool stopped = false;
 
+  // Nesting limits (docs/language.md, "Limits"): depth the user's code
+  // controls is recursion here, so it is bounded and reported at the place
+  // it is exceeded (the function stays on the tape), as Clang bounds
+  // bracket nesting (-fbracket-depth).
+  static constexpr unsigned kMaxControlNesting = 256;
+  static constexpr unsigned kMaxExprNesting = 100000;
+  unsigned controlDepth = 0, exprDepth = 0;
+  struct Nesting {
+    unsigned &depth;
+    explicit Nesting(unsigned &d) : depth(++d) {}
+    ~Nesting() { --depth; }
+  };
+  /// Enters one level of `depth`: false (the function stays on the tape)
+  /// beyond `limit`.
+  bool nest(unsigned depth, unsigned limit, SourceLocation at,
+            llvm::StringRef what) {
+    if (depth <= limit)
+      return true;
+    tape(at, llvm::Twine(what) + " nested deeper than " + llvm::Twine(limit) +
+                 " levels (knetc's limit)");
+    return false;
+  }
+
   // The environment: variable (or synthetic key) -> current value.
   using Env = llvm::MapVector<const void *, Val>;
   Env env;

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo clean fuzz
+.PHONY: all deps configure build test demo clean fuzz fuzz-difftest
 
 all: build
 
@@ -25,9 +25,14 @@ test: build
 demo: build
 	@$(BUILD)/bin/mnist_mlp
 
+# libFuzzer (ASan+UBSan) on every parser of untrusted input, FUZZ_SECONDS
+# (default 60) per target; findings go to build-libfuzzer/crashes/.
+fuzz: deps
+	@bash scripts/fuzz.sh
+
 # Random programs, tape vs compiled, with new seeds until interrupted (or
 # FUZZ_MINUTES=n); mismatches go to build-fuzz/mismatches/.
-fuzz: deps
+fuzz-difftest: deps
 	@bash scripts/fuzz-difftest.sh
 
 clean:

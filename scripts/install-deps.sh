@@ -12,6 +12,8 @@ packages=(
   libgtest-dev
   # compiler (knetc, knet-opt): LLVM, Clang and MLIR 19
   llvm-19-dev libclang-19-dev clang-19 libmlir-19-dev mlir-19-tools llvm-19-tools
+  # make fuzz: libFuzzer, the sanitizers and OpenMP of clang-19
+  libclang-rt-19-dev libomp-19-dev
 )
 
 missing=()

@@ -1162,12 +1162,14 @@ LogicalResult ListGetOp::canonicalize(ListGetOp op, PatternRewriter &rewriter) {
   auto zeros = op.getList().getDefiningOp<ListZerosLikeOp>();
   if (!zeros)
     return failure();
+  // Both stay in the sweep (forward or reverse) the list_get was in: its
+  // attributes are read before it is replaced (and freed).
+  DictionaryAttr sweep = op->getDiscardableAttrDictionary();
   auto element =
       rewriter.create<ListGetOp>(op.getLoc(), zeros.getList(), op.getIndex());
   auto zero = rewriter.replaceOpWithNewOp<ZerosLikeOp>(op, element);
-  // Both stay in the sweep (forward or reverse) the list_get was in.
   for (Operation *created : {element.getOperation(), zero.getOperation()})
-    created->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    created->setDiscardableAttrs(sweep);
   return success();
 }
 

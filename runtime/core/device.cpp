@@ -117,11 +117,18 @@ int normalize_dim(int dim, int rank, const char *op) {
 namespace detail {
 
 std::optional<int64_t> checked_numel(const Shape &shape) {
+  // The product of the nonzero dims must fit too: it is the largest
+  // contiguous stride ([0, 2^32, 2^32] has no elements but strides that
+  // overflow).
   int64_t n = 1;
-  for (int64_t s : shape)
-    if (__builtin_mul_overflow(n, s, &n))
+  bool empty = false;
+  for (int64_t s : shape) {
+    if (s == 0)
+      empty = true;
+    else if (__builtin_mul_overflow(n, s, &n))
       return std::nullopt;
-  return n;
+  }
+  return empty ? 0 : n;
 }
 
 int64_t shape_numel(const Shape &shape) {

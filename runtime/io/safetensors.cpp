@@ -31,12 +31,19 @@ constexpr const char *meta_key = "__metadata__";
 
 // ---------------------------------------------------------------- JSON
 
+struct JsonMember;
 struct Json {
   enum Kind { null, boolean, number, string, array, object } kind = null;
   bool b = false;
   std::string text; // string value, or a number's source text
   std::vector<Json> items;
-  std::vector<std::pair<std::string, Json>> members; // in file order
+  // In file order. (A struct declared ahead rather than a std::pair, which
+  // may not be instantiated with Json incomplete.)
+  std::vector<JsonMember> members;
+};
+struct JsonMember {
+  std::string key;
+  Json value;
 };
 
 class JsonParser {
@@ -101,7 +108,7 @@ private:
           error("expected a string key");
         std::string key = string();
         expect(':');
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.members.push_back({std::move(key), value(depth + 1)});
       } while (eat(','));
       expect('}');
     } else if (c == '[') {

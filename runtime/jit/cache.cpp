@@ -1,5 +1,6 @@
 // The JIT kernel cache (knet/jit.h): memory, then disk, then NVRTC. The disk
 // format and its validation are described in docs/jit.md.
+#include "jit/cache.h"
 #include "jit/nvrtc.h"
 
 #include <knet/error.h>
@@ -386,3 +387,17 @@ std::string jit_cache_dir() {
 }
 
 } // namespace knet
+
+namespace knet::detail {
+
+bool kernel_cache_file_valid(const std::string &path, const std::string &key,
+                             std::vector<char> &cubin) {
+  return read_cache_file(path, key, cubin) == Load::valid;
+}
+
+std::string kernel_cache_file_bytes(const std::string &key,
+                                    const std::vector<char> &cubin) {
+  return encode(key, cubin);
+}
+
+} // namespace knet::detail

@@ -242,4 +242,12 @@ TEST(Tensor, ShapeArithmeticOverflowIsAnError) {
             }),
             "permute: dimension 4294967297 out of range for rank 2 in "
             "[4294967297,0]");
+  // No elements, but strides that would overflow (found by fuzz_idx: an
+  // idx header with dims 0, 4282459655, 4279271168).
+  EXPECT_EQ(message([&] {
+              (void)Tensor::empty({0, 4282459655, 4279271168}, DType::u8);
+            }),
+            "empty: shape [0,4282459655,4279271168] has more elements than "
+            "an int64 counts");
+  EXPECT_EQ(Tensor::empty({0, 1 << 20, 1 << 20}).numel(), 0);
 }

@@ -316,6 +316,25 @@ void print_moments(const std::string &name, const Moments &m) {
   print_values((name + " var").c_str(), m.var.to_vector<double>());
 }
 
+// Two training steps of a model with batchnorm state, printing values,
+// gradients and running statistics: step 0 differentiates the compiled
+// function itself (`root`: its adjoint runs forward and reverse sweep in
+// one); step 1 calls it (`call`) from a lambda on the tape (one node whose
+// backward re-runs the forward: the statistics must still be updated once
+// per step).
+template <class Root, class Call>
+void two_steps(const std::string &name, Root root, Call call,
+               const std::vector<Param> &ps,
+               const std::vector<std::pair<std::string, const Moments *>> &ms) {
+  for (int step = 0; step < 2; ++step) {
+    const std::string id = name + "_step" + std::to_string(step);
+    print(id.c_str(), step == 0 ? root() : diff([&] { return call() * 1.0; }),
+          ps);
+    for (const auto &[field, m] : ms)
+      print_moments(id + "_" + field, *m);
+  }
+}
+
 void stateful() {
   const DType f64 = DType::f64;
   auto w = [&](Shape s) { return param(std::move(s), xavier_uniform(), f64); };
@@ -335,19 +354,10 @@ void stateful() {
     Vgg probe = v;
     check("vgg_loss", vgg_loss, probe, x, y, true);
   }
-  // Step 0 differentiates the compiled function itself (its adjoint runs
-  // forward and reverse sweep in one); step 1 calls it from a lambda on the
-  // tape (one node whose backward re-runs the forward: the statistics must
-  // still be updated once per step).
-  for (int step = 0; step < 2; ++step) {
-    const std::string id = "vgg_step" + std::to_string(step);
-    print(id.c_str(), step == 0 ? diff(vgg_loss, v, x, y, true) : diff([&] {
-            return vgg_loss(v, x, y, true) * 1.0;
-          }),
-          vps);
-    print_moments(id + "_m1", v.m1);
-    print_moments(id + "_m2", v.m2);
-  }
+  two_steps(
+      "vgg", [&] { return diff(vgg_loss, v, x, y, true); },
+      [&] { return vgg_loss(v, x, y, true); }, vps,
+      {{"m1", &v.m1}, {"m2", &v.m2}});
   print_values("vgg_inference value",
                {vgg_loss(v, x, y, false).item<double>(),
                 sum(diff(vgg_loss, v, x, y, false).grad(v.c1)).item<double>()});
@@ -364,16 +374,10 @@ void stateful() {
     Moments h2;
     check("resnet_loss", resnet_loss, probe, h2, rx, y);
   }
-  for (int step = 0; step < 2; ++step) {
-    const std::string id = "resnet_step" + std::to_string(step);
-    print(id.c_str(), step == 0 ? diff(resnet_loss, r, head, rx, y) : diff([&] {
-            return resnet_loss(r, head, rx, y) * 1.0;
-          }),
-          rps);
-    print_moments(id + "_m1", r.m1);
-    print_moments(id + "_m2", r.m2);
-    print_moments(id + "_head", head);
-  }
+  two_steps(
+      "resnet", [&] { return diff(resnet_loss, r, head, rx, y); },
+      [&] { return resnet_loss(r, head, rx, y); }, rps,
+      {{"m1", &r.m1}, {"m2", &r.m2}, {"head", &head}});
   std::fprintf(stderr, "compiled: vgg %d resnet %d\n", is_compiled(vgg_loss),
                is_compiled(resnet_loss));
 }

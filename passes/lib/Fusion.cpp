@@ -192,7 +192,8 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
     checks.push_back(b.getDenseI64ArrayAttr(c));
   };
   // Float inputs each member's value (not its shape) comes from: a member
-  // whose inputs are all 0-d computes in their dtype (dtype cones).
+  // whose inputs are all weak scalars computes in f64 (dtype cones; the
+  // runtime checks them, docs/ops.md "Dtype promotion").
   llvm::SmallBitVector floatInputs(inputList.size());
   for (auto [i, v] : llvm::enumerate(inputList))
     if (isa<FloatType>(getElementTypeOrSelf(v.getType())))

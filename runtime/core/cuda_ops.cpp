@@ -55,8 +55,8 @@ Tensor run(const char *op, const FusedKernel &k,
   if (!launch_fused(k, in.data(), &out))
     fail(op, ": cannot run on ", device_str(dev), " with ", describe(in),
          " (the GPU kernels take float tensors of one dtype, f32, f64, f16 "
-         "or bf16, or b8 conditions, on one device, that broadcast; 0-d "
-         "tensors adapt and 0-d CPU tensors are scalars)");
+         "or bf16, or b8 conditions, on one device, that broadcast; weak "
+         "scalars adapt and 0-d CPU tensors are scalars)");
   return out;
 }
 

@@ -42,8 +42,9 @@ struct FusedKernel {
   const int64_t *checks;
   int checks_size;
   // Dtype cones, back to back: [len, i1..ilen] lists the float inputs some
-  // member is computed from; when all of them are 0-d they must give the
-  // kernel's dtype (0-d f64 operands alone stay f64 in the replaced ops).
+  // member is computed from; when all of them are weak scalars they must
+  // give the kernel's dtype (weak operands alone stay f64 in the replaced
+  // ops; docs/ops.md, "Dtype promotion").
   const int64_t *cones;
   int cones_size;
   FusedRow row_f32;
@@ -58,8 +59,8 @@ struct FusedKernel {
 // Runs `k` over inputs in[0..num_inputs) into out[0..num_outputs) and
 // returns true, or returns false (leaving `out` alone) when the operands are
 // not what the kernel assumes: not all on the CPU, float inputs of
-// different dtypes (0-d ones adapt) or of integer dtype, a dtype cone of 0-d
-// inputs that would compute in another dtype, bool inputs that are not b8,
+// different dtypes (weak scalars adapt) or of integer dtype, a dtype cone of
+// weak inputs that would compute in another dtype, bool inputs that are not b8,
 // a shape check that fails, shapes that do not broadcast, or an empty
 // max/min.
 bool run_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out);

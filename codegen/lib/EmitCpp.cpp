@@ -283,7 +283,9 @@ private:
   // ... or at the start of a branch whose yielded result is already
   // computed there.
   DenseMap<Block *, SmallVector<Seed, 1>> seedsAtStart;
-  bool planSeed(Block &block, Value cotangent, Value result, const Seed &seed);
+  using SeedPlace = std::pair<PointerUnion<Operation *, Block *>, Seed>;
+  bool planSeed(Block &block, Value cotangent, const Seed &seed,
+                SmallVectorImpl<SeedPlace> &at);
   // Per module: the kernel (knet_k<i>) of each knet.fused op.
   DenseMap<Operation *, std::string> kernelNames;
   // Per gradient function: ops that only one gradient uses, emitted at the
@@ -756,20 +758,23 @@ FailureOr<std::string> CppEmitter::expand(Operation &op, StringRef pattern) {
 // Ops and regions
 //===----------------------------------------------------------------------===//
 
-/// Plans where the undefined cotangent `cotangent` of `result` becomes
-/// `seed`, within `block`: right after `result` is computed when every use
-/// of the cotangent in `block` comes later; at the start of `block` when
-/// `result` is computed before it; and when `result` is yielded by an
-/// scf.if that uses the cotangent (the rest of a function after an early
-/// return), in each branch, where its yielded value is ready. False when
-/// there is no such place (a use inside the loop computing the result).
-bool CppEmitter::planSeed(Block &block, Value cotangent, Value result,
-                          const Seed &seed) {
+/// Plans where the undefined cotangent `cotangent` becomes `seed` (ones or
+/// zeros like `seed.result`) within `block`, appending to `at` the op after
+/// which, or the block at whose start, it is emitted: right after the
+/// result is computed when every use of the cotangent in `block` comes
+/// later; at the start of `block` when the result is computed before it;
+/// and when the result is yielded by an scf.if that uses the cotangent (the
+/// rest of a function after an early return), in each branch, where its
+/// yielded value is ready. False when there is no such place (a use inside
+/// the loop computing the result).
+bool CppEmitter::planSeed(Block &block, Value cotangent, const Seed &seed,
+                          SmallVectorImpl<SeedPlace> &at) {
+  Value result = seed.result;
   Operation *def = result.getDefiningOp();
   if (!def || def->getBlock() != &block) {
     if (!result.getParentRegion()->isAncestor(block.getParent()))
       return false;
-    seedsAtStart[&block].push_back(seed);
+    at.push_back({&block, seed});
     return true;
   }
   bool usedInside = false;
@@ -783,21 +788,19 @@ bool CppEmitter::planSeed(Block &block, Value cotangent, Value result,
       return false;
   }
   if (!usedInside) {
-    seedsAfter[def].push_back(seed);
+    at.push_back({def, seed});
     return true;
   }
   auto branch = dyn_cast<scf::IfOp>(def);
   if (!branch || branch.getElseRegion().empty())
     return false;
   const unsigned j = cast<OpResult>(result).getResultNumber();
-  return planSeed(
-             branch.getThenRegion().front(), cotangent,
-             branch.thenYield().getOperand(j),
-             {seed.cotangent, branch.thenYield().getOperand(j), seed.fill}) &&
-         planSeed(
-             branch.getElseRegion().front(), cotangent,
-             branch.elseYield().getOperand(j),
-             {seed.cotangent, branch.elseYield().getOperand(j), seed.fill});
+  auto inBranch = [&](scf::YieldOp yield) {
+    Seed inner = seed;
+    inner.result = yield.getOperand(j);
+    return planSeed(*yield->getBlock(), cotangent, inner, at);
+  };
+  return inBranch(branch.thenYield()) && inBranch(branch.elseYield());
 }
 
 LogicalResult CppEmitter::emitBlock(Block &block) {
@@ -1346,12 +1349,16 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
         f.getResultAttr(i, "knet.inout") ? "zeros_like" : "ones_like";
     // Where the result is computed in the forward sweep (planSeed), or else
     // from a run of the forward.
-    auto after = seedsAfter;
-    auto atStart = seedsAtStart;
-    if (planSeed(body, cot, result, {name, result, fill}))
+    SmallVector<SeedPlace> places;
+    if (planSeed(body, cot, {name, result, fill}, places)) {
+      for (auto &[place, seed] : places) {
+        if (auto *op = dyn_cast<Operation *>(place))
+          seedsAfter[op].push_back(seed);
+        else
+          seedsAtStart[cast<Block *>(place)].push_back(seed);
+      }
       continue;
-    seedsAfter = std::move(after);
-    seedsAtStart = std::move(atStart);
+    }
     os << "if (!" << name << ".defined())\n";
     os.indent() << name << " = knet::" << fill << "(knet_" << id
                 << "_forward(in)[" << idx << "]);\n";

@@ -266,8 +266,8 @@ private:
   mlir::OpBuilder b;
   bool stopped = false;
 
-  // Nesting limits (docs/language.md, "Limits"): depth the user's code
-  // controls is recursion here, so it is bounded and reported at the place
+  // Nesting limits (docs/language.md, what stays on the tape): depth the user's
+  // code controls is recursion here, so it is bounded and reported at the place
   // it is exceeded (the function stays on the tape), as Clang bounds
   // bracket nesting (-fbracket-depth).
   static constexpr unsigned kMaxControlNesting = 256;

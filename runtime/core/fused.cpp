@@ -91,15 +91,15 @@ std::optional<DType> kernel_dtype(const FusedKernel &k,
   if (!t)
     return std::nullopt;
   // A member computed from weak inputs only is weak, f64, in the replaced
-  // ops: the kernel must compute in f64 to give it.
+  // ops (promoted_float_dtype of its cone): the kernel must compute in f64
+  // to give it. A cone with any other input has the kernel's dtype.
   for (int at = 0; at < k.cones_size;) {
     const int64_t len = k.cones[at];
     const int64_t *c = k.cones + at + 1;
-    std::vector<const Tensor *> cone;
+    bool all_weak = true;
     for (int64_t j = 0; j < len; ++j)
-      if (k.input_kinds[c[j]] == 'f')
-        cone.push_back(in[c[j]]);
-    if (promoted_float_dtype(cone) != t)
+      all_weak &= k.input_kinds[c[j]] != 'f' || in[c[j]]->is_weak();
+    if (all_weak && *t != DType::f64)
       return std::nullopt;
     at += 1 + static_cast<int>(len);
   }

@@ -10,7 +10,9 @@
 
 #include "LoweringImpl.h"
 
+#include <knet/checks.h>
 #include <knet/ops/conv.h>
+#include <knet/ops/norm.h>
 
 namespace mlir::knet::frontend {
 
@@ -226,7 +228,7 @@ template <typename OpT> Result FunctionLowering::buildReduce(Call &c) {
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   if (const Expr *d = arg(c, 1)) {
     auto dims = constInts(d, "dims", c.name);
-    if (!dims)
+    if (!dims || broken(c, d, ::knet::reduce_dims_error(*dims, -1)))
       return std::nullopt;
     attrs.push_back(attr("dims", b.getDenseI64ArrayAttr(*dims)));
     if (arg(c, 2)) {
@@ -452,9 +454,8 @@ template <typename OpT> Result FunctionLowering::buildConv(Call &c) {
   ::knet::ConvOptions o{
       intOption(*opts, "padding", 0), intOption(*opts, "stride", 1),
       intOption(*opts, "dilation", 1), intOption(*opts, "groups", 1)};
-  if (std::string e = ::knet::conv_options_error(o); !e.empty())
-    return error(arg(c, 2) ? arg(c, 2)->getExprLoc() : c.at,
-                 "'" + c.name + "': " + e);
+  if (broken(c, arg(c, 2), ::knet::conv_options_error(o)))
+    return std::nullopt;
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   for (StringRef k : {"padding", "stride", "dilation", "groups"}) {
     mlir::Attribute a = opts->lookup(k);
@@ -489,9 +490,14 @@ bool FunctionLowering::badPoolOptions(
   p.window = intOption(o, "window", 2);
   p.stride = intOption(o, "stride", 0);
   p.padding = intOption(o, "padding", 0);
-  if (std::string e = ::knet::pool_options_error(p); !e.empty())
-    return error(at ? at->getExprLoc() : c.at, "'" + c.name + "': " + e), true;
-  return false;
+  return broken(c, at, ::knet::pool_options_error(p));
+}
+
+bool FunctionLowering::broken(Call &c, const Expr *at, const std::string &e) {
+  if (e.empty())
+    return false;
+  error(at ? at->getExprLoc() : c.at, "'" + c.name + "': " + e);
+  return true;
 }
 
 template <typename OpT> Result FunctionLowering::buildPool(Call &c) {
@@ -546,6 +552,13 @@ template <typename OpT> Result FunctionLowering::buildBatchnorm(Call &c) {
       return std::nullopt;
     train = convertScalar(c.loc, train, b.getI1Type());
   }
+  ::knet::BatchnormOptions bo;
+  if (mlir::Attribute a = opts->lookup("eps"))
+    bo.eps = cast<mlir::FloatAttr>(a).getValueAsDouble();
+  if (mlir::Attribute a = opts->lookup("momentum"))
+    bo.momentum = cast<mlir::FloatAttr>(a).getValueAsDouble();
+  if (broken(c, arg(c, 3), ::knet::batchnorm_options_error(bo)))
+    return std::nullopt;
   llvm::SmallVector<mlir::NamedAttribute> attrs;
   if (mlir::Attribute a = opts->lookup("training"))
     attrs.push_back(attr("training", a));
@@ -581,7 +594,7 @@ template <typename OpT> Result FunctionLowering::buildDropout(Call &c) {
   if (!arg(c, 1))
     return tape(c.at, "'dropout' needs p");
   auto p = constFloatArg(arg(c, 1), "p", c.name);
-  if (!p)
+  if (!p || broken(c, arg(c, 1), ::knet::dropout_p_error(*p)))
     return std::nullopt;
   x = unranked(c.loc, x);
   return create(c, OpT::getOperationName(), {x}, {x.getType()},
@@ -637,7 +650,9 @@ template <typename OpT> Result FunctionLowering::buildChunk(Call &c) {
   if (!x)
     return std::nullopt;
   auto n = constArg(c, 1, "count");
-  auto dim = n ? constArg(c, 2, "dim") : std::nullopt;
+  if (!n || broken(c, arg(c, 1), ::knet::chunk_count_error(*n)))
+    return std::nullopt;
+  auto dim = constArg(c, 2, "dim");
   if (!dim)
     return std::nullopt;
   x = unranked(c.loc, x);
@@ -648,7 +663,8 @@ template <typename OpT> Result FunctionLowering::buildChunk(Call &c) {
 }
 
 bool FunctionLowering::shapeOperands(const Expr *e, StringRef what,
-                                     llvm::SmallVectorImpl<Value> &dims) {
+                                     llvm::SmallVectorImpl<Value> &dims,
+                                     ::knet::Shape &known) {
   e = strip(e);
   const InitListExpr *il = nullptr;
   if (const auto *ce = dyn_cast<CXXConstructExpr>(e); ce && ce->getNumArgs())
@@ -667,6 +683,9 @@ bool FunctionLowering::shapeOperands(const Expr *e, StringRef what,
     if (!v)
       return false;
     dims.push_back(asI64(loc(d), v));
+    Expr::EvalResult r;
+    known.push_back(d->EvaluateAsInt(r, m.ast) ? r.Val.getInt().getSExtValue()
+                                               : 0);
   }
   return true;
 }
@@ -707,7 +726,9 @@ template <typename OpT> Result FunctionLowering::buildReshape(Call &c) {
   if (!x)
     return std::nullopt;
   llvm::SmallVector<Value> dims;
-  if (!shapeOperands(arg(c, 0), "reshape", dims))
+  ::knet::Shape known;
+  if (!shapeOperands(arg(c, 0), "reshape", dims, known) ||
+      broken(c, arg(c, 0), ::knet::reshape_error(known)))
     return std::nullopt;
   mlir::OperationState st(c.loc, OpT::getOperationName());
   st.addOperands(x);
@@ -734,7 +755,8 @@ template <typename OpT> Result FunctionLowering::buildPermute(Call &c) {
   if (!x)
     return std::nullopt;
   auto perm = constInts(arg(c, 0), "dims", c.name);
-  if (!perm)
+  if (!perm ||
+      broken(c, arg(c, 0), ::knet::permute_error({perm->begin(), perm->end()})))
     return std::nullopt;
   return create(c, OpT::getOperationName(), {x}, {m.tensorType(elemOf(x))},
                 {attr("perm", b.getDenseI64ArrayAttr(*perm))});
@@ -755,7 +777,7 @@ template <typename OpT> Result FunctionLowering::buildSlice(Call &c) {
       attr("dim", b.getI64IntegerAttr(*dim))};
   if (arg(c, 3)) {
     auto step = constArg(c, 3, "step");
-    if (!step)
+    if (!step || broken(c, arg(c, 3), ::knet::slice_step_error(*step)))
       return std::nullopt;
     if (*step != 1)
       attrs.push_back(attr("step", b.getI64IntegerAttr(*step)));
@@ -968,14 +990,18 @@ template <typename OpT> Result FunctionLowering::buildFrom(Call &c) {
   if (!il)
     return tape(c.at, "'from' of data that is not a braced list of constants");
   auto shape = constInts(arg(c, 1), "shape", "from");
-  if (!shape)
+  if (!shape ||
+      broken(c, arg(c, 1), ::knet::shape_error({shape->begin(), shape->end()})))
     return std::nullopt;
   int64_t n = 1;
   for (int64_t d : *shape)
     n *= d;
   if (n != il->getNumInits())
-    return tape(c.at, "'from' of " + std::to_string(il->getNumInits()) +
-                          " values for " + std::to_string(n) + " elements");
+    return error(arg(c, 1)->getExprLoc(),
+                 "'" + c.name + "': " + std::to_string(il->getNumInits()) +
+                     " values for the shape " +
+                     ::knet::shape_str({shape->begin(), shape->end()}) +
+                     " of " + std::to_string(n) + " elements");
   bool isF = name == "f32" || name == "f64";
   Type held = name == "f64" ? Type(b.getF64Type()) : dtypeElement(name);
   auto type = mlir::RankedTensorType::get(*shape, held);
@@ -1007,7 +1033,9 @@ template <typename OpT> Result FunctionLowering::buildFrom(Call &c) {
 template <typename OpT> Result FunctionLowering::buildFull(Call &c) {
   StringRef kind = StringRef(c.name).drop_front(strlen("Tensor::"));
   llvm::SmallVector<Value> dims;
-  if (!shapeOperands(arg(c, 0), kind, dims))
+  ::knet::Shape known;
+  if (!shapeOperands(arg(c, 0), kind, dims, known) ||
+      broken(c, arg(c, 0), ::knet::shape_error(known)))
     return std::nullopt;
   unsigned next = 1;
   Value value;

@@ -56,6 +56,8 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <knet/error.h>
+
 #include <deque>
 #include <optional>
 #include <string>
@@ -183,6 +185,8 @@ public:
   DiagnosticsEngine &diags;
   mlir::MLIRContext &ctx;
   unsigned errorId, noteId;
+  // (tests) The function whose IR is broken before it is verified.
+  llvm::StringRef testInvalidIR;
   mlir::ModuleOp module;
   std::vector<std::unique_ptr<FunctionState>> functions;
   llvm::DenseMap<const FunctionDecl *, FunctionState *> byDecl;
@@ -581,6 +585,10 @@ public:
   /// them: they fail on the tape too).
   bool badPoolOptions(Call &c, const Expr *at,
                       const llvm::StringMap<mlir::Attribute> &opts);
+  /// Whether `e`, what a rule of the runtime's (knet/checks.h, an op's
+  /// option rule) says is wrong with a constant argument, is not empty; it
+  /// is then an error at `at` naming the op: the call fails on the tape too.
+  bool broken(Call &c, const Expr *at, const std::string &e);
 
 private:
   // Helpers of the builders.
@@ -603,9 +611,10 @@ private:
         .Case("b8", m.i1())
         .Default(Type());
   }
-  /// The i64 sizes of a braced shape (`{n, -1}`, `{x.size(0), 4}`).
+  /// The i64 sizes of a braced shape (`{n, -1}`, `{x.size(0), 4}`); in
+  /// `known` the constant ones, 0 for the others.
   bool shapeOperands(const Expr *e, StringRef what,
-                     llvm::SmallVectorImpl<Value> &dims);
+                     llvm::SmallVectorImpl<Value> &dims, ::knet::Shape &known);
   Value tensorArg(Call &c, unsigned i) {
     if (i == 0 && c.object)
       return tensor(c.object);

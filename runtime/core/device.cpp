@@ -3,6 +3,10 @@
 #include "core/dispatch.h"
 #include "core/tensor_impl.h"
 
+#include <knet/checks.h>
+
+#include <algorithm>
+
 #include <atomic>
 #include <cstdlib>
 #include <optional>
@@ -97,16 +101,6 @@ Device default_device() {
   detail::fail("KNET_DEVICE=", s, ": expected cpu, cuda or cuda:N");
 }
 
-std::string shape_str(const Shape &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ",";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 int normalize_dim(int dim, int rank, const char *op) {
   int d = dim < 0 ? dim + rank : dim;
   if (d < 0 || d >= rank)
@@ -120,15 +114,15 @@ std::optional<int64_t> checked_numel(const Shape &shape) {
   // The product of the nonzero dims must fit too: it is the largest
   // contiguous stride ([0, 2^32, 2^32] has no elements but strides that
   // overflow).
-  int64_t n = 1;
-  bool empty = false;
-  for (int64_t s : shape) {
-    if (s == 0)
-      empty = true;
-    else if (__builtin_mul_overflow(n, s, &n))
-      return std::nullopt;
-  }
-  return empty ? 0 : n;
+  std::optional<int64_t> n = nonzero_dims_product(shape);
+  if (n && std::find(shape.begin(), shape.end(), 0) != shape.end())
+    return 0;
+  return n;
+}
+
+void check_shape(const Shape &shape, const char *op) {
+  if (std::string e = shape_error(shape); !e.empty())
+    fail(op, ": ", e);
 }
 
 int64_t shape_numel(const Shape &shape) {

@@ -6,6 +6,7 @@
 #include "core/loops.h"
 #include "core/tensor_impl.h"
 
+#include <knet/checks.h>
 #include <knet/ops/elementwise.h>
 #include <knet/ops/reduce.h>
 
@@ -55,16 +56,6 @@ void check_defined(const Tensor &t, const char *op) {
     fail(op, ": undefined tensor");
 }
 
-// Dims >= 0 and an element count that fits in int64.
-void check_shape(const Shape &shape, const char *op) {
-  for (int64_t s : shape)
-    if (s < 0)
-      fail(op, ": negative dimension in shape ", shape_str(shape));
-  if (!checked_numel(shape))
-    fail(op, ": shape ", shape_str(shape),
-         " has more elements than an int64 counts");
-}
-
 // The gradient of a view: zeros of the base's shape with `g` written into
 // the same view of them. Its own gradient is the view of the incoming one.
 template <class View>
@@ -111,7 +102,13 @@ Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
                              &bytes))
     fail("empty: ", shape_str(shape), " of ", dtype_name(dtype),
          " would take more bytes than an int64 counts");
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(bytes), device);
+  try {
+    impl->storage =
+        std::make_shared<Storage>(static_cast<size_t>(bytes), device);
+  } catch (const Error &e) { // out of memory: say for which tensor
+    fail("empty: a ", dtype_name(dtype), " tensor ", shape_str(shape), " on ",
+         device_str(device), ": ", e.what());
+  }
   impl->strides = contiguous_strides(shape);
   impl->shape = std::move(shape);
   impl->dtype = dtype;
@@ -300,19 +297,15 @@ template <class T> std::vector<T> Tensor::to_vector() const {
 
 Tensor Tensor::reshape(Shape new_shape) const {
   check_defined(*this, "reshape");
+  if (std::string e = reshape_error(new_shape); !e.empty())
+    fail("reshape: cannot reshape ", shape_str(shape()), ": ", e);
   int64_t n = numel(), known = 1;
   int infer = -1;
   for (size_t i = 0; i < new_shape.size(); ++i) {
-    if (new_shape[i] == -1) {
-      if (infer >= 0)
-        fail("reshape: more than one -1 in ", shape_str(new_shape));
+    if (new_shape[i] == -1)
       infer = static_cast<int>(i);
-    } else if (new_shape[i] < 0) {
-      fail("reshape: negative dimension in ", shape_str(new_shape));
-    } else if (__builtin_mul_overflow(known, new_shape[i], &known)) {
-      fail("reshape: cannot reshape ", shape_str(shape()), " to ",
-           shape_str(new_shape), " (more elements than an int64 counts)");
-    }
+    else
+      known *= new_shape[i]; // (cannot overflow: reshape_error)
   }
   if (infer >= 0) {
     if (known == 0 || n % known != 0)
@@ -340,14 +333,11 @@ Tensor Tensor::permute(Shape order) const {
   const int r = rank();
   if (static_cast<int>(order.size()) != r)
     fail("permute: order ", shape_str(order), " for a tensor of rank ", r);
-  Shape seen(r, 0), shape(r), strides(r), inverse(r);
+  if (std::string e = permute_error(order); !e.empty())
+    fail("permute: ", e);
+  Shape shape(r), strides(r), inverse(r);
   for (int i = 0; i < r; ++i) {
-    if (order[i] < -r || order[i] >= r) // (before it narrows to int)
-      fail("permute: dimension ", order[i], " out of range for rank ", r,
-           " in ", shape_str(order));
     int d = normalize_dim(static_cast<int>(order[i]), r, "permute");
-    if (seen[d]++)
-      fail("permute: repeated dimension in ", shape_str(order));
     shape[i] = impl_->shape[d];
     strides[i] = impl_->strides[d];
     inverse[d] = i;
@@ -375,8 +365,8 @@ Tensor Tensor::slice(int dim, int64_t begin, int64_t end, int64_t step) const {
   check_defined(*this, "slice");
   const int d = normalize_dim(dim, rank(), "slice");
   const int64_t n = impl_->shape[d];
-  if (step <= 0)
-    fail("slice: step must be positive, got ", step);
+  if (std::string e = slice_step_error(step); !e.empty())
+    fail("slice: ", e);
   if (begin < 0)
     begin += n;
   if (end < 0)

@@ -55,6 +55,8 @@ int64_t shape_numel(const Shape &shape);
 // The element count of a shape whose dims are >= 0, or nullopt when it does
 // not fit in int64 (the one overflow check of shape arithmetic).
 std::optional<int64_t> checked_numel(const Shape &shape);
+// Throws, naming `op`, unless `shape` is a tensor's shape (shape_error).
+void check_shape(const Shape &shape, const char *op);
 Shape contiguous_strides(const Shape &shape);
 // NumPy broadcasting of two shapes; throws naming `op`.
 Shape broadcast_shapes(const Shape &a, const Shape &b, const char *op);

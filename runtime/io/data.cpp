@@ -1,4 +1,5 @@
 // Data sets: MNIST idx files, numeric tables, character corpora, data_dir.
+#include <knet/checks.h>
 #include <knet/data.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <zlib.h>
 
@@ -58,58 +60,79 @@ std::string data_dir(const std::string &name) {
 
 namespace {
 
-// The whole content of a file, gunzip'ed when it is gzip'ed (zlib reads
-// plain files through the same calls).
-std::vector<unsigned char> read_maybe_gz(const std::string &path,
-                                         const char *op) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    fail(op, ": cannot open ", path, ": no such file");
-  gzFile g = gzopen(path.c_str(), "rb");
-  if (!g)
-    fail(op, ": cannot open ", path, ": ", std::strerror(errno));
-  std::vector<unsigned char> out;
-  constexpr size_t chunk = 1 << 20;
-  for (;;) {
-    size_t at = out.size();
-    out.resize(at + chunk);
-    int r = gzread(g, out.data() + at, static_cast<unsigned>(chunk));
-    if (r < 0) {
-      int code = 0;
-      std::string msg = gzerror(g, &code);
-      gzclose(g);
-      fail(op, ": ", path, ": cannot decompress: ", msg);
+// A file read in order, gunzip'ed when it is gzip'ed (zlib reads plain
+// files through the same calls). Only what is asked for is decompressed, so
+// a file that claims or inflates to more than its reader needs costs no
+// more than that.
+class GzStream {
+public:
+  GzStream(const std::string &path, const char *op) : path_(path), op_(op) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+      fail(op, ": cannot open ", path, ": no such file");
+    g_ = gzopen(path.c_str(), "rb");
+    if (!g_)
+      fail(op, ": cannot open ", path, ": ", std::strerror(errno));
+  }
+  GzStream(const GzStream &) = delete;
+  GzStream &operator=(const GzStream &) = delete;
+  ~GzStream() {
+    if (g_)
+      gzclose(g_);
+  }
+
+  // Reads up to n bytes into p; fewer only at the end of the data.
+  size_t read(unsigned char *p, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+      unsigned ask = static_cast<unsigned>(std::min<size_t>(n - got, 1 << 30));
+      int r = gzread(g_, p + got, ask);
+      if (r < 0) {
+        int code = 0;
+        fail(op_, ": ", path_, ": cannot decompress at byte ", offset_ + got,
+             ": ", gzerror(g_, &code));
+      }
+      got += static_cast<size_t>(r);
+      if (r == 0)
+        break;
     }
-    out.resize(at + static_cast<size_t>(r));
-    if (r == 0)
-      break;
+    offset_ += got;
+    return got;
   }
-  int code = 0;
-  const char *msg = gzerror(g, &code);
-  if (code != Z_OK && code != Z_BUF_ERROR) {
-    std::string m = msg;
-    gzclose(g);
-    fail(op, ": ", path, ": cannot decompress: ", m);
-  }
+  // The byte offset of the next read (in the decompressed data).
+  uint64_t offset() const { return offset_; }
   // A gzip stream cut short reads as a plain end of data; zlib reports it
   // on close.
-  if (gzclose(g) != Z_OK)
-    fail(op, ": ", path, ": truncated or corrupt gzip stream");
-  return out;
-}
+  void close() {
+    int r = gzclose(g_);
+    g_ = nullptr;
+    if (r != Z_OK)
+      fail(op_, ": ", path_, ": truncated or corrupt gzip stream (after ",
+           offset_, " bytes)");
+  }
+
+private:
+  std::string path_;
+  const char *op_;
+  gzFile g_ = nullptr;
+  uint64_t offset_ = 0;
+};
 
 uint32_t be32(const unsigned char *p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) |
          (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
-// Parses an idx file of unsigned bytes; `want_ndim` 0 accepts any.
-Tensor parse_idx(const std::vector<unsigned char> &bytes,
-                 const std::string &path, const char *op, int want_ndim) {
-  if (bytes.size() < 4)
-    fail(op, ": ", path, ": truncated: ", bytes.size(),
+// Reads an idx file of unsigned bytes; `want_ndim` 0 accepts any. The data
+// is read in pieces as it arrives, so memory follows the file's real size,
+// not what its header claims.
+Tensor read_idx_file(const std::string &path, const char *op, int want_ndim) {
+  GzStream in(path, op);
+  unsigned char head[4 + 4 * 255];
+  if (size_t got = in.read(head, 4); got < 4)
+    fail(op, ": ", path, ": truncated: ", got,
          " bytes, too short for an idx header");
-  uint32_t magic = be32(bytes.data());
+  uint32_t magic = be32(head);
   int ndim = static_cast<int>(magic & 0xFF);
   std::ostringstream hex;
   hex << "0x" << std::hex << magic;
@@ -119,28 +142,38 @@ Tensor parse_idx(const std::vector<unsigned char> &bytes,
   if (want_ndim && ndim != want_ndim)
     fail(op, ": ", path, ": bad magic number ", hex.str(), " (expected ",
          0x800 + want_ndim, ", an idx", want_ndim, " file)");
-  size_t header = 4 + 4 * static_cast<size_t>(ndim);
-  if (bytes.size() < header)
-    fail(op, ": ", path, ": truncated idx header");
+  const size_t header = 4 + 4 * static_cast<size_t>(ndim);
+  if (in.read(head + 4, header - 4) < header - 4)
+    fail(op, ": ", path, ": truncated idx header: ", ndim, " dimensions need ",
+         header, " bytes, the file has ", in.offset());
   Shape shape;
-  unsigned __int128 n = 1;
-  for (int d = 0; d < ndim; ++d) {
-    uint32_t x = be32(bytes.data() + 4 + 4 * d);
-    shape.push_back(x);
-    n *= x;
-    if (n > (unsigned __int128)1 << 62)
-      fail(op, ": ", path, ": dimensions ", shape_str(shape), " too large");
+  for (int d = 0; d < ndim; ++d)
+    shape.push_back(be32(head + 4 + 4 * d));
+  std::optional<int64_t> count = nonzero_dims_product(shape);
+  if (!count || *count > (int64_t(1) << 62))
+    fail(op, ": ", path, ": dimensions ", shape_str(shape), " too large");
+  const size_t n =
+      std::find(shape.begin(), shape.end(), 0) != shape.end() ? 0 : *count;
+  std::vector<unsigned char> data;
+  constexpr size_t piece = size_t(1) << 24;
+  while (data.size() < n) {
+    size_t at = data.size(), want = std::min(piece, n - at);
+    data.resize(at + want);
+    size_t got = in.read(data.data() + at, want);
+    if (got < want)
+      fail(op, ": ", path, ": truncated: dimensions ", shape_str(shape),
+           " need ", n, " bytes of data after the ", header,
+           "-byte header, the file ends at byte ", in.offset());
   }
-  size_t have = bytes.size() - header;
-  if (have < static_cast<size_t>(n))
-    fail(op, ": ", path, ": truncated: dimensions ", shape_str(shape), " need ",
-         static_cast<uint64_t>(n), " bytes of data, the file has ", have);
-  if (have > static_cast<size_t>(n))
-    fail(op, ": ", path, ": ", have - static_cast<size_t>(n),
-         " trailing bytes after the ", shape_str(shape), " data");
+  unsigned char extra;
+  if (in.read(&extra, 1))
+    fail(op, ": ", path, ": trailing bytes from byte ", in.offset() - 1,
+         " after the ", shape_str(shape), " data (", header, " + ", n,
+         " bytes expected)");
+  in.close();
   Tensor t = Tensor::empty(shape, DType::u8, Device{});
   if (n)
-    std::memcpy(t.data_ptr(), bytes.data() + header, static_cast<size_t>(n));
+    std::memcpy(t.data_ptr(), data.data(), n);
   return t;
 }
 
@@ -158,13 +191,13 @@ std::string mnist_file(const std::string &dir, const std::string &name) {
 } // namespace
 
 Tensor read_idx(const std::string &path) {
-  return parse_idx(read_maybe_gz(path, "read_idx"), path, "read_idx", 0);
+  return read_idx_file(path, "read_idx", 0);
 }
 
 Mnist mnist(const std::string &dir) {
   auto images = [&](const char *name) {
     std::string path = mnist_file(dir, name);
-    Tensor u = parse_idx(read_maybe_gz(path, "mnist"), path, "mnist", 3);
+    Tensor u = read_idx_file(path, "mnist", 3);
     const Shape &s = u.shape();
     Tensor x = Tensor::empty({s[0], 1, s[1], s[2]}, DType::f32, Device{});
     const uint8_t *p = u.data<uint8_t>();
@@ -176,7 +209,7 @@ Mnist mnist(const std::string &dir) {
   auto labels = [&](const char *name, int64_t count,
                     const std::string &image_path) {
     std::string path = mnist_file(dir, name);
-    Tensor u = parse_idx(read_maybe_gz(path, "mnist"), path, "mnist", 1);
+    Tensor u = read_idx_file(path, "mnist", 1);
     if (u.size(0) != count)
       fail("mnist: ", path, " has ", u.size(0), " labels, but ", image_path,
            " has ", count, " images");

@@ -18,6 +18,7 @@
 #include "core/loops.h"
 #include "core/parallel.h"
 
+#include <knet/checks.h>
 #include <knet/ops/conv.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -101,13 +102,26 @@ Geometry geometry(const Shape &xs, const Shape &ws, const ConvOptions &o,
          shape_str(ws));
   if (g.kh < 1 || g.kw < 1)
     fail(op, ": empty window in w ", shape_str(ws));
-  const int64_t eh = g.d * (g.kh - 1) + 1, ew = g.d * (g.kw - 1) + 1;
-  if (eh > g.h + 2 * g.p || ew > g.w + 2 * g.p)
+  // The dilated window and the padded input, in int64 (options near
+  // INT64_MAX are an error, not an overflow).
+  int64_t eh = 0, ew = 0, p2 = 0, ph = 0, pw = 0;
+  if (__builtin_mul_overflow(g.d, g.kh - 1, &eh) ||
+      __builtin_mul_overflow(g.d, g.kw - 1, &ew) ||
+      __builtin_mul_overflow(g.p, 2, &p2) ||
+      __builtin_add_overflow(p2, g.h, &ph) ||
+      __builtin_add_overflow(p2, g.w, &pw))
+    fail(op, ": padding or dilation too large for int64 sizes: x ",
+         shape_str(xs), " w ", shape_str(ws), " ", opts_str(o));
+  ++eh, ++ew;
+  if (eh > ph || ew > pw)
     fail(op, ": window ", g.kh, "x", g.kw, " (dilation ", g.d,
-         ") larger than the padded input ", g.h + 2 * g.p, "x", g.w + 2 * g.p,
-         ": x ", shape_str(xs), " w ", shape_str(ws), " ", opts_str(o));
-  g.ho = (g.h + 2 * g.p - eh) / g.s + 1;
-  g.wo = (g.w + 2 * g.p - ew) / g.s + 1;
+         ") larger than the padded input ", ph, "x", pw, ": x ", shape_str(xs),
+         " w ", shape_str(ws), " ", opts_str(o));
+  g.ho = (ph - eh) / g.s + 1;
+  g.wo = (pw - ew) / g.s + 1;
+  if (std::string e = shape_error(g.y_shape()); !e.empty())
+    fail(op, ": output ", e, ": x ", shape_str(xs), " w ", shape_str(ws), " ",
+         opts_str(o));
   return g;
 }
 
@@ -527,9 +541,15 @@ Tensor deconv2d(const Tensor &x, const Tensor &w, ConvOptions o) {
     fail(op, ": input channels ", xs[1], " not divisible by groups ", o.groups,
          ": x ", shape_str(xs), " w ", shape_str(ws));
   Shape ys{xs[0], ws[1] * o.groups, 0, 0};
-  for (int i = 0; i < 2; ++i)
-    ys[2 + i] = (xs[2 + i] - 1) * o.stride - 2 * o.padding +
-                o.dilation * (ws[2 + i] - 1) + 1;
+  for (int i = 0; i < 2; ++i) {
+    // In 128 bits: options near INT64_MAX are errors, not overflows.
+    __int128 s = __int128(xs[2 + i] - 1) * o.stride - 2 * __int128(o.padding) +
+                 __int128(o.dilation) * (ws[2 + i] - 1) + 1;
+    if (s > INT64_MAX || __int128(ws[1]) * o.groups > INT64_MAX)
+      fail(op, ": output too large for int64 sizes: x ", shape_str(xs), " w ",
+           shape_str(ws), " ", opts_str(o));
+    ys[2 + i] = static_cast<int64_t>(s);
+  }
   if (ys[2] < 1 || ys[3] < 1 || xs[2] < 1 || xs[3] < 1)
     fail(op, ": empty output: x ", shape_str(xs), " w ", shape_str(ws), " ",
          opts_str(o), " gives spatial size ", ys[2], "x", ys[3]);

@@ -229,10 +229,8 @@ void check_batchnorm(const char *op, const Tensor &x, int64_t C,
          dtype_name(x.dtype()), " (scale then shift) for x ",
          shape_str(x.shape()), ", got ", shape_str(params.shape()), " ",
          dtype_name(params.dtype()));
-  if (!(o.eps > 0))
-    fail(op, ": eps must be > 0, got ", o.eps);
-  if (!(o.momentum >= 0 && o.momentum <= 1))
-    fail(op, ": momentum must be in [0, 1], got ", o.momentum);
+  if (std::string e = batchnorm_options_error(o); !e.empty())
+    fail(op, ": ", e);
   if (!moments.mean.defined() && !moments.var.defined()) {
     moments.mean = Tensor::zeros({C}, x.dtype(), x.device());
     moments.var = Tensor::ones({C}, x.dtype(), x.device());

@@ -6,6 +6,7 @@
 #include "core/cuda.h"
 #include "core/elementwise.h"
 
+#include <knet/checks.h>
 #include <knet/ops/conv.h>
 #include <knet/ops/elementwise.h>
 
@@ -27,6 +28,8 @@ struct PoolGeom {
 
 // Checks the options and the input (a rank-4 floating CPU tensor) and
 // derives the output size: 1 + (H + 2p - k) / s, as cuDNN.
+Shape out_shape(const PoolGeom &g) { return {g.N, g.C, g.OH, g.OW}; }
+
 PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
   if (!x.defined())
     fail(op, ": undefined input");
@@ -43,15 +46,22 @@ PoolGeom geometry(const Tensor &x, const PoolOptions &o, const char *op) {
   const int64_t s = o.stride == 0 ? o.window : o.stride;
   PoolGeom g{x.size(0), x.size(1), x.size(2), x.size(3), 0,
              0,         o.window,  s,         o.padding};
-  if (g.H + 2 * g.p < g.k || g.W + 2 * g.p < g.k)
+  // In 128 bits: options near INT64_MAX are errors, not overflows.
+  const __int128 ph = __int128(g.H) + 2 * __int128(g.p),
+                 pw = __int128(g.W) + 2 * __int128(g.p);
+  if (ph < g.k || pw < g.k)
     fail(op, ": window ", g.k, " with padding ", g.p,
          " is larger than the input ", shape_str(x.shape()));
-  g.OH = 1 + (g.H + 2 * g.p - g.k) / g.s;
-  g.OW = 1 + (g.W + 2 * g.p - g.k) / g.s;
+  const __int128 oh = 1 + (ph - g.k) / g.s, ow = 1 + (pw - g.k) / g.s;
+  if (oh > INT64_MAX || ow > INT64_MAX)
+    fail(op, ": padding ", g.p, " too large for int64 sizes (input ",
+         shape_str(x.shape()), ")");
+  g.OH = static_cast<int64_t>(oh);
+  g.OW = static_cast<int64_t>(ow);
+  if (std::string e = shape_error(out_shape(g)); !e.empty())
+    fail(op, ": output ", e, " (input ", shape_str(x.shape()), ")");
   return g;
 }
-
-Shape out_shape(const PoolGeom &g) { return {g.N, g.C, g.OH, g.OW}; }
 
 // ---- oneDNN (f32) ----
 
@@ -363,14 +373,18 @@ Tensor unpool(const Tensor &x, PoolOptions o) {
   if (x.rank() != 4)
     fail(op, ": expected an NCHW tensor of rank 4, got ", shape_str(x.shape()));
   const int64_t s = o.stride == 0 ? o.window : o.stride;
-  if (o.window < 1 || s < 1 || o.padding < 0 || o.padding >= o.window)
-    fail(op, ": invalid options window=", o.window, " stride=", o.stride,
-         " padding=", o.padding, " for input ", shape_str(x.shape()));
+  if (std::string e = pool_options_error(o); !e.empty())
+    fail(op, ": ", e, ", got window=", o.window, " stride=", o.stride,
+         " padding=", o.padding, " (input ", shape_str(x.shape()), ")");
   if (cuda::on_gpu(x))
     fail(op, ": not supported on ", device_str(x.device()));
   // The output is the input of the average pooling whose output is x.
-  const int64_t H = (x.size(2) - 1) * s + o.window - 2 * o.padding;
-  const int64_t W = (x.size(3) - 1) * s + o.window - 2 * o.padding;
+  const __int128 h = __int128(x.size(2) - 1) * s + o.window - 2 * o.padding,
+                 w = __int128(x.size(3) - 1) * s + o.window - 2 * o.padding;
+  if (h > INT64_MAX || w > INT64_MAX)
+    fail(op, ": input ", shape_str(x.shape()), " with window=", o.window,
+         " stride=", s, " gives an output too large for int64 sizes");
+  const int64_t H = static_cast<int64_t>(h), W = static_cast<int64_t>(w);
   if (x.size(2) < 1 || x.size(3) < 1 || H < 1 || W < 1)
     fail(op, ": input ", shape_str(x.shape()), " with window=", o.window,
          " stride=", s, " padding=", o.padding, " gives an empty output");

@@ -11,7 +11,9 @@
 // (seed, offset, i), so a GPU kernel reproduces the stream exactly.
 #include "core/cuda.h"
 #include "core/elementwise.h"
+#include "core/tensor_impl.h"
 
+#include <knet/checks.h>
 #include <knet/ops/elementwise.h>
 #include <knet/ops/random.h>
 
@@ -109,12 +111,6 @@ void fill_stream(T *p, int64_t n, const StreamSlice &s, F f) {
         p[4 * k + j] = v[j];
     }
   });
-}
-
-void check_shape(const Shape &shape, const char *op) {
-  for (int64_t d : shape)
-    if (d < 0)
-      fail(op, ": negative dimension in shape ", shape_str(shape));
 }
 
 Tensor uniform(const Shape &shape, DType dtype, const char *op) {
@@ -238,8 +234,8 @@ bool training() { return g_training.load(); }
 Tensor dropout(const Tensor &x, double p) {
   if (!x.defined())
     fail("dropout: undefined tensor");
-  if (!(p >= 0.0 && p < 1.0))
-    fail("dropout: p must be in [0, 1), got ", p);
+  if (std::string e = dropout_p_error(p); !e.empty())
+    fail("dropout: ", e);
   if (!is_floating(x.dtype()))
     fail("dropout: expected a floating dtype (f32 or f64), got ",
          dtype_name(x.dtype()));
@@ -266,8 +262,8 @@ Tensor dropout(const Tensor &x, double p) {
 Tensor dropout_back(const Tensor &dy, const Tensor &y, double p) {
   if (!dy.defined() || !y.defined())
     fail("dropout_back: undefined tensor");
-  if (!(p >= 0.0 && p < 1.0))
-    fail("dropout_back: p must be in [0, 1), got ", p);
+  if (std::string e = dropout_p_error(p); !e.empty())
+    fail("dropout_back: ", e);
   // y = x * mask with mask 0 or 1/(1-p): where y != 0 the mask was kept.
   return dy * (y != 0.0).to(dy.dtype()) * (1.0 / (1.0 - p));
 }

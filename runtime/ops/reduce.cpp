@@ -3,6 +3,7 @@
 #include "core/cuda.h"
 #include "core/elementwise.h"
 
+#include <knet/checks.h>
 #include <knet/ops/elementwise.h>
 #include <knet/ops/reduce.h>
 
@@ -33,13 +34,11 @@ ReducePlan plan_reduce(const Tensor &x, const Dims &dims, const char *op) {
   check_cpu(x, op);
   const int r = x.rank();
   ReducePlan p;
+  if (std::string e = reduce_dims_error(dims, r); !e.empty())
+    fail(op, ": ", e);
   p.reduced.assign(r, dims.empty());
-  for (int d : dims) {
-    int n = normalize_dim(d, r, op);
-    if (p.reduced[n])
-      fail(op, ": dimension ", d, " given twice");
-    p.reduced[n] = true;
-  }
+  for (int d : dims)
+    p.reduced[normalize_dim(d, r, op)] = true;
   Shape kept_order, red_order;
   for (int d = 0; d < r; ++d) {
     if (p.reduced[d]) {

@@ -3,6 +3,7 @@
 #include "core/cuda.h"
 #include "core/elementwise.h"
 
+#include <knet/checks.h>
 #include <knet/ops/elementwise.h>
 #include <knet/ops/shape.h>
 
@@ -233,8 +234,8 @@ std::vector<Tensor> chunk(const Tensor &x, int n, int dim) {
   const char *op = "chunk";
   if (!x.defined())
     fail(op, ": undefined tensor");
-  if (n <= 0)
-    fail(op, ": number of chunks must be positive, got ", n);
+  if (std::string e = chunk_count_error(n); !e.empty())
+    fail(op, ": ", e);
   const int d = normalize_dim(dim, x.rank(), op);
   // numpy.array_split: always n pieces; the first size % n get one more.
   const int64_t size = x.shape()[d], base = size / n, extra = size % n;

@@ -4,12 +4,14 @@
 
 #include <knet/data.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdlib.h>
+#include <vector>
 
 using namespace knet;
 namespace fs = std::filesystem;
@@ -198,6 +200,54 @@ TEST_F(Data, MnistRejectsBadFilesNamingThem) {
   write_text(path("t10k-labels-idx1-ubyte.gz"), gz.substr(0, gz.size() / 2));
   std::string m = error_of([&] { mnist(dir_); });
   EXPECT_NE(m.find(path("t10k-labels-idx1-ubyte.gz")), std::string::npos) << m;
+}
+
+// An idx file gzip'ed by the gzip tool: `header` then `zeros` zero bytes.
+void write_gz_idx(const std::string &path, const std::string &header,
+                  size_t zeros) {
+  std::string cmd = "gzip -1 -c > '" + path + "'";
+  FILE *f = popen(cmd.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fwrite(header.data(), 1, header.size(), f);
+  std::vector<char> z(1 << 20);
+  for (size_t left = zeros; left;) {
+    size_t k = std::min(left, z.size());
+    fwrite(z.data(), 1, k, f);
+    left -= k;
+  }
+  ASSERT_EQ(pclose(f), 0);
+}
+
+TEST_F(Data, IdxReadsOnlyWhatItsHeaderClaims) {
+  // A gzip bomb: 1000 labels then 256 MB of zeros (256 KB on disk). The
+  // reader stops at the first byte past the labels, naming its offset.
+  write_gz_idx(path("bomb.gz"),
+               std::string("\x00\x00\x08\x01", 4) + be32s(1000),
+               size_t(256) << 20);
+  std::string m = error_of([&] { read_idx(path("bomb.gz")); });
+  EXPECT_NE(m.find(path("bomb.gz")), std::string::npos) << m;
+  EXPECT_NE(m.find("trailing bytes from byte 1008 after the [1000] data"),
+            std::string::npos)
+      << m;
+  // A header claiming 2^40 bytes over 1 MB of data: truncated at the
+  // file's real end (memory follows the data, not the claim).
+  write_gz_idx(path("claims.gz"),
+               std::string("\x00\x00\x08\x02", 4) + be32s(1u << 20) +
+                   be32s(1u << 20),
+               size_t(1) << 20);
+  m = error_of([&] { read_idx(path("claims.gz")); });
+  EXPECT_NE(m.find("truncated: dimensions [1048576,1048576] need "
+                   "1099511627776 bytes of data after the 12-byte header, "
+                   "the file ends at byte 1048588"),
+            std::string::npos)
+      << m;
+  // Too short for its header.
+  write_text(path("short"), std::string("\x00\x00\x08\x03", 4) + be32s(7));
+  m = error_of([&] { read_idx(path("short")); });
+  EXPECT_NE(m.find("truncated idx header: 3 dimensions need 16 bytes, the "
+                   "file has 8"),
+            std::string::npos)
+      << m;
 }
 
 TEST_F(Data, ReadTableCsvAndWhitespace) {

@@ -359,4 +359,31 @@ TEST(Conv2d, Errors) {
   EXPECT_TRUE(has(e, "deconv2d: w expects 6 input channels but x has 3")) << e;
   e = error_of([&] { deconv2d(rand_f64({2, 6, 1, 1}), w, {.padding = 2}); });
   EXPECT_TRUE(has(e, "deconv2d: empty output")) << e;
+  // Options whose sizes leave int64 are errors naming the op and shapes
+  // (they overflowed, or reached the allocator as "out of memory").
+  const int64_t big = int64_t(1) << 62;
+  e = error_of([&] { conv2d(x, w, {.padding = big}); });
+  EXPECT_TRUE(has(e, "conv2d: padding or dilation too large for int64 sizes: "
+                     "x [2,4,5,5] w [6,4,3,3]"))
+      << e;
+  e = error_of([&] { conv2d(x, w, {.dilation = big}); });
+  EXPECT_TRUE(has(e, "conv2d: padding or dilation too large")) << e;
+  e = error_of([&] { conv2d(x, w, {.padding = int64_t(1) << 31}); });
+  EXPECT_TRUE(has(e, "conv2d: output shape [2,6,4294967299,4294967299] has "
+                     "more elements than an int64 counts"))
+      << e;
+  e = error_of([&] { deconv2d(rand_f64({2, 6, 4, 4}), w, {.stride = big}); });
+  EXPECT_TRUE(has(e, "deconv2d: output too large for int64 sizes")) << e;
+  e = error_of([&] { pool(x, {.window = 2, .stride = 1, .padding = 1}); });
+  EXPECT_EQ(e, "(no error)");
+  e = error_of(
+      [&] { pool(x, {.window = big, .stride = 1, .padding = big - 1}); });
+  EXPECT_TRUE(has(e, "pool: output shape")) << e;
+  e = error_of([&] { unpool(x, {.window = 2, .stride = big}); });
+  EXPECT_TRUE(has(
+      e, "unpool: input [2,4,5,5] with window=2 stride=" + std::to_string(big) +
+             " gives an output too large for int64 sizes"))
+      << e;
+  e = error_of([&] { unpool(x, {.window = 0}); });
+  EXPECT_TRUE(has(e, "unpool: window must be >= 1")) << e;
 }

@@ -229,9 +229,9 @@ TEST(Tensor, ShapeArithmeticOverflowIsAnError) {
       message([&] {
         (void)x.reshape({4, 4294967297, 4294967295, 4294967297, 4294967295});
       }),
-      "reshape: cannot reshape [4] to "
-      "[4,4294967297,4294967295,4294967297,4294967295] (more elements "
-      "than an int64 counts)");
+      "reshape: cannot reshape [4]: "
+      "[4,4294967297,4294967295,4294967297,4294967295] has more elements "
+      "than an int64 counts");
   EXPECT_EQ(message([&] {
               (void)Tensor::zeros({1, 1}).expand({big, 4});
             }),

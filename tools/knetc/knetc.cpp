@@ -111,6 +111,11 @@ static cl::opt<std::string> testFail("knetc-test-fail", cl::Hidden,
                                      cl::desc("(tests) make the C++ emitter "
                                               "fail on this function"),
                                      cl::cat(knetcCategory));
+static cl::opt<std::string>
+    testInvalidIR("knetc-test-invalid-ir", cl::Hidden,
+                  cl::desc("(tests) break the lowered IR of this function "
+                           "before it is verified"),
+                  cl::cat(knetcCategory));
 static cl::opt<bool>
     checkCuda("check-cuda",
               cl::desc("Compile every emitted CUDA kernel with NVRTC for "
@@ -534,7 +539,8 @@ public:
       return; // Clang said why; the AST is not trustworthy.
     FileResult &fr = results.emplace_back();
     fr.file = file;
-    fr.result = mlir::knet::frontend::lowerTranslationUnit(ast, ctx);
+    fr.result =
+        mlir::knet::frontend::lowerTranslationUnit(ast, ctx, testInvalidIR);
     if ((stage != "ir" || explaining || checkCuda) && !fr.result.hadError &&
         fr.result.module)
       runLaterStages(ast, fr);
@@ -769,6 +775,7 @@ int run(int argc, const char **argv) {
 /// Clang's Sema and in knetc's walks: knetc runs on a thread with a 1 GiB
 /// stack (reserved, not committed), enough for the nesting limits knetc
 /// states (frontend: kMaxNesting), like Clang's own runWithSufficientStack.
+#ifndef KNETC_NO_MAIN // (tests/fuzz/fuzz_knetc.cpp calls run itself)
 int main(int argc, const char **argv) {
   llvm::CrashRecoveryContext::Enable();
   int rc = 1;
@@ -777,3 +784,4 @@ int main(int argc, const char **argv) {
   worker.join();
   return rc;
 }
+#endif

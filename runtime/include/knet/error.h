@@ -18,8 +18,16 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// "[5,12]"
-std::string shape_str(const Shape &shape);
+// "[5,12]" (inline: knetc states the shape rules of knet/checks.h with it)
+inline std::string shape_str(const Shape &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
 
 namespace detail {
 template <class... A> [[noreturn]] void fail(const A &...parts) {

@@ -71,8 +71,11 @@ void registerDialects(mlir::DialectRegistry &registry);
 
 /// Lowers every KNET_COMPILE function defined in the main file of `ast`.
 /// Errors are reported through the ASTContext's DiagnosticsEngine.
+/// `testInvalidIR` (tests only, knetc --knetc-test-invalid-ir) names a
+/// function whose lowered IR is broken on purpose before it is verified.
 TranslationUnitResult lowerTranslationUnit(clang::ASTContext &ast,
-                                           mlir::MLIRContext &context);
+                                           mlir::MLIRContext &context,
+                                           llvm::StringRef testInvalidIR = {});
 
 } // namespace mlir::knet::frontend
 

@@ -5,6 +5,8 @@
 #include <knet/tensor.h>
 
 #include <optional>
+#include <sstream>
+#include <string>
 #include <utility>
 
 namespace knet {
@@ -22,6 +24,17 @@ struct BatchnormOptions {
   double eps = 1e-5;
   double momentum = 0.1;
 };
+
+// What is wrong with the options, or "" (the one statement of the rules,
+// checked by batchnorm and by knetc on constant options).
+inline std::string batchnorm_options_error(const BatchnormOptions &o) {
+  std::ostringstream s;
+  if (!(o.eps > 0))
+    s << "eps must be > 0, got " << o.eps;
+  else if (!(o.momentum >= 0 && o.momentum <= 1))
+    s << "momentum must be in [0, 1], got " << o.momentum;
+  return s.str();
+}
 
 // x is [N, C] or [N, C, H, W]; params is [2C]: scale then shift (Knet's
 // bnparams layout).

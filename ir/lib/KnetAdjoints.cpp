@@ -575,9 +575,10 @@ SmallVector<Value> LogsumexpOp::buildAdjoint(OpBuilder &builder,
   if (!dy)
     return nulls(*this);
   int64_t dim = getDimAttr().getInt();
-  // dy.reshape(keep) * exp(x - y.reshape(keep))
-  Value dx = a.mul(a.keepShape(dy, x, {dim}, getKeepdim()),
-                   a.exp(a.sub(x, a.keepShape(y, x, {dim}, getKeepdim()))));
+  // dy.reshape(keep) * exp(x - y.reshape(keep)), in statements: the order
+  // of C++ arguments' evaluation is unspecified.
+  Value e = a.exp(a.sub(x, a.keepShape(y, x, {dim}, getKeepdim())));
+  Value dx = a.mul(a.keepShape(dy, x, {dim}, getKeepdim()), e);
   if (dx.getType() != x.getType())
     dx = a.sumTo(dx, x);
   return {dx};

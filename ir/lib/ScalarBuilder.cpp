@@ -5,6 +5,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+
 using namespace mlir;
 using namespace mlir::knet;
 
@@ -205,4 +207,35 @@ Value ScalarBuilder::geluDerivative(Value x) {
   Value half = c(x, 0.5);
   return add(mul(half, add(one(x), t)),
              mul(mul(mul(half, x), sub(one(x), mul(t, t))), du));
+}
+
+void mlir::knet::orderScalarBody(Block &body) {
+  Operation *terminator = body.getTerminator();
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  SmallVector<Operation *> order;
+  // Iterative post-order (bodies can be chains thousands of ops long).
+  SmallVector<std::pair<Operation *, unsigned>> stack;
+  auto visit = [&](Operation *root) {
+    if (!seen.insert(root).second)
+      return;
+    stack.push_back({root, root->getNumOperands()});
+    while (!stack.empty()) {
+      auto &[op, next] = stack.back();
+      if (next == 0) {
+        order.push_back(op);
+        stack.pop_back();
+        continue;
+      }
+      Operation *def = op->getOperand(--next).getDefiningOp();
+      if (def && def->getBlock() == &body && seen.insert(def).second)
+        stack.push_back({def, def->getNumOperands()});
+    }
+  };
+  visit(terminator);
+  order.pop_back(); // the terminator, last below
+  for (Operation &op : body.without_terminator())
+    visit(&op);
+  order.push_back(terminator);
+  for (Operation *op : order)
+    op->moveBefore(&body, body.end());
 }

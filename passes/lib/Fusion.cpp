@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "knet/IR/KnetDialect.h"
+#include "knet/IR/ScalarBuilder.h"
 #include "knet/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -305,6 +306,7 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
       for (Value out : outputs)
         yields.push_back(scalars.lookup(out));
     b.create<YieldOp>(loc, yields);
+    orderScalarBody(*body);
   }
 
   // The fallback: the ops the kernel replaces.

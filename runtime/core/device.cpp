@@ -6,7 +6,6 @@
 #include <knet/checks.h>
 
 #include <algorithm>
-
 #include <atomic>
 #include <cstdlib>
 #include <optional>

@@ -8,6 +8,7 @@
 // CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32>, %[[B:.*]]: tensor<4xf32>)
 // CHECK-NEXT: %[[K:.*]] = knet.fused(%[[X]], %[[B]]) : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32> {
 // CHECK-NEXT: ^bb0(%[[A0:.*]]: f32, %[[A1:.*]]: f32):
+// CHECK-NEXT: arith.constant 0.0
 // CHECK-NEXT: %[[S:.*]] = arith.addf %[[A0]], %[[A1]] : f32
 // CHECK: arith.cmpf ogt, %[[S]]
 // CHECK: arith.select

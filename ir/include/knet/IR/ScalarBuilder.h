@@ -78,6 +78,16 @@ private:
   llvm::SmallVector<std::tuple<Type, double, Value>, 4> constants;
 };
 
+/// Puts the ops of a scalar body (one block of side-effect-free ops ending in
+/// a terminator) in one order that depends only on its dataflow: each op
+/// after its operands' definitions, found depth first from the terminator's
+/// operands, last operand first (dead ops then, in their order). The order
+/// in which the builder's ops were created follows the C++ compiler's
+/// unspecified order of evaluating arguments (sb.mul(sb.exp(x), sb.c(x, 2))),
+/// so without this the kernels knetc emits would depend on the compiler that
+/// built knetc.
+void orderScalarBody(Block &body);
+
 } // namespace mlir::knet
 
 #endif // KNET_IR_SCALARBUILDER_H

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo clean fuzz fuzz-difftest
+.PHONY: all deps configure build test test-sanitize demo clean fuzz fuzz-difftest
 
 all: build
 
@@ -22,11 +22,17 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The runtime, knetc and the test suites under ASan+UBSan (build-sanitize,
+# shared with make fuzz), run; prints the build and test times.
+test-sanitize: deps
+	@bash scripts/test-sanitize.sh
+
 demo: build
 	@$(BUILD)/bin/mnist_mlp
 
-# libFuzzer (ASan+UBSan) on every parser of untrusted input, FUZZ_SECONDS
-# (default 60) per target; findings go to build-libfuzzer/crashes/.
+# libFuzzer (ASan+UBSan) on every parser of untrusted input and on knetc,
+# FUZZ_SECONDS (default 60) per target; findings go to
+# build-sanitize/crashes/.
 fuzz: deps
 	@bash scripts/fuzz.sh
 

@@ -29,8 +29,10 @@ config.test_exec_root = os.path.join(config.knet_obj_root, "tests", "lit")
 path = [config.knet_tools_dir, config.llvm_tools_dir,
         config.environment.get("PATH", os.environ.get("PATH", ""))]
 config.environment["PATH"] = os.pathsep.join(path)
+# The sanitizers' options (make test-sanitize) reach the tools too.
 for var in ["HOME", "TMPDIR", "KNET_CACHE_DIR", "CUDA_HOME", "CUDA_PATH",
-            "LD_LIBRARY_PATH"]:
+            "LD_LIBRARY_PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+            "LSAN_OPTIONS"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
 

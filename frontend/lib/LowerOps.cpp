@@ -990,18 +990,12 @@ template <typename OpT> Result FunctionLowering::buildFrom(Call &c) {
   if (!il)
     return tape(c.at, "'from' of data that is not a braced list of constants");
   auto shape = constInts(arg(c, 1), "shape", "from");
-  if (!shape ||
-      broken(c, arg(c, 1), ::knet::shape_error({shape->begin(), shape->end()})))
+  if (!shape)
     return std::nullopt;
-  int64_t n = 1;
-  for (int64_t d : *shape)
-    n *= d;
-  if (n != il->getNumInits())
-    return error(arg(c, 1)->getExprLoc(),
-                 "'" + c.name + "': " + std::to_string(il->getNumInits()) +
-                     " values for the shape " +
-                     ::knet::shape_str({shape->begin(), shape->end()}) +
-                     " of " + std::to_string(n) + " elements");
+  ::knet::Shape dims(shape->begin(), shape->end());
+  if (broken(c, arg(c, 1), ::knet::shape_error(dims)) ||
+      broken(c, arg(c, 1), ::knet::from_count_error(il->getNumInits(), dims)))
+    return std::nullopt;
   bool isF = name == "f32" || name == "f64";
   Type held = name == "f64" ? Type(b.getF64Type()) : dtypeElement(name);
   auto type = mlir::RankedTensorType::get(*shape, held);

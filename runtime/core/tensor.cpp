@@ -136,9 +136,10 @@ Tensor Tensor::full(Shape shape, double value, DType dtype, Device device) {
 
 template <class T> Tensor Tensor::from(std::span<const T> data, Shape shape) {
   check_shape(shape, "Tensor::from");
-  if (static_cast<int64_t>(data.size()) != shape_numel(shape))
-    fail("Tensor::from: ", data.size(), " values for shape ", shape_str(shape),
-         " (", shape_numel(shape), " elements)");
+  if (std::string e =
+          from_count_error(static_cast<int64_t>(data.size()), shape);
+      !e.empty())
+    fail("Tensor::from: ", e);
   Tensor t = empty(std::move(shape), dtype_of<T>, Device{});
   if (!data.empty())
     std::memcpy(t.data_ptr(), data.data(), data.size() * sizeof(T));

@@ -38,6 +38,17 @@ inline std::string shape_error(const Shape &shape) {
   return {};
 }
 
+// Tensor::from: `count` values for a valid shape (shape_error) fill it.
+inline std::string from_count_error(int64_t count, const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    n *= s; // (cannot overflow: a valid shape)
+  if (count != n)
+    return std::to_string(count) + " values for shape " + shape_str(shape) +
+           " (" + std::to_string(n) + " elements)";
+  return {};
+}
+
 // The sizes of reshape: dims >= 0 and at most one -1 (inferred), the
 // product of the others fitting in int64. Whether the element counts agree
 // depends on the tensor.

@@ -85,6 +85,6 @@ KNET_COMPILE Tensor huge_shape(Tensor x) {
   return x + Tensor::ones({int64_t(1) << 62, 4});
 }
 KNET_COMPILE Tensor data_count(Tensor x) {
-  // CHECK: invalid-options.cpp:[[@LINE+1]]:54: error: 'Tensor::from': 3 values for the shape [2,2] of 4 elements
+  // CHECK: invalid-options.cpp:[[@LINE+1]]:54: error: 'Tensor::from': 3 values for shape [2,2] (4 elements)
   return x + Tensor::from<float>({1.0f, 2.0f, 3.0f}, {2, 2});
 }

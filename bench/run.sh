@@ -457,6 +457,18 @@ header() { # header <first columns...>: a row naming every implementation
     printf '%s\n' "${notes[@]}" | sort
     echo
   fi
+  # CPU kernel bandwidth (bench/kernels): knet's exp, tanh, sigm,
+  # logsumexp rows and Adam step against a triad measured by the same run.
+  if [ -x "$BIN/knet_kernels" ]; then
+    kargs=()
+    [ $QUICK = 1 ] && kargs=(--n 1000000 --reps 3)
+    if "${PIN[@]}" "$BIN/knet_kernels" "${kargs[@]}" >"$RES/kernels.txt" 2>&1; then
+      sed 's/^# knet CPU kernels/### knet CPU kernels/' "$RES/kernels.txt"
+    else
+      echo "knet_kernels failed: $(tail -1 "$RES/kernels.txt")"
+    fi
+    echo
+  fi
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
   os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")

@@ -7,7 +7,7 @@ packages=(
   # toolchain
   g++ cmake ninja-build ccache make git python3 clang-format
   # runtime libraries
-  libdnnl-dev libopenblas-dev zlib1g-dev
+  libdnnl-dev libopenblas-dev zlib1g-dev libsleef-dev
   # tests
   libgtest-dev
   # compiler (knetc, knet-opt): LLVM, Clang and MLIR 19

@@ -18,9 +18,11 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -82,6 +84,86 @@ SmallVector<bool> readInputs(Block &body) {
   return read;
 }
 
+/// The C expression of body op `op` over its operands' expressions `arg(i)`,
+/// or "" when the op has no spelling.
+std::string expression(Operation &op, Target target,
+                       llvm::function_ref<std::string(unsigned)> arg) {
+  const char *ns = target == Target::cpp ? "std::" : "";
+  auto call = [&](StringRef fn) {
+    std::string s = (ns + fn + "(").str();
+    for (unsigned i = 0; i < op.getNumOperands(); ++i)
+      s += (i ? ", " : "") + arg(i);
+    return s + ")";
+  };
+  if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+    if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+      return literal(f.getValueAsDouble(), target);
+    if (auto b = dyn_cast<IntegerAttr>(c.getValue());
+        b && c.getType().isInteger(1))
+      return b.getValue().isZero() ? "false" : "true";
+    return {};
+  }
+  if (isa<arith::AddFOp>(op))
+    return arg(0) + " + " + arg(1);
+  if (isa<arith::SubFOp>(op))
+    return arg(0) + " - " + arg(1);
+  if (isa<arith::MulFOp>(op))
+    return arg(0) + " * " + arg(1);
+  if (isa<arith::DivFOp>(op))
+    return arg(0) + " / " + arg(1);
+  if (isa<arith::NegFOp>(op))
+    return "-" + arg(0);
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op))
+    return arg(0) + " >= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
+  if (isa<arith::MinimumFOp, arith::MinNumFOp>(op))
+    return arg(0) + " <= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
+  if (isa<arith::CmpFOp>(op)) {
+    std::string o = cppComparisonOperator(op);
+    return o.empty() ? std::string() : arg(0) + " " + o + " " + arg(1);
+  }
+  if (isa<arith::SelectOp>(op))
+    return arg(0) + " ? " + arg(1) + " : " + arg(2);
+  bool boolResult =
+      op.getNumResults() == 1 && op.getResult(0).getType().isInteger(1);
+  if (isa<arith::AndIOp>(op) && boolResult)
+    return arg(0) + " && " + arg(1);
+  if (isa<arith::OrIOp>(op) && boolResult)
+    return arg(0) + " || " + arg(1);
+  if (isa<arith::XOrIOp>(op) && boolResult)
+    return arg(0) + " != " + arg(1);
+  if (isa<arith::ExtFOp, arith::TruncFOp, arith::UIToFPOp, arith::SIToFPOp>(op))
+    return "static_cast<T>(" + arg(0) + ")";
+  if (isa<math::ExpOp>(op))
+    return call("exp");
+  if (isa<math::ExpM1Op>(op))
+    return call("expm1");
+  if (isa<math::LogOp>(op))
+    return call("log");
+  if (isa<math::Log1pOp>(op))
+    return call("log1p");
+  if (isa<math::SqrtOp>(op))
+    return call("sqrt");
+  if (isa<math::RsqrtOp>(op))
+    return "T(1) / " + (ns + Twine("sqrt(") + arg(0) + ")").str();
+  if (isa<math::SinOp>(op))
+    return call("sin");
+  if (isa<math::CosOp>(op))
+    return call("cos");
+  if (isa<math::TanhOp>(op))
+    return call("tanh");
+  if (isa<math::PowFOp>(op))
+    return call("pow");
+  if (isa<math::AbsFOp>(op))
+    return call("fabs");
+  return {};
+}
+
+LogicalResult noSpelling(Operation &op) {
+  return op.emitError()
+         << "knet kernel emitter: no C++/CUDA spelling for this op in a "
+            "knet.fused body";
+}
+
 /// Prints the body's ops as `<type> v<i> = <expr>;` lines (dead ones
 /// dropped) and returns the C expressions of the yielded values.
 FailureOr<SmallVector<std::string>>
@@ -89,88 +171,18 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
   DenseMap<Value, std::string> names;
   for (auto [i, arg] : llvm::enumerate(body.getArguments()))
     names[arg] = "a" + std::to_string(i);
-  const char *ns = target == Target::cpp ? "std::" : "";
   llvm::SmallPtrSet<Operation *, 32> live = liveOps(body);
   unsigned next = 0;
   for (Operation &op : body.without_terminator()) {
     if (!live.contains(&op))
       continue;
-    auto arg = [&](unsigned i) { return names.lookup(op.getOperand(i)); };
-    auto call = [&](StringRef fn) {
-      std::string s = (ns + fn + "(").str();
-      for (unsigned i = 0; i < op.getNumOperands(); ++i)
-        s += (i ? ", " : "") + arg(i);
-      return s + ")";
-    };
-    std::string e;
-    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
-      if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-        e = literal(f.getValueAsDouble(), target);
-      else if (auto b = dyn_cast<IntegerAttr>(c.getValue());
-               b && c.getType().isInteger(1))
-        e = b.getValue().isZero() ? "false" : "true";
-    } else if (isa<arith::AddFOp>(op)) {
-      e = arg(0) + " + " + arg(1);
-    } else if (isa<arith::SubFOp>(op)) {
-      e = arg(0) + " - " + arg(1);
-    } else if (isa<arith::MulFOp>(op)) {
-      e = arg(0) + " * " + arg(1);
-    } else if (isa<arith::DivFOp>(op)) {
-      e = arg(0) + " / " + arg(1);
-    } else if (isa<arith::NegFOp>(op)) {
-      e = "-" + arg(0);
-    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(op)) {
-      e = arg(0) + " >= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
-    } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(op)) {
-      e = arg(0) + " <= " + arg(1) + " ? " + arg(0) + " : " + arg(1);
-    } else if (isa<arith::CmpFOp>(op)) {
-      std::string o = cppComparisonOperator(op);
-      if (!o.empty())
-        e = arg(0) + " " + o + " " + arg(1);
-    } else if (isa<arith::SelectOp>(op)) {
-      e = arg(0) + " ? " + arg(1) + " : " + arg(2);
-    } else if (isa<arith::AndIOp>(op) &&
-               op.getResult(0).getType().isInteger(1)) {
-      e = arg(0) + " && " + arg(1);
-    } else if (isa<arith::OrIOp>(op) &&
-               op.getResult(0).getType().isInteger(1)) {
-      e = arg(0) + " || " + arg(1);
-    } else if (isa<arith::XOrIOp>(op) &&
-               op.getResult(0).getType().isInteger(1)) {
-      e = arg(0) + " != " + arg(1);
-    } else if (isa<arith::ExtFOp, arith::TruncFOp, arith::UIToFPOp,
-                   arith::SIToFPOp>(op)) {
-      e = "static_cast<T>(" + arg(0) + ")";
-    } else if (isa<math::ExpOp>(op)) {
-      e = call("exp");
-    } else if (isa<math::ExpM1Op>(op)) {
-      e = call("expm1");
-    } else if (isa<math::LogOp>(op)) {
-      e = call("log");
-    } else if (isa<math::Log1pOp>(op)) {
-      e = call("log1p");
-    } else if (isa<math::SqrtOp>(op)) {
-      e = call("sqrt");
-    } else if (isa<math::RsqrtOp>(op)) {
-      e = "T(1) / " + (ns + Twine("sqrt(") + arg(0) + ")").str();
-    } else if (isa<math::SinOp>(op)) {
-      e = call("sin");
-    } else if (isa<math::CosOp>(op)) {
-      e = call("cos");
-    } else if (isa<math::TanhOp>(op)) {
-      e = call("tanh");
-    } else if (isa<math::PowFOp>(op)) {
-      e = call("pow");
-    } else if (isa<math::AbsFOp>(op)) {
-      e = call("fabs");
-    }
+    std::string e = expression(
+        op, target, [&](unsigned i) { return names.lookup(op.getOperand(i)); });
     std::string type = op.getNumResults() == 1
                            ? scalarType(op.getResult(0).getType())
                            : std::string();
     if (e.empty() || type.empty())
-      return op.emitError()
-             << "knet kernel emitter: no C++/CUDA spelling for this op in a "
-                "knet.fused body";
+      return noSpelling(op);
     std::string name = "v" + std::to_string(next++);
     os << indent << type << " " << name << " = " << e << ";\n";
     names[op.getResult(0)] = name;
@@ -179,6 +191,199 @@ printBody(Block &body, Target target, raw_ostream &os, StringRef indent) {
   for (Value v : body.getTerminator()->getOperands())
     yields.push_back(names.lookup(v));
   return yields;
+}
+
+/// The knet::detail::vm function (knet/vmath.h) that computes body op `op`
+/// over arrays in the blocked C++ bodies, or "" for an op computed inline.
+/// rsqrt is the vector sqrt and a division.
+StringRef vectorFunction(Operation &op) {
+  return llvm::TypeSwitch<Operation *, StringRef>(&op)
+      .Case([](math::ExpOp) { return "exp"; })
+      .Case([](math::ExpM1Op) { return "expm1"; })
+      .Case([](math::LogOp) { return "log"; })
+      .Case([](math::Log1pOp) { return "log1p"; })
+      .Case([](math::TanhOp) { return "tanh"; })
+      .Case([](math::SinOp) { return "sin"; })
+      .Case([](math::CosOp) { return "cos"; })
+      .Case([](math::PowFOp) { return "pow"; })
+      .Case<math::SqrtOp, math::RsqrtOp>([](auto) { return "sqrt"; })
+      .Default([](Operation *) { return StringRef(); });
+}
+
+/// Whether the blocked form applies to `body`: it calls vector math, and
+/// every operand and result is a float (bool ones stay on the element loop).
+bool blockable(Block &body) {
+  llvm::SmallPtrSet<Operation *, 32> live = liveOps(body);
+  bool calls = llvm::any_of(
+      live, [](Operation *op) { return !vectorFunction(*op).empty(); });
+  if (!calls)
+    return false;
+  for (BlockArgument a : body.getArguments())
+    if (!isa<FloatType>(a.getType()))
+      return false;
+  for (Value v : body.getTerminator()->getOperands())
+    if (!isa<FloatType>(v.getType()))
+      return false;
+  return true;
+}
+
+/// Prints the statements of a blocked body: over kBlock elements at once,
+/// the body's ops run as loops (the compiler vectorizes them) split at each
+/// vector-math call, which runs over a whole array (knet/vmath.h). Input i
+/// is `x<i>`, an array when `array[i]` (else a scalar); result o is written
+/// to the array `y<o>`. Values used across a call live in arrays `m<k>`.
+LogicalResult printBlockedBody(Block &body, ArrayRef<bool> array,
+                               raw_ostream &os, StringRef indent) {
+  llvm::SmallPtrSet<Operation *, 32> live = liveOps(body);
+  Operation *yield = body.getTerminator();
+  // Segment of each computed op; a call runs before the loop of its segment.
+  DenseMap<Operation *, unsigned> segment;
+  unsigned last = 0;
+  for (Operation &op : body.without_terminator()) {
+    if (!live.contains(&op) || isa<arith::ConstantOp>(op))
+      continue;
+    if (!vectorFunction(op).empty())
+      ++last;
+    segment[&op] = last;
+  }
+  auto isCall = [](Operation *op) { return !vectorFunction(*op).empty(); };
+  // Where a value is: a constant or scalar input (by name), an array input
+  // or array (name[j]), or a scalar of its segment's loop.
+  DenseMap<Value, std::string> names;
+  llvm::DenseSet<Value> arrays;
+  for (auto [i, a] : llvm::enumerate(body.getArguments())) {
+    names[a] = "x" + std::to_string(i);
+    if (array[i])
+      arrays.insert(a);
+  }
+  unsigned next = 0;
+  SmallVector<std::pair<Value, std::string>> arrayDecls;
+  auto newArray = [&](Value v) {
+    std::string n = "m" + std::to_string(next++);
+    arrayDecls.push_back({v, n});
+    return n;
+  };
+  // Constants first, then the arrays: results of calls, values used in
+  // another segment or by a call, and call operands that are scalars.
+  std::string text;
+  llvm::raw_string_ostream ts(text);
+  for (Operation &op : body.without_terminator()) {
+    if (!live.contains(&op) || !isa<arith::ConstantOp>(op))
+      continue;
+    std::string e = expression(op, Target::cpp, [](unsigned) { return ""; });
+    std::string type = scalarType(op.getResult(0).getType());
+    if (e.empty() || type.empty())
+      return noSpelling(op);
+    std::string n = "c" + std::to_string(next++);
+    os << indent << "const " << type << " " << n << " = " << e << ";\n";
+    names[op.getResult(0)] = n;
+  }
+  // Per segment: scalars to copy into an array for a call that follows.
+  DenseMap<unsigned, SmallVector<std::pair<std::string, Value>>> fills;
+  DenseMap<Operation *, SmallVector<std::string>> callArgs;
+  for (Operation &op : body.without_terminator()) {
+    if (!segment.count(&op))
+      continue;
+    Value r = op.getResult(0);
+    bool needArray = isCall(&op);
+    for (OpOperand &use : r.getUses()) {
+      Operation *u = use.getOwner();
+      if (u == yield)
+        needArray |= segment[&op] != last;
+      else if (live.contains(u))
+        needArray |= isCall(u) || segment[u] != segment[&op];
+    }
+    if (needArray) {
+      names[r] = newArray(r);
+      arrays.insert(r);
+    } else {
+      names[r] = "v" + std::to_string(next++);
+    }
+    if (isCall(&op))
+      for (Value v : op.getOperands()) {
+        if (arrays.contains(v)) {
+          callArgs[&op].push_back(names.lookup(v));
+          continue;
+        }
+        std::string n = newArray(v);
+        fills[segment[&op] - 1].push_back({n, v});
+        callArgs[&op].push_back(n);
+      }
+  }
+  // Bools cross a call as T (1 or 0): a byte array beside float ones keeps
+  // GCC from vectorizing the loops.
+  for (auto &[v, n] : arrayDecls)
+    os << indent << "alignas(64) T " << n << "[knet::detail::vm::kBlock];\n";
+  auto ref = [&](Value v) {
+    std::string n = names.lookup(v);
+    if (!arrays.contains(v))
+      return n;
+    if (v.getType().isInteger(1) && !isa<BlockArgument>(v))
+      return "(" + n + "[j] != T(0))";
+    return n + "[j]";
+  };
+  auto loopHead = [&]() {
+    os << indent
+       << "for (int64_t j = 0; j < knet::detail::vm::kBlock; ++j) {\n";
+  };
+  for (unsigned seg = 0; seg <= last; ++seg) {
+    std::string in = (indent + "  ").str();
+    std::string loop;
+    llvm::raw_string_ostream ls(loop);
+    for (Operation &op : body.without_terminator()) {
+      auto it = segment.find(&op);
+      if (it == segment.end() || it->second != seg)
+        continue;
+      Value r = op.getResult(0);
+      if (isCall(&op)) {
+        // The call itself, before this segment's loop.
+        const SmallVector<std::string> &args = callArgs[&op];
+        os << indent << "knet::detail::vm::" << vectorFunction(op) << "(";
+        for (const std::string &a : args)
+          os << a << ", ";
+        os << names.lookup(r) << ", knet::detail::vm::kBlock);\n";
+        if (isa<math::RsqrtOp>(op))
+          ls << in << names.lookup(r) << "[j] = T(1) / " << names.lookup(r)
+             << "[j];\n";
+        continue;
+      }
+      std::string e = expression(op, Target::cpp, [&](unsigned i) {
+        Value v = op.getOperand(i);
+        // A value of this loop is its scalar even when also stored.
+        auto d = v.getDefiningOp();
+        if (d && segment.count(d) && segment[d] == seg && !isCall(d))
+          return "v" + names.lookup(v).substr(1);
+        return ref(v);
+      });
+      std::string type = scalarType(r.getType());
+      if (e.empty() || type.empty())
+        return noSpelling(op);
+      std::string n = names.lookup(r);
+      if (arrays.contains(r)) {
+        ls << in << "const " << type << " v" << n.substr(1) << " = " << e
+           << ";\n";
+        ls << in << n << "[j] = v" << n.substr(1)
+           << (type == "bool" ? " ? T(1) : T(0)" : "") << ";\n";
+      } else {
+        ls << in << "const " << type << " " << n << " = " << e << ";\n";
+      }
+    }
+    for (auto &[n, v] : fills.lookup(seg))
+      ls << in << n << "[j] = " << ref(v) << ";\n";
+    if (seg == last)
+      for (auto [o, v] : llvm::enumerate(yield->getOperands())) {
+        auto d = v.getDefiningOp();
+        std::string e = d && segment.count(d) && segment[d] == seg && !isCall(d)
+                            ? "v" + names.lookup(v).substr(1)
+                            : ref(v);
+        ls << in << "y" << o << "[j] = " << e << ";\n";
+      }
+    if (!loop.empty()) {
+      loopHead();
+      os << loop << indent << "}\n";
+    }
+  }
+  return success();
 }
 
 /// The C type of a kernel operand: T or bool.
@@ -269,6 +474,112 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
            << ")";
     os << ";\n";
   };
+  // Float bodies that call vector math also get a blocked form: `block`
+  // over kBlock elements, and float rows run block by block (a partial or
+  // strided block through zero-padded copies, so that an element's value
+  // does not depend on where it lies).
+  const bool blocked = blockable(body);
+  if (blocked) {
+    os << "  KNET_VECTOR_LOOPS static void block(";
+    bool first = true;
+    for (unsigned o = 0; o < nout; ++o, first = false)
+      os << (first ? "" : ", ") << "T *__restrict y" << o;
+    for (unsigned i = 0; i < nin; ++i) {
+      if (!read[i])
+        continue;
+      os << (first ? "" : ", ")
+         << (scalar[i] ? "[[maybe_unused]] const T x" : "const T *__restrict x")
+         << i;
+      first = false;
+    }
+    os << ") {\n";
+    SmallVector<bool> array;
+    for (unsigned i = 0; i < nin; ++i)
+      array.push_back(!scalar[i]);
+    if (failed(printBlockedBody(body, array, os, "    ")))
+      return failure();
+    os << "  }\n";
+  }
+  // The float rows of the blocked form; `reduceInto` accumulates the block's
+  // result into the double accumulators instead of storing it.
+  auto blockedRows = [&](bool reduceInto) {
+    os << "    if constexpr (sizeof(T) == sizeof(float)) {\n"
+       << "      constexpr int64_t K = knet::detail::vm::kBlock;\n";
+    os << "      const bool unit = dense";
+    if (!reduceInto)
+      for (unsigned o = 0; o < nout; ++o)
+        os << " && s[" << o << "] == sizeof(T)";
+    os << ";\n";
+    for (unsigned i = 0; i < nin; ++i)
+      if (read[i] && scalar[i])
+        os << "      const T x" << i << " = *reinterpret_cast<const T *>(p["
+           << nout + i << "]);\n";
+    auto blockArgs = [&](auto output, auto input) {
+      std::string a;
+      for (unsigned o = 0; o < nout; ++o)
+        a += (a.empty() ? "" : ", ") + output(o);
+      for (unsigned i = 0; i < nin; ++i)
+        if (read[i])
+          a += (a.empty() ? "" : ", ") +
+               (scalar[i] ? "x" + std::to_string(i) : input(i));
+      return a;
+    };
+    os << "      for (int64_t j0 = 0; j0 < n; j0 += K) {\n"
+       << "        const int64_t m = n - j0 < K ? n - j0 : K;\n";
+    if (!reduceInto)
+      os << "        if (unit && m == K) {\n          block("
+         << blockArgs(
+                [&](unsigned o) {
+                  return "reinterpret_cast<T *>(p[" + std::to_string(o) +
+                         "]) + j0";
+                },
+                [&](unsigned i) {
+                  return "reinterpret_cast<const T *>(p[" +
+                         std::to_string(nout + i) + "]) + j0";
+                })
+         << ");\n          continue;\n        }\n";
+    for (unsigned i = 0; i < nin; ++i)
+      if (read[i] && !scalar[i])
+        os << "        alignas(64) T b" << i << "[K];\n";
+    for (unsigned o = 0; o < nout; ++o)
+      os << "        alignas(64) T c" << o << "[K];\n";
+    // A reduction's inputs are read in place when they can be.
+    if (reduceInto)
+      os << "        const bool direct = unit && m == K;\n";
+    std::string in = reduceInto ? "  " : "";
+    if (reduceInto)
+      os << "        if (!direct) {\n";
+    os << in << "        for (int64_t j = 0; j < K; ++j) {\n";
+    for (unsigned i = 0; i < nin; ++i)
+      if (read[i] && !scalar[i])
+        os << in << "          b" << i
+           << "[j] = j < m ? *reinterpret_cast<const T *>(p[" << nout + i
+           << "] + (j0 + j) * s[" << nout + i << "]) : T(0);\n";
+    os << in << "        }\n";
+    if (reduceInto)
+      os << "        }\n";
+    os << "        block("
+       << blockArgs([](unsigned o) { return "c" + std::to_string(o); },
+                    [&](unsigned i) {
+                      std::string b = "b" + std::to_string(i);
+                      if (!reduceInto)
+                        return b;
+                      return "direct ? reinterpret_cast<const T *>(p[" +
+                             std::to_string(nout + i) + "]) + j0 : " + b;
+                    })
+       << ");\n";
+    os << "        for (int64_t j = 0; j < m; ++j) {\n";
+    if (reduceInto)
+      os << "          double &acc = *reinterpret_cast<double *>(p[0] + "
+            "(j0 + j) * s[0]);\n"
+         << "          " << combine(op, "acc", "static_cast<double>(c0[j])")
+         << ";\n";
+    else
+      for (unsigned o = 0; o < nout; ++o)
+        os << "          *reinterpret_cast<T *>(p[" << o << "] + (j0 + j) * s["
+           << o << "]) = c" << o << "[j];\n";
+    os << "        }\n      }\n      return;\n    }\n";
+  };
   os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
   printDense();
   // Pointers (and the scalars) of the dense path.
@@ -325,6 +636,8 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
       os << (o || !args.empty() ? ", " : "") << strided(type(o), o);
     os << ");\n";
   };
+  if (blocked)
+    blockedRows(reduce);
   if (!reduce) {
     elementwise(outType);
   } else {
@@ -353,6 +666,8 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
     os << "  static void map(char *const *p, const int64_t *s, int64_t n) "
           "{\n";
     printDense();
+    if (blocked)
+      blockedRows(false);
     elementwise([](unsigned) { return std::string("T"); });
     os << "  }\n";
   }
@@ -379,6 +694,22 @@ FailureOr<std::string> emitScalarFunction(FusedOp op, StringRef name) {
   if (failed(yields))
     return failure();
   os << "  return " << (*yields)[0] << ";\n}\n";
+  // The blocked form (see printRowFunctions) where the body calls vector
+  // math: `<name>_block(y0, x0, ...)` over kBlock elements of each array.
+  Block &body = op.getBody().front();
+  if (blockable(body)) {
+    os << "\ntemplate <class T> KNET_VECTOR_LOOPS inline void " << name
+       << "_block(T *__restrict y0";
+    SmallVector<bool> array;
+    for (unsigned i = 0; i < op.getInputs().size(); ++i) {
+      os << ", const T *__restrict x" << i;
+      array.push_back(true);
+    }
+    os << ") {\n";
+    if (failed(printBlockedBody(body, array, os, "  ")))
+      return failure();
+    os << "}\n";
+  }
   return s;
 }
 

@@ -7,9 +7,12 @@
 #include "core/parallel.h"
 #include "core/tensor_impl.h"
 
+#include <knet/vmath.h>
+
 #include <array>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace knet::detail {
@@ -114,6 +117,57 @@ void cpu_map(const Tensor &out, F f, const char *op, const Ts &...ins) {
   run_plan(L, 1, [&](char *const *p, int64_t n) {
     map_row<Out, In...>(f, p, s, n, std::index_sequence_for<In...>{});
   });
+}
+
+// One row of a float body's blocked form block(y, x...) over vm::kBlock
+// elements: full unit-stride blocks in place, a partial or strided block
+// through zero-padded copies (an element's value does not depend on where
+// it lies).
+template <class B, size_t... I>
+inline void block_row(B &block, char *const *p, const int64_t *s, int64_t n,
+                      std::index_sequence<I...>) {
+  constexpr int64_t K = vm::kBlock;
+  constexpr int64_t F = sizeof(float);
+  const bool unit = s[0] == F && ((s[I + 1] == F) && ...);
+  for (int64_t j0 = 0; j0 < n; j0 += K) {
+    const int64_t m = n - j0 < K ? n - j0 : K;
+    if (unit && m == K) {
+      block(reinterpret_cast<float *>(p[0]) + j0,
+            (reinterpret_cast<const float *>(p[I + 1]) + j0)...);
+      continue;
+    }
+    alignas(64) float b[sizeof...(I) + 1][K];
+    alignas(64) float c[K];
+    for (int64_t j = 0; j < K; ++j)
+      ((b[I][j] = j < m ? *reinterpret_cast<const float *>(p[I + 1] +
+                                                           (j0 + j) * s[I + 1])
+                        : 0.0f),
+       ...);
+    block(c, static_cast<const float *>(b[I])...);
+    for (int64_t j = 0; j < m; ++j)
+      *reinterpret_cast<float *>(p[0] + (j0 + j) * s[0]) = c[j];
+  }
+}
+
+// cpu_map of a float body with a blocked form (ops/op_bodies.inc): f32 runs
+// block(y, x...) row by row on the vector math (knet/vmath.h); f64 runs f.
+template <class T, class F, class B, class... Ts>
+void cpu_map_blocked(const Tensor &out, F f, B block, const char *op,
+                     const Ts &...ins) {
+  if constexpr (std::is_same_v<T, float>) {
+    constexpr int N = 1 + sizeof...(Ts);
+    const Tensor *ops[N] = {&out, &ins...};
+    LoopPlan L = plan_loop(out.shape(), ops, N, op);
+    const int nd = L.ndim;
+    int64_t s[N];
+    for (int k = 0; k < N; ++k)
+      s[k] = L.strides[k][nd - 1];
+    run_plan(L, 1, [&](char *const *p, int64_t n) {
+      block_row(block, p, s, n, std::index_sequence_for<Ts...>{});
+    });
+  } else {
+    cpu_map<T, std::conditional_t<true, T, Ts>...>(out, f, op, ins...);
+  }
 }
 
 } // namespace knet::detail

@@ -2,10 +2,12 @@
 // updates, each with its tape rule beside its kernel.
 #include "core/elementwise.h"
 #include "core/cuda.h"
+#include "ops/op_bodies.inc"
 
 #include <knet/ops/elementwise.h>
 #include <knet/ops/reduce.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace knet {
@@ -227,8 +229,7 @@ Tensor operator-(const Tensor &a) {
 }
 
 Tensor pow(const Tensor &a, const Tensor &b) {
-  Tensor y =
-      map_float2(a, b, "pow", [](auto u, auto v) { return std::pow(u, v); });
+  Tensor y = map_float2(a, b, "pow", KNET_BODIES(pow));
   if (recording())
     record("pow", {a, b}, {y}, [a, b, y](const Grads &dy, const Needs &n) {
       return Grads{n[0] ? sum_to(dy[0] * b * pow(a, b - 1.0), a.shape())
@@ -241,9 +242,16 @@ Tensor pow(const Tensor &a, const Tensor &b) {
 Tensor pow(const Tensor &a, double s) {
   Tensor y = cuda::on_gpu(a)
                  ? cuda::run_op("pow", {a, Tensor::scalar(s)})
-                 : map_float(a, "pow", [s](auto u) {
-                     return std::pow(u, static_cast<decltype(u)>(s));
-                   });
+                 : map_float(
+                       a, "pow",
+                       [s](auto u) {
+                         return body::pow(u, static_cast<decltype(u)>(s));
+                       },
+                       [s](float *y, const float *u) {
+                         alignas(64) float e[vm::kBlock];
+                         std::fill_n(e, vm::kBlock, static_cast<float>(s));
+                         body::pow_block(y, u, e);
+                       });
   if (recording())
     record("pow", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
       return Grads{dy[0] * s * pow(a, s - 1)};
@@ -254,9 +262,16 @@ Tensor pow(const Tensor &a, double s) {
 Tensor pow(double s, const Tensor &b) {
   Tensor y = cuda::on_gpu(b)
                  ? cuda::run_op("pow", {Tensor::scalar(s), b})
-                 : map_float(b, "pow", [s](auto u) {
-                     return std::pow(static_cast<decltype(u)>(s), u);
-                   });
+                 : map_float(
+                       b, "pow",
+                       [s](auto u) {
+                         return body::pow(static_cast<decltype(u)>(s), u);
+                       },
+                       [s](float *y, const float *u) {
+                         alignas(64) float e[vm::kBlock];
+                         std::fill_n(e, vm::kBlock, static_cast<float>(s));
+                         body::pow_block(y, e, u);
+                       });
   if (recording())
     record("pow", {b}, {y}, [s, y](const Grads &dy, const Needs &) {
       return Grads{dy[0] * y * std::log(s)};

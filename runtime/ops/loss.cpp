@@ -2,6 +2,7 @@
 // logistic, each computed in one stable pass with its tape rule beside it.
 #include "core/cuda.h"
 #include "core/elementwise.h"
+#include "core/rows.h"
 
 #include <knet/ops/elementwise.h>
 #include <knet/ops/loss.h>
@@ -63,15 +64,10 @@ Tensor class_mask(const std::vector<int64_t> &ids, const Tensor &scores) {
 template <class T>
 double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1) {
   const T *r = x + i * s0;
-  double m = -std::numeric_limits<double>::infinity();
-  for (int64_t j = 0; j < C; ++j)
-    m = std::max(m, static_cast<double>(r[j * s1]));
+  double m = static_cast<double>(row_max(r, C, s1));
   if (!std::isfinite(m))
     m = 0;
-  double s = 0;
-  for (int64_t j = 0; j < C; ++j)
-    s += std::exp(static_cast<double>(r[j * s1]) - m);
-  return m + std::log(s);
+  return m + std::log(sum_exp_shifted(r, C, s1, static_cast<T>(m)));
 }
 
 // The gradient of nll w.r.t. scores for a scalar upstream gradient `dy`:
@@ -109,9 +105,12 @@ Tensor nll_grad(const Tensor &dy, const Tensor &scores,
         const double lse = row_lse(x, i, C, s0, s1);
         const T *r = x + i * s0;
         for (int64_t j = 0; j < C; ++j)
-          orow[j] = static_cast<T>(
-              k * (std::exp(static_cast<double>(r[j * s1]) - lse) -
-                   (j == ids[i] ? 1.0 : 0.0)));
+          orow[j] = static_cast<T>(static_cast<double>(r[j * s1]) - lse);
+        vm::exp(orow, orow, C);
+        const T kt = static_cast<T>(k), p = orow[ids[i]];
+        for (int64_t j = 0; j < C; ++j)
+          orow[j] *= kt;
+        orow[ids[i]] = kt * (p - T(1));
       }
     });
   });

@@ -2,6 +2,7 @@
 // and sum_to, with their tape rules.
 #include "core/cuda.h"
 #include "core/elementwise.h"
+#include "core/rows.h"
 
 #include <knet/checks.h>
 #include <knet/ops/elementwise.h>
@@ -288,14 +289,10 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
   parallel_for(R, C * 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const T *xr = x + i * C;
-      T m = std::numeric_limits<T>::lowest();
-      for (int64_t j = 0; j < C; ++j)
-        m = xr[j] > m ? xr[j] : m;
+      T m = row_max(xr, C, 1);
       if (!std::isfinite(m))
         m = 0;
-      Acc<T> s = 0;
-      for (int64_t j = 0; j < C; ++j)
-        s += std::exp(xr[j] - m);
+      const Acc<T> s = static_cast<Acc<T>>(sum_exp_shifted(xr, C, 1, m));
       // (x - m) - log(s), not x - (m + log(s)): for large |x| the rounding
       // of m + log(s) would cost up to an ulp of m (1e-5 relative in f32).
       const T logs = static_cast<T>(std::log(s));
@@ -304,7 +301,8 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
       } else if (op == RowOp::softmax) {
         T *yr = y + i * C;
         for (int64_t j = 0; j < C; ++j)
-          yr[j] = std::exp((xr[j] - m) - logs);
+          yr[j] = (xr[j] - m) - logs;
+        vm::exp(yr, yr, C);
       } else {
         T *yr = y + i * C;
         for (int64_t j = 0; j < C; ++j)

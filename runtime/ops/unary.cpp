@@ -33,31 +33,31 @@ void record_unary(const char *op, const Tensor &x, const Tensor &y, Back back) {
 } // namespace
 
 Tensor exp(const Tensor &x) {
-  Tensor y = map_float(x, "exp", [](auto v) { return body::exp(v); });
+  Tensor y = map_float(x, "exp", KNET_BODIES(exp));
   record_unary("exp", x, y, [y](const Tensor &dy) { return dy * y; });
   return y;
 }
 
 Tensor log(const Tensor &x) {
-  Tensor y = map_float(x, "log", [](auto v) { return body::log(v); });
+  Tensor y = map_float(x, "log", KNET_BODIES(log));
   record_unary("log", x, y, [x](const Tensor &dy) { return dy / x; });
   return y;
 }
 
 Tensor log1p(const Tensor &x) {
-  Tensor y = map_float(x, "log1p", [](auto v) { return body::log1p(v); });
+  Tensor y = map_float(x, "log1p", KNET_BODIES(log1p));
   record_unary("log1p", x, y, [x](const Tensor &dy) { return dy / (x + 1.0); });
   return y;
 }
 
 Tensor sqrt(const Tensor &x) {
-  Tensor y = map_float(x, "sqrt", [](auto v) { return body::sqrt(v); });
+  Tensor y = map_float(x, "sqrt", KNET_BODIES(sqrt));
   record_unary("sqrt", x, y, [y](const Tensor &dy) { return dy * 0.5 / y; });
   return y;
 }
 
 Tensor rsqrt(const Tensor &x) {
-  Tensor y = map_float(x, "rsqrt", [](auto v) { return body::rsqrt(v); });
+  Tensor y = map_float(x, "rsqrt", KNET_BODIES(rsqrt));
   record_unary("rsqrt", x, y,
                [y](const Tensor &dy) { return dy * (-0.5) * y * y * y; });
   return y;
@@ -77,19 +77,19 @@ Tensor sign(const Tensor &x) {
 }
 
 Tensor sin(const Tensor &x) {
-  Tensor y = map_float(x, "sin", [](auto v) { return body::sin(v); });
+  Tensor y = map_float(x, "sin", KNET_BODIES(sin));
   record_unary("sin", x, y, [x](const Tensor &dy) { return dy * cos(x); });
   return y;
 }
 
 Tensor cos(const Tensor &x) {
-  Tensor y = map_float(x, "cos", [](auto v) { return body::cos(v); });
+  Tensor y = map_float(x, "cos", KNET_BODIES(cos));
   record_unary("cos", x, y, [x](const Tensor &dy) { return -(dy * sin(x)); });
   return y;
 }
 
 Tensor tanh(const Tensor &x) {
-  Tensor y = map_float(x, "tanh", [](auto v) { return body::tanh(v); });
+  Tensor y = map_float(x, "tanh", KNET_BODIES(tanh));
   record_unary("tanh", x, y,
                [y](const Tensor &dy) { return tanh_back(dy, y); });
   return y;
@@ -108,7 +108,7 @@ Tensor tanh_back(const Tensor &dy, const Tensor &y) {
 }
 
 Tensor sigm(const Tensor &x) {
-  Tensor y = map_float(x, "sigm", [](auto v) { return body::sigm(v); });
+  Tensor y = map_float(x, "sigm", KNET_BODIES(sigm));
   record_unary("sigm", x, y,
                [y](const Tensor &dy) { return sigm_back(dy, y); });
   return y;
@@ -145,14 +145,13 @@ Tensor relu_back(const Tensor &dy, const Tensor &y) {
 }
 
 Tensor elu(const Tensor &x) {
-  Tensor y = map_float(x, "elu", [](auto v) { return body::elu(v); });
+  Tensor y = map_float(x, "elu", KNET_BODIES(elu));
   record_unary("elu", x, y, [x](const Tensor &dy) { return elu_back(dy, x); });
   return y;
 }
 
 Tensor elu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "elu_back",
-                         [](auto g, auto v) { return body::elu_back(g, v); });
+  Tensor dx = map_float2(dy, x, "elu_back", KNET_BODIES(elu_back));
   if (recording())
     record("elu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
       Tensor d2 =
@@ -170,15 +169,14 @@ Tensor elu_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor selu(const Tensor &x) {
-  Tensor y = map_float(x, "selu", [](auto v) { return body::selu(v); });
+  Tensor y = map_float(x, "selu", KNET_BODIES(selu));
   record_unary("selu", x, y,
                [x](const Tensor &dy) { return selu_back(dy, x); });
   return y;
 }
 
 Tensor selu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "selu_back",
-                         [](auto g, auto v) { return body::selu_back(g, v); });
+  Tensor dx = map_float2(dy, x, "selu_back", KNET_BODIES(selu_back));
   if (recording())
     record(
         "selu_back", {dy, x}, {dx}, [dy, x](const Grads &gg, const Needs &n) {
@@ -201,15 +199,14 @@ Tensor selu_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor gelu(const Tensor &x) {
-  Tensor y = map_float(x, "gelu", [](auto v) { return body::gelu(v); });
+  Tensor y = map_float(x, "gelu", KNET_BODIES(gelu));
   record_unary("gelu", x, y,
                [x](const Tensor &dy) { return gelu_back(dy, x); });
   return y;
 }
 
 Tensor gelu_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "gelu_back",
-                         [](auto g, auto v) { return body::gelu_back(g, v); });
+  Tensor dx = map_float2(dy, x, "gelu_back", KNET_BODIES(gelu_back));
   if (recording())
     record("gelu_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {
@@ -259,16 +256,14 @@ Tensor hardsigmoid(const Tensor &x) {
 }
 
 Tensor softplus(const Tensor &x) {
-  Tensor y = map_float(x, "softplus", [](auto v) { return body::softplus(v); });
+  Tensor y = map_float(x, "softplus", KNET_BODIES(softplus));
   record_unary("softplus", x, y,
                [x](const Tensor &dy) { return softplus_back(dy, x); });
   return y;
 }
 
 Tensor softplus_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "softplus_back", [](auto g, auto v) {
-    return body::softplus_back(g, v);
-  });
+  Tensor dx = map_float2(dy, x, "softplus_back", KNET_BODIES(softplus_back));
   if (recording())
     record("softplus_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {
@@ -280,15 +275,14 @@ Tensor softplus_back(const Tensor &dy, const Tensor &x) {
 }
 
 Tensor swish(const Tensor &x) {
-  Tensor y = map_float(x, "swish", [](auto v) { return body::swish(v); });
+  Tensor y = map_float(x, "swish", KNET_BODIES(swish));
   record_unary("swish", x, y,
                [x](const Tensor &dy) { return swish_back(dy, x); });
   return y;
 }
 
 Tensor swish_back(const Tensor &dy, const Tensor &x) {
-  Tensor dx = map_float2(dy, x, "swish_back",
-                         [](auto g, auto v) { return body::swish_back(g, v); });
+  Tensor dx = map_float2(dy, x, "swish_back", KNET_BODIES(swish_back));
   if (recording())
     record("swish_back", {dy, x}, {dx},
            [dy, x](const Grads &gg, const Needs &n) {

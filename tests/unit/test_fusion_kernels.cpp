@@ -74,6 +74,48 @@ TEST(FusionKernels, Float32) {
   EXPECT_TRUE(all_close(out[0], chain(x, b, s), 1e-6, 1e-6));
 }
 
+// f32 kernels that call vector math run in blocks of vm::kBlock elements
+// (full blocks in place, partial and strided ones through padded copies):
+// element for element the same bits as the runtime's ops, which use the same
+// vector math, whatever the row length, strides or broadcasting.
+TEST(FusionKernels, Float32BlocksGiveTheRuntimesBits) {
+  const detail::CompiledFunction &f = knet_compiled_chain();
+  Tensor s = Tensor::scalar(1.5);
+  struct Case {
+    Tensor x, b;
+  };
+  std::vector<Case> cases = {
+      {rand_f32({4, 128}, -3, 3, 30), rand_f32({128}, -1, 1, 31)},
+      {rand_f32({3, 70}, -3, 3, 32), rand_f32({70}, -1, 1, 33)},
+      {rand_f32({70, 3}, -3, 3, 34).transpose(0, 1), rand_f32({70}, -1, 1, 35)},
+      {rand_f32({5, 200}, -3, 3, 36).slice(1, 3, 150),
+       rand_f32({147}, -1, 1, 37)},
+      {rand_f32({130, 1}, -3, 3, 38), rand_f32({9}, -1, 1, 39)},
+      {rand_f32({1}, -3, 3, 40), rand_f32({1}, -1, 1, 41)}};
+  for (const Case &c : cases) {
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = f.forward({c.x, c.b, s}); });
+    EXPECT_EQ(run, 1);
+    EXPECT_EQ(declined, 0);
+    Tensor ref = chain(c.x, c.b, s);
+    ASSERT_EQ(out[0].shape(), ref.shape());
+    std::vector<float> got = out[0].to_vector<float>(),
+                       want = ref.to_vector<float>();
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i])
+          << "x " << shape_str(c.x.shape()) << ", element " << i;
+  }
+  // A reduction's blocks: max over rows of sin, read in place and copied.
+  const detail::CompiledFunction &r = knet_compiled_reduce();
+  for (const Tensor &x : {rand_f32({3, 200}, -3, 3, 42),
+                          rand_f32({200, 3}, -3, 3, 43).transpose(0, 1)}) {
+    Tensor b = rand_f32({200}, -1, 1, 44);
+    std::vector<Tensor> out = r.forward({x, b});
+    Tensor want = max(sin(x + b), {1}, true);
+    EXPECT_EQ(out[2].to_vector<float>(), want.to_vector<float>());
+  }
+}
+
 TEST(FusionKernels, GradientReducesToTheBroadcastOperand) {
   const detail::CompiledFunction &f = knet_compiled_chain();
   Tensor x0 = rand_f64({6, 5}, -1, 1, 8), b0 = rand_f64({5}, -1, 1, 9);

@@ -175,9 +175,14 @@ mlir::LogicalResult emitOpBodies(mlir::ModuleOp module, llvm::raw_ostream &os) {
 // fused-kernel emitter: the runtime's CPU kernels of these ops call them, so
 // an op's scalar formula is written once for the tape, the compiled code and
 // the fused kernels. T is the float type (float or double); bool for b8.
+// A body that calls vector math also has a blocked form, <op>_block, over
+// knet::detail::vm::kBlock elements of arrays (knet/vmath.h).
 #pragma once
 
+#include <knet/vmath.h>
+
 #include <cmath>
+#include <cstdint>
 
 namespace knet::detail::body {
 

@@ -12,6 +12,7 @@
 
 #include <knet/jit.h>
 #include <knet/tensor.h>
+#include <knet/vmath.h>
 
 #include <cstdint>
 #include <memory>

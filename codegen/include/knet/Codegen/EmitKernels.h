@@ -5,7 +5,10 @@
 //
 //   - a C++ row function `knet_k<i><T>::row` for the runtime's loop driver
 //     (a contiguous fast path the compiler vectorizes and a strided
-//     broadcast path), with its `knet::detail::FusedKernel` description;
+//     broadcast path), with its `knet::detail::FusedKernel` description.
+//     A float body that calls exp, tanh, log, ... runs blocked: its ops as
+//     loops over kBlock elements, split at each such call, which runs on
+//     the runtime's vector math (knet/vmath.h);
 //   - CUDA C source, `extern "C" __global__ void knet_k<i>(...)`: a
 //     grid-stride loop, or for a reduction one block per result element
 //     with warp shuffles and a block reduction. The runtime's JIT compiles it
@@ -65,7 +68,9 @@ emitKernels(ModuleOp module, const KernelOptions &options = {});
 /// function template `template <class T> inline R name(A0 a0, ...)` over one
 /// element per input (T for floats, bool): the runtime's scalar lambdas of
 /// single ops (runtime/ops/op_bodies.inc) come from the same bodies as the
-/// fused kernels.
+/// fused kernels. A float body that calls vector math is followed by its
+/// blocked form `template <class T> void name_block(T *y0, const T *x0,
+/// ...)` over knet::detail::vm::kBlock elements (knet/vmath.h).
 FailureOr<std::string> emitScalarFunction(FusedOp op, llvm::StringRef name);
 
 /// "sigm, mul, add; reduce sum": the ops a knet.fused op replaced (from its

@@ -1,0 +1,61 @@
+// Row helpers on the vector math shared by the row ops (ops/reduce.cpp:
+// logsumexp, softmax) and the losses (ops/loss.cpp).
+#pragma once
+
+#include <knet/vmath.h>
+
+#include <cstdint>
+#include <limits>
+
+namespace knet::detail {
+
+// Independent accumulators of the row loops below: the compiler keeps them
+// in vector registers.
+constexpr int kRowLanes = 16;
+
+// The largest of x[j * stride], j < n, skipping NaNs (lowest() when none).
+template <class T> T row_max(const T *x, int64_t n, int64_t stride) {
+  T lane[kRowLanes];
+  for (T &l : lane)
+    l = std::numeric_limits<T>::lowest();
+  int64_t j = 0;
+  if (stride == 1)
+    for (; j + kRowLanes <= n; j += kRowLanes)
+      for (int l = 0; l < kRowLanes; ++l)
+        lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
+  T m = std::numeric_limits<T>::lowest();
+  for (T l : lane)
+    m = l > m ? l : m;
+  for (; j < n; ++j)
+    m = x[j * stride] > m ? x[j * stride] : m;
+  return m;
+}
+
+// sum_j exp(x[j * stride] - m) for j < n, each term computed in T on the
+// vector math, summed in double (kRowLanes partial sums, then in order).
+template <class T>
+double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m) {
+  alignas(64) T buf[vm::kBlock];
+  double lane[kRowLanes] = {};
+  double tail = 0;
+  for (int64_t j0 = 0; j0 < n; j0 += vm::kBlock) {
+    const int64_t k = n - j0 < vm::kBlock ? n - j0 : vm::kBlock;
+    for (int64_t j = 0; j < k; ++j)
+      buf[j] = x[(j0 + j) * stride] - m;
+    vm::exp(buf, buf, k);
+    if (k == vm::kBlock) {
+      for (int64_t j = 0; j < k; j += kRowLanes)
+        for (int l = 0; l < kRowLanes; ++l)
+          lane[l] += static_cast<double>(buf[j + l]);
+    } else {
+      for (int64_t j = 0; j < k; ++j)
+        tail += static_cast<double>(buf[j]);
+    }
+  }
+  double s = 0;
+  for (double l : lane)
+    s += l;
+  return s + tail;
+}
+
+} // namespace knet::detail

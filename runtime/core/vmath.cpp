@@ -1,0 +1,128 @@
+// Vector math: picks the instruction set of the float functions once, when
+// the library loads; the double functions are libm's.
+#include <knet/vmath.h>
+
+#include "core/vmath_table.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace knet::detail::vm {
+namespace {
+
+template <float (*F)(float)> void scalar1(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = F(x[i]);
+}
+float exp_s(float v) { return std::exp(v); }
+float expm1_s(float v) { return std::expm1(v); }
+float log_s(float v) { return std::log(v); }
+float log1p_s(float v) { return std::log1p(v); }
+float tanh_s(float v) { return std::tanh(v); }
+float sin_s(float v) { return std::sin(v); }
+float cos_s(float v) { return std::cos(v); }
+float erf_s(float v) { return std::erf(v); }
+float sqrt_s(float v) { return std::sqrt(v); }
+void pow_s(const float *x, const float *y, float *z, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    z[i] = std::pow(x[i], y[i]);
+}
+
+// libm's functions: CPUs without SSE4.1 (or another architecture), and
+// KNET_SIMD=scalar.
+const Table scalar_table{"scalar",
+                         scalar1<exp_s>,
+                         scalar1<expm1_s>,
+                         scalar1<log_s>,
+                         scalar1<log1p_s>,
+                         scalar1<tanh_s>,
+                         scalar1<sin_s>,
+                         scalar1<cos_s>,
+                         scalar1<erf_s>,
+                         scalar1<sqrt_s>,
+                         pow_s};
+
+// The tables this CPU runs, widest first.
+std::vector<const Table *> supported() {
+  std::vector<const Table *> t;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    t.push_back(&avx512_table);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    t.push_back(&avx2_table);
+  if (__builtin_cpu_supports("sse4.1"))
+    t.push_back(&sse4_table);
+#endif
+  t.push_back(&scalar_table);
+  return t;
+}
+
+const Table *pick() {
+  std::vector<const Table *> t = supported();
+  if (const char *env = std::getenv("KNET_SIMD"); env && *env) {
+    for (const Table *s : t)
+      if (std::string(env) == s->name)
+        return s;
+    std::string names;
+    for (const Table *s : t)
+      names += std::string(names.empty() ? "" : ", ") + s->name;
+    // A bad setting is a configuration error the user must see, but
+    // throwing while the library loads would abort: warn and go on.
+    std::fprintf(stderr,
+                 "knet: KNET_SIMD=%s is not an instruction set this CPU runs "
+                 "(%s); using %s\n",
+                 env, names.c_str(), t.front()->name);
+  }
+  return t.front();
+}
+
+const Table *g_table = pick();
+
+} // namespace
+
+#define KNET_VM_UNARY(fn)                                                      \
+  void fn(const float *x, float *y, int64_t n) { g_table->fn(x, y, n); }       \
+  void fn(const double *x, double *y, int64_t n) {                             \
+    for (int64_t i = 0; i < n; ++i)                                            \
+      y[i] = std::fn(x[i]);                                                    \
+  }
+KNET_VM_UNARY(exp)
+KNET_VM_UNARY(expm1)
+KNET_VM_UNARY(log)
+KNET_VM_UNARY(log1p)
+KNET_VM_UNARY(tanh)
+KNET_VM_UNARY(sin)
+KNET_VM_UNARY(cos)
+KNET_VM_UNARY(erf)
+KNET_VM_UNARY(sqrt)
+#undef KNET_VM_UNARY
+
+void pow(const float *x, const float *y, float *z, int64_t n) {
+  g_table->pow(x, y, z, n);
+}
+void pow(const double *x, const double *y, double *z, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    z[i] = std::pow(x[i], y[i]);
+}
+
+const char *isa() { return g_table->name; }
+
+std::vector<std::string> supported_isas() {
+  std::vector<std::string> names;
+  for (const Table *t : supported())
+    names.push_back(t->name);
+  return names;
+}
+
+bool set_isa(const std::string &name) {
+  for (const Table *t : supported())
+    if (name == t->name) {
+      g_table = t;
+      return true;
+    }
+  return false;
+}
+
+} // namespace knet::detail::vm

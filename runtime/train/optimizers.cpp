@@ -5,12 +5,15 @@
 #include "core/dispatch.h"
 #include "core/parallel.h"
 #include "core/tensor_impl.h"
+#include "train/update_rules.h"
 
 #include <knet/ops/elementwise.h>
 #include <knet/ops/reduce.h>
 #include <knet/train.h>
+#include <knet/vmath.h>
 
 #include <cmath>
+#include <cstring>
 
 namespace knet {
 
@@ -112,13 +115,16 @@ double sumsq(const Tensor &t, const char *op) {
 }
 
 // The shared body of every optimizer: checks, gclip, lazy state, and one
-// elementwise pass over the value. kernel(w, g, s) updates the value w and
-// the NBUF state values s[] of one element in double, g already clipped.
-// On a GPU, tensors(w, g, s) does the same with tensor ops: it returns the
-// new value and replaces s[] by the new state (written back in place).
-template <int NBUF, class Kernel, class TensorKernel>
+// elementwise pass over the value. On the CPU the pass is the rule's loop
+// (train/update_rules.h) in the widest instruction set: it updates the
+// value and the rule's nbuf state values of each element in double, g
+// already clipped. On a GPU, tensors(w, g, s) does the same with tensor
+// ops: it returns the new value and replaces s[] by the new state (written
+// back in place).
+template <class Rule, class TensorKernel>
 void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
-                  OptState *state, Kernel kernel, TensorKernel tensors) {
+                  OptState *state, const Rule &rule, TensorKernel tensors) {
+  constexpr int NBUF = Rule::nbuf;
   if (!p.defined())
     fail(op, ": undefined Param");
   if (!grad.defined())
@@ -190,18 +196,10 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
     if constexpr (NBUF > 0)
       for (int k = 0; k < NBUF; ++k)
         bp[k] = slot->buffers[k].template data<T>();
+    const UpdateLoop<T, Rule> loop =
+        UpdateLoops<Rule>::get(update_table(), static_cast<T *>(nullptr));
     parallel_for(n, 16, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        double wi = wp[i];
-        double gi = static_cast<double>(gp[i]) * scale;
-        double s[NBUF > 0 ? NBUF : 1];
-        for (int k = 0; k < NBUF; ++k)
-          s[k] = bp[k][i];
-        kernel(wi, gi, s);
-        wp[i] = static_cast<T>(wi);
-        for (int k = 0; k < NBUF; ++k)
-          bp[k][i] = static_cast<T>(s[k]);
-      }
+      loop(rule, wp, gp, bp, scale, b, e);
     });
   });
   if (direct)
@@ -211,100 +209,86 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
 }
 
 } // namespace
+
+#if defined(__x86_64__)
+extern const UpdateTable update_avx512_table, update_avx2_table;
+#endif
+extern const UpdateTable update_base_table;
+
+const UpdateTable &update_table() {
+  const char *isa = vm::isa();
+#if defined(__x86_64__)
+  if (std::strcmp(isa, "avx512") == 0)
+    return update_avx512_table;
+  if (std::strcmp(isa, "avx2") == 0)
+    return update_avx2_table;
+#endif
+  (void)isa;
+  return update_base_table;
+}
+
 } // namespace detail
 
 using detail::apply_update;
 
 void SGD::update(Param &p, const Tensor &grad) {
   const double lr = this->lr;
-  apply_update<0>(
-      "SGD", p, grad, gclip, nullptr,
-      [=](double &w, double g, double *) { w -= lr * g; },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &) {
-        return w - g * lr;
-      });
+  apply_update("SGD", p, grad, gclip, nullptr, detail::SgdRule{lr},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &) {
+                 return w - g * lr;
+               });
 }
 
 void Momentum::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, gamma = this->gamma;
-  apply_update<1>(
-      "Momentum", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &v = s[0];
-        v = gamma * v - lr * g;
-        w += v;
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        s[0] = s[0] * gamma - g * lr;
-        return w + s[0];
-      });
+  apply_update("Momentum", p, grad, gclip, &state,
+               detail::MomentumRule{lr, gamma},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 s[0] = s[0] * gamma - g * lr;
+                 return w + s[0];
+               });
 }
 
 void Nesterov::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, gamma = this->gamma;
-  apply_update<1>(
-      "Nesterov", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &v = s[0];
-        v *= gamma;
-        w -= v;
-        v -= lr * g;
-        w += (1 + gamma) * v;
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        Tensor v = s[0] * gamma;
-        s[0] = v - g * lr;
-        return (w - v) + s[0] * (1 + gamma);
-      });
+  apply_update("Nesterov", p, grad, gclip, &state,
+               detail::NesterovRule{lr, gamma},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 Tensor v = s[0] * gamma;
+                 s[0] = v - g * lr;
+                 return (w - v) + s[0] * (1 + gamma);
+               });
 }
 
 void Adagrad::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, eps = this->eps;
-  apply_update<1>(
-      "Adagrad", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &G = s[0];
-        G += g * g;
-        w -= lr * g / std::sqrt(G + eps);
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        s[0] = s[0] + g * g;
-        return w - g * lr / sqrt(s[0] + eps);
-      });
+  apply_update("Adagrad", p, grad, gclip, &state, detail::AdagradRule{lr, eps},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 s[0] = s[0] + g * g;
+                 return w - g * lr / sqrt(s[0] + eps);
+               });
 }
 
 void Rmsprop::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, rho = this->rho, eps = this->eps;
-  apply_update<1>(
-      "Rmsprop", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &G = s[0];
-        G = rho * G + (1 - rho) * g * g;
-        w -= lr * g / std::sqrt(G + eps);
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        s[0] = s[0] * rho + g * g * (1 - rho);
-        return w - g * lr / sqrt(s[0] + eps);
-      });
+  apply_update("Rmsprop", p, grad, gclip, &state,
+               detail::RmspropRule{lr, rho, eps},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 s[0] = s[0] * rho + g * g * (1 - rho);
+                 return w - g * lr / sqrt(s[0] + eps);
+               });
 }
 
 void Adadelta::update(Param &p, const Tensor &grad) {
   const double lr = this->lr, rho = this->rho, eps = this->eps;
-  apply_update<2>(
-      "Adadelta", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &G = s[0], &D = s[1];
-        G = rho * G + (1 - rho) * g * g;
-        double u = g * std::sqrt(D + eps) / std::sqrt(G + eps);
-        D = rho * D + (1 - rho) * u * u;
-        w -= lr * u;
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        s[0] = s[0] * rho + g * g * (1 - rho);
-        Tensor u = g * sqrt(s[1] + eps) / sqrt(s[0] + eps);
-        s[1] = s[1] * rho + u * u * (1 - rho);
-        return w - u * lr;
-      });
+  apply_update("Adadelta", p, grad, gclip, &state,
+               detail::AdadeltaRule{lr, rho, eps},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 s[0] = s[0] * rho + g * g * (1 - rho);
+                 Tensor u = g * sqrt(s[1] + eps) / sqrt(s[0] + eps);
+                 s[1] = s[1] * rho + u * u * (1 - rho);
+                 return w - u * lr;
+               });
 }
 
 void Adam::update(Param &p, const Tensor &grad) {
@@ -314,19 +298,13 @@ void Adam::update(Param &p, const Tensor &grad) {
   const detail::OptSlot *s0 = state.find(p);
   const double t = static_cast<double>((s0 ? s0->t : 0) + 1);
   const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-  apply_update<2>(
-      "Adam", p, grad, gclip, &state,
-      [=](double &w, double g, double *s) {
-        double &m = s[0], &v = s[1];
-        m = b1 * m + (1 - b1) * g;
-        v = b2 * v + (1 - b2) * g * g;
-        w -= lr * (m / c1) / (std::sqrt(v / c2) + eps);
-      },
-      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-        s[0] = s[0] * b1 + g * (1 - b1);
-        s[1] = s[1] * b2 + g * g * (1 - b2);
-        return w - (s[0] / c1) / (sqrt(s[1] / c2) + eps) * lr;
-      });
+  apply_update("Adam", p, grad, gclip, &state,
+               detail::AdamRule{lr, b1, b2, eps, c1, c2},
+               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+                 s[0] = s[0] * b1 + g * (1 - b1);
+                 s[1] = s[1] * b2 + g * g * (1 - b2);
+                 return w - (s[0] / c1) / (sqrt(s[1] / c2) + eps) * lr;
+               });
 }
 
 void update(const Tape &tape, AnyOptimizer &opt) {

@@ -1,12 +1,16 @@
 // Optimizers: one and two steps of every update rule against values worked
 // out by hand from Knet's formulas (written out below, not taken from the
 // implementation); gclip; per-Param lazy state; update(tape, opt);
-// clip_global_norm; a small regression that SGD and Adam both fit.
+// clip_global_norm; a small regression that SGD and Adam both fit; no
+// allocation in steady state; f32 arithmetic in every instruction set.
 #include "test_util.h"
 
+#include <knet/memory.h>
 #include <knet/train.h>
+#include <knet/vmath.h>
 
 #include <cmath>
+#include <string>
 
 using namespace knet;
 using knet::testing::rand_f64;
@@ -406,4 +410,60 @@ TEST(Optimizers, LargeParamMatchesScalarFormula) {
     worst = std::max(worst, std::abs(got[i] - x));
   }
   EXPECT_LT(worst, 1e-12);
+}
+
+namespace {
+struct Mixed {
+  Param w{rand_f64({40, 30}, -1, 1, 21).to(DType::f32), "w"};
+  Param b{rand_f64({30}, -1, 1, 22), "b"};
+};
+Tensor mixed_loss(const Mixed &m, const Tensor &x) {
+  return sum(matmul(x, m.w.value()).to(DType::f64) * m.b.value());
+}
+} // namespace
+
+// After the first step (which creates the state), an update over every
+// Param of a tape makes no allocator call, with and without gclip, and
+// neither does clip_global_norm.
+TEST(Optimizers, SteadyStateStepsDoNotAllocate) {
+  Tensor x = rand_f64({8, 40}, -1, 1, 23).to(DType::f32);
+  std::vector<AnyOptimizer> opts = {SGD{},     Momentum{},        Nesterov{},
+                                    Adagrad{}, Rmsprop{},         Adadelta{},
+                                    Adam{},    Adam{.gclip = 0.5}};
+  for (AnyOptimizer &opt : opts) {
+    Mixed m;
+    Tape t = diff(mixed_loss, m, x);
+    update(t, opt);
+    const uint64_t before = memory_stats().allocations;
+    for (int step = 0; step < 3; ++step) {
+      update(t, opt);
+      clip_global_norm(t, 1.0);
+    }
+    EXPECT_EQ(memory_stats().allocations, before)
+        << "optimizer #" << opt.index();
+  }
+}
+
+// f32 Params update in f32 (Knet's arithmetic), in every instruction set
+// with the same values: Adam against its formula in float.
+TEST(Optimizers, Float32AdamInEveryInstructionSet) {
+  const int64_t n = 1000;
+  Tensor w0 = rand_f64({n}, -1, 1, 24).to(DType::f32);
+  Tensor g = rand_f64({n}, -1, 1, 25).to(DType::f32);
+  std::vector<float> w = w0.to_vector<float>(), gv = g.to_vector<float>();
+  std::vector<float> want(n);
+  for (int64_t i = 0; i < n; ++i) {
+    float m = 0.1f * gv[i], v = 0.001f * gv[i] * gv[i];
+    want[i] = w[i] - 0.01f * (m / float(1 - 0.9)) /
+                         (std::sqrt(v / float(1 - 0.999)) + 1e-8f);
+  }
+  const std::string before = detail::vm::isa();
+  for (const std::string &isa : detail::vm::supported_isas()) {
+    ASSERT_TRUE(detail::vm::set_isa(isa));
+    Param p(w0.clone());
+    Adam opt{.lr = 0.01};
+    opt.update(p, g);
+    EXPECT_EQ(p.value().to_vector<float>(), want) << isa;
+  }
+  detail::vm::set_isa(before);
 }

@@ -172,6 +172,22 @@ void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
   run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
 }
 
+// Merges a thread's f64 accumulators of a fused reduction into dst, as the
+// row functions combine: Sign 0 sums, 1 keeps the max, -1 the min (NaNs
+// skipped, as in EmitKernels' combine).
+template <int Sign> void merge_acc(char *dst, const char *src, int64_t n) {
+  double *d = reinterpret_cast<double *>(dst);
+  const double *v = reinterpret_cast<const double *>(src);
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (Sign == 0)
+      d[i] += v[i];
+    else if constexpr (Sign > 0)
+      d[i] = v[i] > d[i] ? v[i] : d[i];
+    else
+      d[i] = v[i] < d[i] ? v[i] : d[i];
+  }
+}
+
 } // namespace
 
 // Launches `k` on the GPU where every operand lives (0-d CPU operands are
@@ -374,8 +390,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   }
 
   // A reduction: accumulate in f64 over the broadcast iteration space, the
-  // accumulator broadcast along the folded dims (on one thread when some
-  // dim is folded: rows of the same accumulator element would race).
+  // accumulator broadcast along the folded dims, on the reduction engine.
   std::optional<std::vector<bool>> reduced =
       reduced_dims(k, *shape, *in[nin - 1]);
   if (!reduced || nout != 1)
@@ -422,8 +437,11 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
   std::vector<const Tensor *> ops{&acc};
   ops.insert(ops.end(), ins.begin(), ins.end());
-  // Rows share accumulator elements only when something is folded.
-  run_rows(*shape, ops, row, count == 1 ? 4 * (nin + 1) : 0, k.name);
+  ReduceMerge merge = k.reduce == FusedReduce::max   ? &merge_acc<1>
+                      : k.reduce == FusedReduce::min ? &merge_acc<-1>
+                                                     : &merge_acc<0>;
+  run_reduction(*shape, ops.data(), static_cast<int>(ops.size()), row, merge,
+                4 * (nin + 1), k.name);
   out[0] = acc.to(*dtype).reshape(result);
   // The runtime's mean: the sum in the result's dtype, then divided.
   if (k.reduce == FusedReduce::mean)

@@ -119,6 +119,25 @@ void cpu_map(const Tensor &out, F f, const char *op, const Ts &...ins) {
   });
 }
 
+// A row of a reduction: folds the inputs' elements p[1..] (byte strides
+// s[1..]) into the accumulators p[0] (stride s[0], 0 along a folded row).
+using ReduceRow = void (*)(char *const *p, const int64_t *s, int64_t n);
+// dst[i] = combine(dst[i], src[i]) for n accumulators of one reduction.
+using ReduceMerge = void (*)(char *dst, const char *src, int64_t n);
+
+// The one reduction engine of the CPU (the runtime's sum, mean, max, min and
+// knetc's fused reductions): ops[0] is a contiguous accumulator tensor
+// holding the initial values, of `shape` with size 1 along the folded dims
+// (broadcast there: stride 0); ops[1..] are the inputs, broadcast to
+// `shape`. The plan's kept dims go outermost. Threads split the kept
+// elements when there are enough of them; otherwise each folds a share of
+// the folded extent into its own copy of the initial accumulators, merged
+// into ops[0] in thread order (deterministic for a thread count). `cost` is
+// per element folded.
+void run_reduction(const Shape &shape, const Tensor *const *ops, int n,
+                   ReduceRow row, ReduceMerge merge, int64_t cost,
+                   const char *op);
+
 // One row of a float body's blocked form block(y, x...) over vm::kBlock
 // elements: full unit-stride blocks in place, a partial or strided block
 // through zero-padded copies (an element's value does not depend on where

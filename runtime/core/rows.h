@@ -1,5 +1,5 @@
-// Row helpers on the vector math shared by the row ops (ops/reduce.cpp:
-// logsumexp, softmax) and the losses (ops/loss.cpp).
+// Row helpers shared by the reductions and row ops (ops/reduce.cpp) and the
+// losses (ops/loss.cpp).
 #pragma once
 
 #include <knet/vmath.h>
@@ -13,21 +13,26 @@ namespace knet::detail {
 // in vector registers.
 constexpr int kRowLanes = 16;
 
-// The largest of x[j * stride], j < n, skipping NaNs (lowest() when none).
-template <class T> T row_max(const T *x, int64_t n, int64_t stride) {
+// The largest (IsMax) or smallest of x[j * stride], j < n, skipping NaNs
+// (lowest() or max() when none).
+template <bool IsMax, class T>
+T row_extremum(const T *x, int64_t n, int64_t stride) {
+  const T init =
+      IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+  auto pick = [](T v, T a) { return (IsMax ? v > a : v < a) ? v : a; };
   T lane[kRowLanes];
   for (T &l : lane)
-    l = std::numeric_limits<T>::lowest();
+    l = init;
   int64_t j = 0;
   if (stride == 1)
     for (; j + kRowLanes <= n; j += kRowLanes)
       for (int l = 0; l < kRowLanes; ++l)
-        lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
-  T m = std::numeric_limits<T>::lowest();
+        lane[l] = pick(x[j + l], lane[l]);
+  T m = init;
   for (T l : lane)
-    m = l > m ? l : m;
+    m = pick(l, m);
   for (; j < n; ++j)
-    m = x[j * stride] > m ? x[j * stride] : m;
+    m = pick(x[j * stride], m);
   return m;
 }
 

@@ -64,7 +64,7 @@ Tensor class_mask(const std::vector<int64_t> &ids, const Tensor &scores) {
 template <class T>
 double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1) {
   const T *r = x + i * s0;
-  double m = static_cast<double>(row_max(r, C, s1));
+  double m = static_cast<double>(row_extremum<true>(r, C, s1));
   if (!std::isfinite(m))
     m = 0;
   return m + std::log(sum_exp_shifted(r, C, s1, static_cast<T>(m)));

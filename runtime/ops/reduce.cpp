@@ -75,57 +75,93 @@ ReducePlan plan_reduce(const Tensor &x, const Dims &dims, const char *op) {
   return p;
 }
 
-// out[i] = fold over row i (or column i when p.outer) of p.x.
-template <class T, class A, class Step, class Fin>
-void reduce_plan(const ReducePlan &p, T *out, A init, Step step, Fin fin) {
-  const T *x = p.x.data<T>();
-  const int64_t R = p.rows, C = p.cols;
-  if (p.outer) {
-    // x is [C, R]: accumulate rows of x into R accumulators.
-    parallel_for(R, C, [&](int64_t b, int64_t e) {
-      std::vector<A> acc(e - b, init);
-      for (int64_t c = 0; c < C; ++c) {
-        const T *row = x + c * R;
-        for (int64_t i = b; i < e; ++i)
-          acc[i - b] = step(acc[i - b], row[i]);
-      }
-      for (int64_t i = b; i < e; ++i)
-        out[i] = static_cast<T>(fin(acc[i - b]));
-    });
+// Rows of the reduction engine (core/loops.h, run_reduction): fold the
+// input x (p[1]) into the accumulators (p[0], of type A).
+template <class T, class A>
+void sum_row(char *const *p, const int64_t *s, int64_t n) {
+  const char *x = p[1];
+  if (s[0] != 0) {
+    for (int64_t j = 0; j < n; ++j)
+      *reinterpret_cast<A *>(p[0] + j * s[0]) +=
+          static_cast<A>(*reinterpret_cast<const T *>(x + j * s[1]));
     return;
   }
-  if (R == 1 && C >= 2 * kParallelGrain) {
-    int nt = num_threads();
-    std::vector<A> partial(nt, init);
-    std::vector<int64_t> counts(nt, 0);
-    parallel_for(nt, kParallelGrain, [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        int64_t lo = C * t / nt, hi = C * (t + 1) / nt;
-        A a = init;
-        for (int64_t j = lo; j < hi; ++j)
-          a = step(a, x[j]);
-        partial[t] = a;
-      }
-    });
-    A a = init;
-    for (int t = 0; t < nt; ++t)
-      a = step(a, partial[t]); // step also merges accumulators
-    out[0] = static_cast<T>(fin(a));
+  A &acc = *reinterpret_cast<A *>(p[0]);
+  if (s[1] != static_cast<int64_t>(sizeof(T))) {
+    for (int64_t j = 0; j < n; ++j)
+      acc += static_cast<A>(*reinterpret_cast<const T *>(x + j * s[1]));
     return;
   }
-  parallel_for(R, C, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const T *row = x + i * C;
-      A a = init;
-      for (int64_t j = 0; j < C; ++j)
-        a = step(a, row[j]);
-      out[i] = static_cast<T>(fin(a));
+  // A contiguous row: kRowLanes partial sums, then the tail in order.
+  const T *xp = reinterpret_cast<const T *>(x);
+  A lane[kRowLanes] = {};
+  int64_t j = 0;
+  for (; j + kRowLanes <= n; j += kRowLanes)
+    for (int l = 0; l < kRowLanes; ++l)
+      lane[l] += static_cast<A>(xp[j + l]);
+  A a = 0;
+  for (A l : lane)
+    a += l;
+  for (; j < n; ++j)
+    a += static_cast<A>(xp[j]);
+  acc += a;
+}
+
+template <class A> void sum_merge(char *dst, const char *src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    reinterpret_cast<A *>(dst)[i] += reinterpret_cast<const A *>(src)[i];
+}
+
+template <class T, bool IsMax>
+void extremum_row(char *const *p, const int64_t *s, int64_t n) {
+  auto better = [](T v, T a) { return IsMax ? v > a : v < a; };
+  const char *x = p[1];
+  if (s[0] != 0) {
+    for (int64_t j = 0; j < n; ++j) {
+      T &a = *reinterpret_cast<T *>(p[0] + j * s[0]);
+      const T v = *reinterpret_cast<const T *>(x + j * s[1]);
+      a = better(v, a) ? v : a;
     }
-  });
+    return;
+  }
+  T &a = *reinterpret_cast<T *>(p[0]);
+  const T v = row_extremum<IsMax>(reinterpret_cast<const T *>(x), n,
+                                  s[1] / static_cast<int64_t>(sizeof(T)));
+  a = better(v, a) ? v : a;
+}
+
+template <class T, bool IsMax>
+void extremum_merge(char *dst, const char *src, int64_t n) {
+  T *d = reinterpret_cast<T *>(dst);
+  const T *v = reinterpret_cast<const T *>(src);
+  for (int64_t i = 0; i < n; ++i)
+    d[i] = (IsMax ? v[i] > d[i] : v[i] < d[i]) ? v[i] : d[i];
 }
 
 Shape result_shape(const ReducePlan &p, bool keepdim) {
   return keepdim ? p.keep_shape : p.out_shape;
+}
+
+// The shapes of a reduction of x over dims: the accumulators' (`keep`, the
+// folded dims as 1) and the result's without keepdim.
+struct Reduction {
+  Shape keep, out;
+};
+Reduction reduction(const Tensor &x, const Dims &dims, const char *op) {
+  check_cpu(x, op);
+  const int r = x.rank();
+  if (std::string e = reduce_dims_error(dims, r); !e.empty())
+    fail(op, ": ", e);
+  std::vector<bool> folded(r, dims.empty());
+  for (int d : dims)
+    folded[normalize_dim(d, r, op)] = true;
+  Reduction red;
+  for (int d = 0; d < r; ++d) {
+    red.keep.push_back(folded[d] ? 1 : x.shape()[d]);
+    if (!folded[d])
+      red.out.push_back(x.shape()[d]);
+  }
+  return red;
 }
 
 // The gradient of a reduction, broadcast back over x: dy reshaped to the
@@ -153,15 +189,15 @@ Tensor sum_impl(const Tensor &x, const Dims &dims, bool keepdim) {
     y = cuda::run_reduce("sum", x, dims, keepdim);
     keep = keep_shape(x, dims);
   } else {
-    ReducePlan p = plan_reduce(x, dims, "sum");
-    y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+    Reduction r = reduction(x, dims, "sum");
     dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
       using A = Acc<T>;
-      reduce_plan<T>(
-          p, y.data<T>(), A(0), [](A a, A v) { return a + v; },
-          [](A a) { return a; });
+      Tensor acc = Tensor::zeros(r.keep, dtype_of<A>, x.device());
+      const Tensor *ops[2] = {&acc, &x};
+      run_reduction(x.shape(), ops, 2, &sum_row<T, A>, &sum_merge<A>, 1, "sum");
+      y = acc.to(x.dtype()).reshape(keepdim ? r.keep : r.out);
     });
-    keep = p.keep_shape;
+    keep = r.keep;
   }
   if (recording())
     record("sum", {x}, {y},
@@ -182,17 +218,19 @@ Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
     y = cuda::run_reduce(op, x, dims, keepdim);
     keep = keep_shape(x, dims);
   } else {
-    ReducePlan p = plan_reduce(x, dims, op);
-    y = Tensor::empty(result_shape(p, keepdim), x.dtype(), x.device());
+    Reduction r = reduction(x, dims, op);
+    y = Tensor::empty(r.keep, x.dtype(), x.device());
     dispatch_numeric(x.dtype(), op, [&]<class T>() {
-      T init = IsMax ? std::numeric_limits<T>::lowest()
-                     : std::numeric_limits<T>::max();
-      reduce_plan<T>(
-          p, y.data<T>(), init,
-          [](T a, T v) { return IsMax ? (v > a ? v : a) : (v < a ? v : a); },
-          [](T a) { return a; });
+      std::fill_n(y.data<T>(), y.numel(),
+                  IsMax ? std::numeric_limits<T>::lowest()
+                        : std::numeric_limits<T>::max());
+      const Tensor *ops[2] = {&y, &x};
+      run_reduction(x.shape(), ops, 2, &extremum_row<T, IsMax>,
+                    &extremum_merge<T, IsMax>, 1, op);
     });
-    keep = p.keep_shape;
+    if (!keepdim)
+      y = y.reshape(r.out);
+    keep = r.keep;
   }
   if (recording())
     record(op, {x}, {y}, [x, y, keep, dims](const Grads &dy, const Needs &) {
@@ -289,7 +327,7 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
   parallel_for(R, C * 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const T *xr = x + i * C;
-      T m = row_max(xr, C, 1);
+      T m = row_extremum<true>(xr, C, 1);
       if (!std::isfinite(m))
         m = 0;
       const Acc<T> s = static_cast<Acc<T>>(sum_exp_shifted(xr, C, 1, m));

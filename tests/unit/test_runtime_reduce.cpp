@@ -4,6 +4,8 @@
 // against central differences.
 #include "test_util.h"
 
+#include "core/parallel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -524,4 +526,42 @@ TEST(SumTo, ReducesBroadcastDims) {
   double lhs = sum(sum_to(g, {3, 1}) * a).item<double>();
   double rhs = sum(g * a.expand({2, 3, 4})).item<double>();
   EXPECT_NEAR(lhs, rhs, 1e-12);
+}
+
+// The reduction engine's parallel paths (core/loops.h, run_reduction): many
+// kept elements (threads split them), a kept row (the row split among the
+// threads), fewer accumulators than threads over a folded leading dim (tall
+// on 3 threads: the folded rows split, each thread into its own
+// accumulators) and a whole-tensor fold (the row split likewise), on 1, 2
+// and 3 threads, against the naive loops; f32 sums accumulate in f64.
+TEST(Reduce, EveryParallelPathOfTheEngine) {
+  const int before = num_threads();
+  Tensor wide = rand_f64({200, 300}, -1, 1, 61);
+  Tensor tall = rand_f64({30000, 2}, -1, 1, 62);
+  Tensor cube = rand_f64({30, 40, 50}, -1, 1, 63).transpose(0, 2);
+  for (const Tensor &x : {wide, tall, cube}) {
+    for (const std::vector<int> &dims :
+         std::vector<std::vector<int>>{{}, {0}, {1}, {-1}, {0, 1}}) {
+      for (Red op : {Red::sum, Red::max, Red::min}) {
+        Tensor want = ref_reduce(x, dims, true, op);
+        Dims d(dims.begin(), dims.end());
+        for (int threads : {1, 2, 3}) {
+          set_num_threads(threads);
+          Tensor got = op == Red::sum   ? sum(x, d, true)
+                       : op == Red::max ? max(x, d, true)
+                                        : min(x, d, true);
+          EXPECT_TRUE(all_close(got, want, 1e-12, 1e-9))
+              << threads << " threads, shape " << shape_str(x.shape());
+        }
+      }
+    }
+    Tensor x32 = x.to(DType::f32);
+    Tensor want32 = ref_reduce(x32, {0}, false, Red::sum);
+    for (int threads : {1, 2, 3}) {
+      set_num_threads(threads);
+      EXPECT_TRUE(all_close(sum(x32, {0}, false), want32, 1e-6, 1e-5))
+          << threads << " threads, f32";
+    }
+  }
+  set_num_threads(before);
 }

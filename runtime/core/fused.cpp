@@ -167,8 +167,7 @@ void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
               FusedRow row, int64_t cost, const char *name) {
   LoopPlan L = plan_loop(shape, ops.data(), static_cast<int>(ops.size()), name);
   int64_t s[kMaxLoopOps];
-  for (int j = 0; j < L.nops; ++j)
-    s[j] = L.strides[j][L.ndim - 1];
+  row_strides(L, s);
   run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
 }
 

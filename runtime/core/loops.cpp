@@ -101,8 +101,7 @@ void run_reduction(const Shape &shape, const Tensor *const *ops, int n,
   for (int i = 0; i < no; ++i)
     (i < nkept ? kept : folded) *= L.sizes[order[i]];
   int64_t s[kMaxLoopOps];
-  for (int k = 0; k < L.nops; ++k)
-    s[k] = L.strides[k][nd - 1];
+  row_strides(L, s);
   const bool row_folds = s[0] == 0;
 
   // Rows [k0, k1) of the kept outer index times rows [f0, f1) of the folded

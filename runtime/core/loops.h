@@ -36,6 +36,12 @@ struct LoopPlan {
 LoopPlan plan_loop(const Shape &shape, const Tensor *const *ops, int n,
                    const char *op);
 
+// s[k] = operand k's byte stride along the plan's innermost (row) dim.
+inline void row_strides(const LoopPlan &L, int64_t *s) {
+  for (int k = 0; k < L.nops; ++k)
+    s[k] = L.strides[k][L.ndim - 1];
+}
+
 template <class Out, class... In, class F, size_t... I>
 inline void map_row(F &f, char *const *p, const int64_t *s, int64_t n,
                     std::index_sequence<I...>) {
@@ -110,10 +116,8 @@ void cpu_map(const Tensor &out, F f, const char *op, const Ts &...ins) {
   static_assert(N <= 8, "at most 7 inputs");
   const Tensor *ops[N] = {&out, &ins...};
   LoopPlan L = plan_loop(out.shape(), ops, N, op);
-  const int nd = L.ndim;
   int64_t s[N];
-  for (int k = 0; k < N; ++k)
-    s[k] = L.strides[k][nd - 1];
+  row_strides(L, s);
   run_plan(L, 1, [&](char *const *p, int64_t n) {
     map_row<Out, In...>(f, p, s, n, std::index_sequence_for<In...>{});
   });
@@ -177,10 +181,8 @@ void cpu_map_blocked(const Tensor &out, F f, B block, const char *op,
     constexpr int N = 1 + sizeof...(Ts);
     const Tensor *ops[N] = {&out, &ins...};
     LoopPlan L = plan_loop(out.shape(), ops, N, op);
-    const int nd = L.ndim;
     int64_t s[N];
-    for (int k = 0; k < N; ++k)
-      s[k] = L.strides[k][nd - 1];
+    row_strides(L, s);
     run_plan(L, 1, [&](char *const *p, int64_t n) {
       block_row(block, p, s, n, std::index_sequence_for<Ts...>{});
     });

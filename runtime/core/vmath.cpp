@@ -15,15 +15,10 @@ template <float (*F)(float)> void scalar1(const float *x, float *y, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     y[i] = F(x[i]);
 }
-float exp_s(float v) { return std::exp(v); }
-float expm1_s(float v) { return std::expm1(v); }
-float log_s(float v) { return std::log(v); }
-float log1p_s(float v) { return std::log1p(v); }
-float tanh_s(float v) { return std::tanh(v); }
-float sin_s(float v) { return std::sin(v); }
-float cos_s(float v) { return std::cos(v); }
-float erf_s(float v) { return std::erf(v); }
-float sqrt_s(float v) { return std::sqrt(v); }
+#define KNET_VM_SCALAR(fn)                                                     \
+  float fn##_s(float v) { return std::fn(v); }
+KNET_VM_UNARY_FUNCTIONS(KNET_VM_SCALAR)
+#undef KNET_VM_SCALAR
 void pow_s(const float *x, const float *y, float *z, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     z[i] = std::pow(x[i], y[i]);
@@ -32,16 +27,10 @@ void pow_s(const float *x, const float *y, float *z, int64_t n) {
 // libm's functions: CPUs without SSE4.1 (or another architecture), and
 // KNET_SIMD=scalar.
 const Table scalar_table{"scalar",
-                         scalar1<exp_s>,
-                         scalar1<expm1_s>,
-                         scalar1<log_s>,
-                         scalar1<log1p_s>,
-                         scalar1<tanh_s>,
-                         scalar1<sin_s>,
-                         scalar1<cos_s>,
-                         scalar1<erf_s>,
-                         scalar1<sqrt_s>,
-                         pow_s};
+#define KNET_VM_ENTRY(fn) scalar1<fn##_s>,
+                         KNET_VM_UNARY_FUNCTIONS(KNET_VM_ENTRY)
+#undef KNET_VM_ENTRY
+                             pow_s};
 
 // The tables this CPU runs, widest first.
 std::vector<const Table *> supported() {
@@ -82,22 +71,14 @@ const Table *g_table = pick();
 
 } // namespace
 
-#define KNET_VM_UNARY(fn)                                                      \
+#define KNET_VM_DEFINE(fn)                                                     \
   void fn(const float *x, float *y, int64_t n) { g_table->fn(x, y, n); }       \
   void fn(const double *x, double *y, int64_t n) {                             \
     for (int64_t i = 0; i < n; ++i)                                            \
       y[i] = std::fn(x[i]);                                                    \
   }
-KNET_VM_UNARY(exp)
-KNET_VM_UNARY(expm1)
-KNET_VM_UNARY(log)
-KNET_VM_UNARY(log1p)
-KNET_VM_UNARY(tanh)
-KNET_VM_UNARY(sin)
-KNET_VM_UNARY(cos)
-KNET_VM_UNARY(erf)
-KNET_VM_UNARY(sqrt)
-#undef KNET_VM_UNARY
+KNET_VM_UNARY_FUNCTIONS(KNET_VM_DEFINE)
+#undef KNET_VM_DEFINE
 
 void pow(const float *x, const float *y, float *z, int64_t n) {
   g_table->pow(x, y, z, n);

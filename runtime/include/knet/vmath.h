@@ -5,9 +5,9 @@
 // The float functions run on SLEEF's vectorized functions (its 1.0-ulp
 // variants; for tanh its 3.5-ulp one) in the widest instruction set the CPU
 // has, chosen when the library loads: AVX-512, AVX2+FMA, SSE4.1, or libm's
-// scalar functions on any other CPU. KNET_SIMD=avx512|avx2|sse4|scalar picks one (never one the
-// CPU lacks). The double functions stay on libm. docs/ops.md, "Vector math",
-// states the accuracy.
+// scalar functions on any other CPU. KNET_SIMD=avx512|avx2|sse4|scalar picks
+// one (never one the CPU lacks). The double functions stay on libm.
+// docs/ops.md, "Vector math", states the accuracy.
 #pragma once
 
 #include <cstdint>
@@ -31,19 +31,16 @@ namespace knet::detail::vm {
 // many elements between calls of these functions.
 constexpr int64_t kBlock = 64;
 
-#define KNET_VM_UNARY(fn)                                                      \
+// The one-argument functions, X(name) each: y[i] = name(x[i]) for i < n
+// (y may be x).
+#define KNET_VM_UNARY_FUNCTIONS(X)                                             \
+  X(exp) X(expm1) X(log) X(log1p) X(tanh) X(sin) X(cos) X(erf) X(sqrt)
+
+#define KNET_VM_DECLARE(fn)                                                    \
   void fn(const float *x, float *y, int64_t n);                                \
   void fn(const double *x, double *y, int64_t n);
-KNET_VM_UNARY(exp)
-KNET_VM_UNARY(expm1)
-KNET_VM_UNARY(log)
-KNET_VM_UNARY(log1p)
-KNET_VM_UNARY(tanh)
-KNET_VM_UNARY(sin)
-KNET_VM_UNARY(cos)
-KNET_VM_UNARY(erf)
-KNET_VM_UNARY(sqrt)
-#undef KNET_VM_UNARY
+KNET_VM_UNARY_FUNCTIONS(KNET_VM_DECLARE)
+#undef KNET_VM_DECLARE
 // z[i] = pow(x[i], y[i]).
 void pow(const float *x, const float *y, float *z, int64_t n);
 void pow(const double *x, const double *y, double *z, int64_t n);

@@ -293,7 +293,21 @@ LogicalResult printBlockedBody(Block &body, ArrayRef<bool> array,
       else if (live.contains(u))
         needArray |= isCall(u) || segment[u] != segment[&op];
     }
-    if (needArray) {
+    // A call whose result is only yielded writes the result array itself
+    // (its first yield; rsqrt's division follows there in place).
+    std::optional<unsigned> onlyYield;
+    if (isCall(&op) && llvm::all_of(r.getUsers(), [&](Operation *u) {
+          return u == yield || !live.contains(u);
+        }))
+      for (auto [o, v] : llvm::enumerate(yield->getOperands()))
+        if (v == r) {
+          onlyYield = o;
+          break;
+        }
+    if (onlyYield) {
+      names[r] = "y" + std::to_string(*onlyYield);
+      arrays.insert(r);
+    } else if (needArray) {
       names[r] = newArray(r);
       arrays.insert(r);
     } else {
@@ -376,7 +390,9 @@ LogicalResult printBlockedBody(Block &body, ArrayRef<bool> array,
         std::string e = d && segment.count(d) && segment[d] == seg && !isCall(d)
                             ? "v" + names.lookup(v).substr(1)
                             : ref(v);
-        ls << in << "y" << o << "[j] = " << e << ";\n";
+        std::string y = "y" + std::to_string(o);
+        if (e != y + "[j]")
+          ls << in << y << "[j] = " << e << ";\n";
       }
     if (!loop.empty()) {
       loopHead();

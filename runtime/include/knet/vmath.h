@@ -29,7 +29,7 @@ namespace knet::detail::vm {
 // Elements per block of the blocked elementwise bodies (knet/fused.h and
 // the runtime's op bodies): a body's intermediates live in arrays of this
 // many elements between calls of these functions.
-constexpr int64_t kBlock = 64;
+constexpr int64_t kBlock = 256;
 
 // The one-argument functions, X(name) each: y[i] = name(x[i]) for i < n
 // (y may be x).

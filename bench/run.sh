@@ -469,11 +469,13 @@ header() { # header <first columns...>: a row naming every implementation
     fi
     echo
   fi
-  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  # (No `| head -1`: under pipefail the writer's SIGPIPE, when head exits
+  # first, would end the script silently.)
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)
   mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
   os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")
   dnnl=$(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo "?")
-  cxx=$(c++ --version | head -1)
+  cxx=$(c++ --version | sed -n 1p)
   py=$(if [ -x "$PY" ]; then "$PY" --version 2>&1; fi)
   echo "Machine: $cpu, $(getconf _NPROCESSORS_ONLN) cores, $mem; $os, $(uname -r); $cxx; libdnnl-dev $dnnl; libtorch-dev ${torch1_version:-?}; ${py:-no Python peers}, torch ${torch2_version:-?}, jax ${jax_version:-?}. Load average (1/5/15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg). $(date -u '+%Y-%m-%d %H:%M UTC'), run.sh took $(($(date +%s) - T_START)) s."
 } >"$RES/table.md"

@@ -171,22 +171,6 @@ void run_rows(const Shape &shape, const std::vector<const Tensor *> &ops,
   run_plan(L, cost, [&](char *const *p, int64_t n) { row(p, s, n); });
 }
 
-// Merges a thread's f64 accumulators of a fused reduction into dst, as the
-// row functions combine: Sign 0 sums, 1 keeps the max, -1 the min (NaNs
-// skipped, as in EmitKernels' combine).
-template <int Sign> void merge_acc(char *dst, const char *src, int64_t n) {
-  double *d = reinterpret_cast<double *>(dst);
-  const double *v = reinterpret_cast<const double *>(src);
-  for (int64_t i = 0; i < n; ++i) {
-    if constexpr (Sign == 0)
-      d[i] += v[i];
-    else if constexpr (Sign > 0)
-      d[i] = v[i] > d[i] ? v[i] : d[i];
-    else
-      d[i] = v[i] < d[i] ? v[i] : d[i];
-  }
-}
-
 } // namespace
 
 // Launches `k` on the GPU where every operand lives (0-d CPU operands are
@@ -436,9 +420,10 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
   std::vector<const Tensor *> ops{&acc};
   ops.insert(ops.end(), ins.begin(), ins.end());
-  ReduceMerge merge = k.reduce == FusedReduce::max   ? &merge_acc<1>
-                      : k.reduce == FusedReduce::min ? &merge_acc<-1>
-                                                     : &merge_acc<0>;
+  ReduceMerge merge =
+      k.reduce == FusedReduce::max   ? &merge_accumulators<double, 1>
+      : k.reduce == FusedReduce::min ? &merge_accumulators<double, -1>
+                                     : &merge_accumulators<double, 0>;
   run_reduction(*shape, ops.data(), static_cast<int>(ops.size()), row, merge,
                 4 * (nin + 1), k.name);
   out[0] = acc.to(*dtype).reshape(result);

@@ -129,6 +129,21 @@ using ReduceRow = void (*)(char *const *p, const int64_t *s, int64_t n);
 // dst[i] = combine(dst[i], src[i]) for n accumulators of one reduction.
 using ReduceMerge = void (*)(char *dst, const char *src, int64_t n);
 
+// The merges of run_reduction's accumulators of type A: Sign 0 sums, 1
+// keeps the larger, -1 the smaller (a NaN in src is skipped, as the rows
+// skip NaNs).
+template <class A, int Sign>
+void merge_accumulators(char *dst, const char *src, int64_t n) {
+  A *d = reinterpret_cast<A *>(dst);
+  const A *v = reinterpret_cast<const A *>(src);
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (Sign == 0)
+      d[i] += v[i];
+    else
+      d[i] = (Sign > 0 ? v[i] > d[i] : v[i] < d[i]) ? v[i] : d[i];
+  }
+}
+
 // The one reduction engine of the CPU (the runtime's sum, mean, max, min and
 // knetc's fused reductions): ops[0] is a contiguous accumulator tensor
 // holding the initial values, of `shape` with size 1 along the folded dims

@@ -36,31 +36,35 @@ T row_extremum(const T *x, int64_t n, int64_t stride) {
   return m;
 }
 
+// sum_j x[j] for j < n in A: kRowLanes partial sums, then the tail in order.
+template <class A, class T> A row_sum(const T *x, int64_t n) {
+  A lane[kRowLanes] = {};
+  int64_t j = 0;
+  for (; j + kRowLanes <= n; j += kRowLanes)
+    for (int l = 0; l < kRowLanes; ++l)
+      lane[l] += static_cast<A>(x[j + l]);
+  A s = 0;
+  for (A l : lane)
+    s += l;
+  for (; j < n; ++j)
+    s += static_cast<A>(x[j]);
+  return s;
+}
+
 // sum_j exp(x[j * stride] - m) for j < n, each term computed in T on the
-// vector math, summed in double (kRowLanes partial sums, then in order).
+// vector math, summed in double block by block (row_sum).
 template <class T>
 double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m) {
   alignas(64) T buf[vm::kBlock];
-  double lane[kRowLanes] = {};
-  double tail = 0;
+  double s = 0;
   for (int64_t j0 = 0; j0 < n; j0 += vm::kBlock) {
     const int64_t k = n - j0 < vm::kBlock ? n - j0 : vm::kBlock;
     for (int64_t j = 0; j < k; ++j)
       buf[j] = x[(j0 + j) * stride] - m;
     vm::exp(buf, buf, k);
-    if (k == vm::kBlock) {
-      for (int64_t j = 0; j < k; j += kRowLanes)
-        for (int l = 0; l < kRowLanes; ++l)
-          lane[l] += static_cast<double>(buf[j + l]);
-    } else {
-      for (int64_t j = 0; j < k; ++j)
-        tail += static_cast<double>(buf[j]);
-    }
+    s += row_sum<double>(buf, k);
   }
-  double s = 0;
-  for (double l : lane)
-    s += l;
-  return s + tail;
+  return s;
 }
 
 } // namespace knet::detail

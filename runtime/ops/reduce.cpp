@@ -92,24 +92,7 @@ void sum_row(char *const *p, const int64_t *s, int64_t n) {
       acc += static_cast<A>(*reinterpret_cast<const T *>(x + j * s[1]));
     return;
   }
-  // A contiguous row: kRowLanes partial sums, then the tail in order.
-  const T *xp = reinterpret_cast<const T *>(x);
-  A lane[kRowLanes] = {};
-  int64_t j = 0;
-  for (; j + kRowLanes <= n; j += kRowLanes)
-    for (int l = 0; l < kRowLanes; ++l)
-      lane[l] += static_cast<A>(xp[j + l]);
-  A a = 0;
-  for (A l : lane)
-    a += l;
-  for (; j < n; ++j)
-    a += static_cast<A>(xp[j]);
-  acc += a;
-}
-
-template <class A> void sum_merge(char *dst, const char *src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    reinterpret_cast<A *>(dst)[i] += reinterpret_cast<const A *>(src)[i];
+  acc += row_sum<A>(reinterpret_cast<const T *>(x), n);
 }
 
 template <class T, bool IsMax>
@@ -130,14 +113,6 @@ void extremum_row(char *const *p, const int64_t *s, int64_t n) {
   a = better(v, a) ? v : a;
 }
 
-template <class T, bool IsMax>
-void extremum_merge(char *dst, const char *src, int64_t n) {
-  T *d = reinterpret_cast<T *>(dst);
-  const T *v = reinterpret_cast<const T *>(src);
-  for (int64_t i = 0; i < n; ++i)
-    d[i] = (IsMax ? v[i] > d[i] : v[i] < d[i]) ? v[i] : d[i];
-}
-
 Shape result_shape(const ReducePlan &p, bool keepdim) {
   return keepdim ? p.keep_shape : p.out_shape;
 }
@@ -148,7 +123,6 @@ struct Reduction {
   Shape keep, out;
 };
 Reduction reduction(const Tensor &x, const Dims &dims, const char *op) {
-  check_cpu(x, op);
   const int r = x.rank();
   if (std::string e = reduce_dims_error(dims, r); !e.empty())
     fail(op, ": ", e);
@@ -170,31 +144,21 @@ Tensor expand_back(const Tensor &dy, const Shape &keep, const Shape &xs) {
   return dy.reshape(keep).expand(xs);
 }
 
-// x's shape with the reduced dims kept as 1 (dims already validated).
-Shape keep_shape(const Tensor &x, const Dims &dims) {
-  Shape keep = x.shape();
-  for (size_t d = 0; d < keep.size(); ++d)
-    if (dims.empty() || std::find_if(dims.begin(), dims.end(), [&](int e) {
-                          return normalize_dim(e, x.rank(), "reduce") ==
-                                 static_cast<int>(d);
-                        }) != dims.end())
-      keep[d] = 1;
-  return keep;
-}
-
 Tensor sum_impl(const Tensor &x, const Dims &dims, bool keepdim) {
   Tensor y;
   Shape keep;
   if (cuda::on_gpu(x)) {
     y = cuda::run_reduce("sum", x, dims, keepdim);
-    keep = keep_shape(x, dims);
+    keep = reduction(x, dims, "sum").keep;
   } else {
+    check_cpu(x, "sum");
     Reduction r = reduction(x, dims, "sum");
     dispatch_numeric(x.dtype(), "sum", [&]<class T>() {
       using A = Acc<T>;
       Tensor acc = Tensor::zeros(r.keep, dtype_of<A>, x.device());
       const Tensor *ops[2] = {&acc, &x};
-      run_reduction(x.shape(), ops, 2, &sum_row<T, A>, &sum_merge<A>, 1, "sum");
+      run_reduction(x.shape(), ops, 2, &sum_row<T, A>,
+                    &merge_accumulators<A, 0>, 1, "sum");
       y = acc.to(x.dtype()).reshape(keepdim ? r.keep : r.out);
     });
     keep = r.keep;
@@ -216,8 +180,9 @@ Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
   Shape keep;
   if (cuda::on_gpu(x)) {
     y = cuda::run_reduce(op, x, dims, keepdim);
-    keep = keep_shape(x, dims);
+    keep = reduction(x, dims, op).keep;
   } else {
+    check_cpu(x, op);
     Reduction r = reduction(x, dims, op);
     y = Tensor::empty(r.keep, x.dtype(), x.device());
     dispatch_numeric(x.dtype(), op, [&]<class T>() {
@@ -226,7 +191,7 @@ Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
                         : std::numeric_limits<T>::max());
       const Tensor *ops[2] = {&y, &x};
       run_reduction(x.shape(), ops, 2, &extremum_row<T, IsMax>,
-                    &extremum_merge<T, IsMax>, 1, op);
+                    &merge_accumulators < T, IsMax ? 1 : -1 >, 1, op);
     });
     if (!keepdim)
       y = y.reshape(r.out);

@@ -4,6 +4,7 @@
 #include "core/autograd.h"
 #include "core/cuda.h"
 #include "core/dispatch.h"
+#include "core/isa.h"
 #include "core/loops.h"
 
 namespace knet::detail {
@@ -11,11 +12,11 @@ namespace knet::detail {
 // No blocked form: the body runs element by element in every dtype.
 struct NoBlock {};
 
-// The scalar body of op `name` and its blocked form (ops/op_bodies.inc),
-// for map_float and map_float2.
+// The scalar body of op `name` and its blocked form (ops/op_bodies.inc) in
+// the loops' instruction set (core/isa.h), for map_float and map_float2.
 #define KNET_BODIES(name)                                                      \
   [](auto... v) { return body::name(v...); },                                  \
-      [](auto... a) { body::name##_block(a...); }
+      [](auto... a) { kernels().name(a...); }
 
 // y = f(x) for floating x; f is a generic lambda over the element type.
 // With a blocked form block(y, x) (KNET_BODIES), f32 runs it instead.

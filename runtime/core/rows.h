@@ -1,17 +1,34 @@
 // Row helpers shared by the reductions and row ops (ops/reduce.cpp) and the
-// losses (ops/loss.cpp).
+// losses (ops/loss.cpp). Dense float rows run them in the loops' instruction
+// set (core/isa.h) through the fold_* functions at the end.
 #pragma once
+
+#include "core/isa.h"
 
 #include <knet/vmath.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace knet::detail {
+inline namespace KNET_ISA {
 
-// Independent accumulators of the row loops below: the compiler keeps them
-// in vector registers.
+// Independent accumulators of the row loops below, kept in a vector of
+// kRowLanes elements (GCC's vector extension: the widest registers of the
+// instruction set the file is compiled for, split as needed).
 constexpr int kRowLanes = 16;
+
+template <class T> struct Lanes { static constexpr bool vector = false; };
+template <> struct Lanes<float> {
+  static constexpr bool vector = true;
+  typedef float type __attribute__((vector_size(kRowLanes * sizeof(float))));
+};
+template <> struct Lanes<double> {
+  static constexpr bool vector = true;
+  typedef double type __attribute__((vector_size(kRowLanes * sizeof(double))));
+};
 
 // The largest (IsMax) or smallest of x[j * stride], j < n, skipping NaNs
 // (lowest() or max() when none).
@@ -20,51 +37,114 @@ T row_extremum(const T *x, int64_t n, int64_t stride) {
   const T init =
       IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
   auto pick = [](T v, T a) { return (IsMax ? v > a : v < a) ? v : a; };
-  T lane[kRowLanes];
-  for (T &l : lane)
-    l = init;
-  int64_t j = 0;
-  if (stride == 1)
-    for (; j + kRowLanes <= n; j += kRowLanes)
-      for (int l = 0; l < kRowLanes; ++l)
-        lane[l] = pick(x[j + l], lane[l]);
   T m = init;
-  for (T l : lane)
-    m = pick(l, m);
+  int64_t j = 0;
+  if (stride == 1 && n >= kRowLanes) {
+    if constexpr (Lanes<T>::vector) {
+      using V = typename Lanes<T>::type;
+      V lane = V{} + init;
+      for (; j + kRowLanes <= n; j += kRowLanes) {
+        V v;
+        std::memcpy(&v, x + j, sizeof v);
+        lane = (IsMax ? v > lane : v < lane) ? v : lane;
+      }
+      for (int l = 0; l < kRowLanes; ++l)
+        m = pick(lane[l], m);
+    } else {
+      T lane[kRowLanes];
+      for (T &l : lane)
+        l = init;
+      for (; j + kRowLanes <= n; j += kRowLanes)
+        for (int l = 0; l < kRowLanes; ++l)
+          lane[l] = pick(x[j + l], lane[l]);
+      for (T l : lane)
+        m = pick(l, m);
+    }
+  }
   for (; j < n; ++j)
     m = pick(x[j * stride], m);
   return m;
 }
 
-// sum_j x[j] for j < n in A: kRowLanes partial sums, then the tail in order.
+// sum_j x[j] for j < n in A: kRowLanes partial sums (lane l adds the
+// elements j = l mod kRowLanes), then the tail in order.
 template <class A, class T> A row_sum(const T *x, int64_t n) {
-  A lane[kRowLanes] = {};
-  int64_t j = 0;
-  for (; j + kRowLanes <= n; j += kRowLanes)
-    for (int l = 0; l < kRowLanes; ++l)
-      lane[l] += static_cast<A>(x[j + l]);
   A s = 0;
-  for (A l : lane)
-    s += l;
+  int64_t j = 0;
+  if constexpr (Lanes<A>::vector && Lanes<T>::vector) {
+    using VA = typename Lanes<A>::type;
+    using VT = typename Lanes<T>::type;
+    VA lane = {};
+    for (; j + kRowLanes <= n; j += kRowLanes) {
+      VT v;
+      std::memcpy(&v, x + j, sizeof v);
+      lane += __builtin_convertvector(v, VA);
+    }
+    for (int l = 0; l < kRowLanes; ++l)
+      s += lane[l];
+  } else {
+    A lane[kRowLanes] = {};
+    for (; j + kRowLanes <= n; j += kRowLanes)
+      for (int l = 0; l < kRowLanes; ++l)
+        lane[l] += static_cast<A>(x[j + l]);
+    for (A l : lane)
+      s += l;
+  }
   for (; j < n; ++j)
     s += static_cast<A>(x[j]);
   return s;
 }
 
 // sum_j exp(x[j * stride] - m) for j < n, each term computed in T on the
-// vector math, summed in double block by block (row_sum).
+// vector math, summed in double block by block (row_sum). With `next` (the
+// row to be read after this one, n elements from it), a unit-stride row
+// prefetches it as it goes, so that reading the next row from memory
+// overlaps this row's exponentials.
 template <class T>
-double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m) {
+double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m,
+                       const T *next = nullptr) {
   alignas(64) T buf[vm::kBlock];
+  constexpr int64_t kLine = 64 / sizeof(T);
   double s = 0;
   for (int64_t j0 = 0; j0 < n; j0 += vm::kBlock) {
     const int64_t k = n - j0 < vm::kBlock ? n - j0 : vm::kBlock;
+    if (next && stride == 1)
+      for (int64_t j = 0; j < k; j += kLine)
+        __builtin_prefetch(next + j0 + j);
     for (int64_t j = 0; j < k; ++j)
       buf[j] = x[(j0 + j) * stride] - m;
     vm::exp(buf, buf, k);
     s += row_sum<double>(buf, k);
   }
   return s;
+}
+
+} // namespace KNET_ISA
+
+// row_extremum, row_sum and sum_exp_shifted; unit-stride float rows run in
+// the loops' instruction set (kernels()).
+template <bool IsMax, class T>
+T fold_extremum(const T *x, int64_t n, int64_t stride) {
+  if constexpr (std::is_same_v<T, float>)
+    if (stride == 1)
+      return IsMax ? kernels().row_max(x, n) : kernels().row_min(x, n);
+  return row_extremum<IsMax>(x, n, stride);
+}
+
+template <class A, class T> A fold_sum(const T *x, int64_t n) {
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<A, double>)
+    return kernels().row_sum(x, n);
+  else
+    return row_sum<A>(x, n);
+}
+
+template <class T>
+double fold_sum_exp(const T *x, int64_t n, int64_t stride, T m,
+                    const T *next = nullptr) {
+  if constexpr (std::is_same_v<T, float>)
+    if (stride == 1)
+      return kernels().sum_exp_shifted(x, n, m, next);
+  return sum_exp_shifted(x, n, stride, m, next);
 }
 
 } // namespace knet::detail

@@ -2,6 +2,7 @@
 // the library loads; the double functions are libm's.
 #include <knet/vmath.h>
 
+#include "core/isa.h"
 #include "core/vmath_table.h"
 
 #include <cmath>
@@ -107,3 +108,35 @@ bool set_isa(const std::string &name) {
 }
 
 } // namespace knet::detail::vm
+
+namespace knet::detail {
+
+#if defined(__x86_64__)
+extern const KernelTable kernel_avx512_table, kernel_avx2_table;
+#endif
+extern const KernelTable kernel_base_table;
+
+Isa loops_isa() {
+#if defined(__x86_64__)
+  if (vm::g_table == &vm::avx512_table)
+    return Isa::avx512;
+  if (vm::g_table == &vm::avx2_table)
+    return Isa::avx2;
+#endif
+  return Isa::base;
+}
+
+const KernelTable &kernels() {
+  switch (loops_isa()) {
+#if defined(__x86_64__)
+  case Isa::avx512:
+    return kernel_avx512_table;
+  case Isa::avx2:
+    return kernel_avx2_table;
+#endif
+  default:
+    return kernel_base_table;
+  }
+}
+
+} // namespace knet::detail

@@ -250,7 +250,7 @@ Tensor pow(const Tensor &a, double s) {
                        [s](float *y, const float *u) {
                          alignas(64) float e[vm::kBlock];
                          std::fill_n(e, vm::kBlock, static_cast<float>(s));
-                         body::pow_block(y, u, e);
+                         kernels().pow(y, u, e);
                        });
   if (recording())
     record("pow", {a}, {y}, [a, s](const Grads &dy, const Needs &) {
@@ -270,7 +270,7 @@ Tensor pow(double s, const Tensor &b) {
                        [s](float *y, const float *u) {
                          alignas(64) float e[vm::kBlock];
                          std::fill_n(e, vm::kBlock, static_cast<float>(s));
-                         body::pow_block(y, e, u);
+                         kernels().pow(y, e, u);
                        });
   if (recording())
     record("pow", {b}, {y}, [s, y](const Grads &dy, const Needs &) {

@@ -60,14 +60,17 @@ Tensor class_mask(const std::vector<int64_t> &ids, const Tensor &scores) {
          Tensor::from(iota, {1, C}).to(dev);
 }
 
-// logsumexp of row i of a strided [N,C] matrix.
+// logsumexp of row i of a strided [N,C] matrix whose rows before `end` are
+// read next (prefetched).
 template <class T>
-double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1) {
+double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1,
+               int64_t end) {
   const T *r = x + i * s0;
-  double m = static_cast<double>(row_extremum<true>(r, C, s1));
+  double m = static_cast<double>(fold_extremum<true>(r, C, s1));
   if (!std::isfinite(m))
     m = 0;
-  return m + std::log(sum_exp_shifted(r, C, s1, static_cast<T>(m)));
+  const T *next = i + 1 < end ? r + s0 : nullptr;
+  return m + std::log(fold_sum_exp(r, C, s1, static_cast<T>(m), next));
 }
 
 // The gradient of nll w.r.t. scores for a scalar upstream gradient `dy`:
@@ -102,7 +105,7 @@ Tensor nll_grad(const Tensor &dy, const Tensor &scores,
           std::fill(orow, orow + C, T(0));
           continue;
         }
-        const double lse = row_lse(x, i, C, s0, s1);
+        const double lse = row_lse(x, i, C, s0, s1, e);
         const T *r = x + i * s0;
         for (int64_t j = 0; j < C; ++j)
           orow[j] = static_cast<T>(static_cast<double>(r[j * s1]) - lse);
@@ -204,7 +207,7 @@ Tensor nll(const Tensor &scores, const Tensor &labels, NllOptions o) {
     parallel_for(N, C * 2, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i)
         if (ids[i] >= 0)
-          per_row[i] = row_lse(x, i, C, s0, s1) -
+          per_row[i] = row_lse(x, i, C, s0, s1, e) -
                        static_cast<double>(x[i * s0 + ids[i] * s1]);
     });
     for (double v : per_row)

@@ -92,7 +92,7 @@ void sum_row(char *const *p, const int64_t *s, int64_t n) {
       acc += static_cast<A>(*reinterpret_cast<const T *>(x + j * s[1]));
     return;
   }
-  acc += row_sum<A>(reinterpret_cast<const T *>(x), n);
+  acc += fold_sum<A>(reinterpret_cast<const T *>(x), n);
 }
 
 template <class T, bool IsMax>
@@ -108,8 +108,8 @@ void extremum_row(char *const *p, const int64_t *s, int64_t n) {
     return;
   }
   T &a = *reinterpret_cast<T *>(p[0]);
-  const T v = row_extremum<IsMax>(reinterpret_cast<const T *>(x), n,
-                                  s[1] / static_cast<int64_t>(sizeof(T)));
+  const T v = fold_extremum<IsMax>(reinterpret_cast<const T *>(x), n,
+                                   s[1] / static_cast<int64_t>(sizeof(T)));
   a = better(v, a) ? v : a;
 }
 
@@ -292,10 +292,11 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
   parallel_for(R, C * 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const T *xr = x + i * C;
-      T m = row_extremum<true>(xr, C, 1);
+      T m = fold_extremum<true>(xr, C, 1);
       if (!std::isfinite(m))
         m = 0;
-      const Acc<T> s = static_cast<Acc<T>>(sum_exp_shifted(xr, C, 1, m));
+      const T *next = i + 1 < e ? xr + C : nullptr;
+      const Acc<T> s = static_cast<Acc<T>>(fold_sum_exp(xr, C, 1, m, next));
       // (x - m) - log(s), not x - (m + log(s)): for large |x| the rounding
       // of m + log(s) would cost up to an ulp of m (1e-5 relative in f32).
       const T logs = static_cast<T>(std::log(s));

@@ -3,6 +3,7 @@
 #include "core/autograd.h"
 #include "core/cuda.h"
 #include "core/dispatch.h"
+#include "core/isa.h"
 #include "core/parallel.h"
 #include "core/tensor_impl.h"
 #include "train/update_rules.h"
@@ -198,7 +199,7 @@ void apply_update(const char *op, Param &p, const Tensor &grad, double gclip,
         bp[k] = slot->buffers[k].template data<T>();
     const UpdateLoop<T, Rule> loop =
         UpdateLoops<Rule>::get(update_table(), static_cast<T *>(nullptr));
-    parallel_for(n, 16, [&](int64_t b, int64_t e) {
+    parallel_for(n, Rule::cost, [&](int64_t b, int64_t e) {
       loop(rule, wp, gp, bp, scale, b, e);
     });
   });
@@ -216,15 +217,16 @@ extern const UpdateTable update_avx512_table, update_avx2_table;
 extern const UpdateTable update_base_table;
 
 const UpdateTable &update_table() {
-  const char *isa = vm::isa();
+  switch (loops_isa()) {
 #if defined(__x86_64__)
-  if (std::strcmp(isa, "avx512") == 0)
+  case Isa::avx512:
     return update_avx512_table;
-  if (std::strcmp(isa, "avx2") == 0)
+  case Isa::avx2:
     return update_avx2_table;
 #endif
-  (void)isa;
-  return update_base_table;
+  default:
+    return update_base_table;
+  }
 }
 
 } // namespace detail

@@ -2,7 +2,11 @@
 // loops of train/update_isa.inc run them, compiled for each instruction set.
 // Each rule updates one value w and its state s[0..nbuf) in the value's
 // dtype A (f32 or f64, as Knet computes them), given the (clipped) gradient
-// g; its members are the step's constants, rounded to A.
+// g; its members are the step's constants, rounded to A. `cost` is the
+// per-element cost of its loop for parallel_for: 1 for a multiply-add per
+// value, 16 for rules that divide or take square roots (measured: SGD over
+// 8000 values takes 0.7 us on one thread and more on two; Adam over 8000
+// takes 6.3 us on one thread and 4.3 on two).
 #pragma once
 
 #include <cmath>
@@ -12,12 +16,14 @@ namespace knet::detail {
 
 struct SgdRule {
   static constexpr int nbuf = 0;
+  static constexpr int64_t cost = 1;
   double lr;
   template <class A> void operator()(A &w, A g, A *) const { w -= A(lr) * g; }
 };
 
 struct MomentumRule {
   static constexpr int nbuf = 1;
+  static constexpr int64_t cost = 2;
   double lr, gamma;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &v = s[0];
@@ -28,6 +34,7 @@ struct MomentumRule {
 
 struct NesterovRule {
   static constexpr int nbuf = 1;
+  static constexpr int64_t cost = 2;
   double lr, gamma;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &v = s[0];
@@ -40,6 +47,7 @@ struct NesterovRule {
 
 struct AdagradRule {
   static constexpr int nbuf = 1;
+  static constexpr int64_t cost = 16;
   double lr, eps;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &G = s[0];
@@ -50,6 +58,7 @@ struct AdagradRule {
 
 struct RmspropRule {
   static constexpr int nbuf = 1;
+  static constexpr int64_t cost = 16;
   double lr, rho, eps;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &G = s[0];
@@ -60,6 +69,7 @@ struct RmspropRule {
 
 struct AdadeltaRule {
   static constexpr int nbuf = 2;
+  static constexpr int64_t cost = 16;
   double lr, rho, eps;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &G = s[0], &D = s[1];
@@ -73,6 +83,7 @@ struct AdadeltaRule {
 // c1, c2: the bias corrections 1 - beta^t of this step.
 struct AdamRule {
   static constexpr int nbuf = 2;
+  static constexpr int64_t cost = 16;
   double lr, b1, b2, eps, c1, c2;
   template <class A> void operator()(A &w, A g, A *s) const {
     A &m = s[0], &v = s[1];

@@ -176,7 +176,9 @@ mlir::LogicalResult emitOpBodies(mlir::ModuleOp module, llvm::raw_ostream &os) {
 // an op's scalar formula is written once for the tape, the compiled code and
 // the fused kernels. T is the float type (float or double); bool for b8.
 // A body that calls vector math also has a blocked form, <op>_block, over
-// knet::detail::vm::kBlock elements of arrays (knet/vmath.h).
+// knet::detail::vm::kBlock elements of arrays (knet/vmath.h), listed in
+// KNET_BLOCKED_BODIES. The bodies live in the inline namespace KNET_ISA,
+// the instruction set of the file that includes them (core/isa.h).
 #pragma once
 
 #include <knet/vmath.h>
@@ -184,9 +186,15 @@ mlir::LogicalResult emitOpBodies(mlir::ModuleOp module, llvm::raw_ostream &os) {
 #include <cmath>
 #include <cstdint>
 
+#ifndef KNET_ISA
+#define KNET_ISA base
+#endif
+
 namespace knet::detail::body {
+inline namespace KNET_ISA {
 
 )";
+  std::string blocked;
   for (auto &[op, fused] : *single) {
     if (fused.getReduce())
       continue;
@@ -194,8 +202,14 @@ namespace knet::detail::body {
     if (mlir::failed(fn))
       return mlir::failure();
     os << *fn << "\n";
+    if (llvm::StringRef(*fn).contains("_block("))
+      blocked += " \\\n  X(" + op + ", " +
+                 std::to_string(fused.getInputs().size()) + ")";
   }
-  os << "} // namespace knet::detail::body\n";
+  os << "} // namespace KNET_ISA\n"
+     << "} // namespace knet::detail::body\n\n"
+     << "// The ops with a blocked form, X(op, number of inputs) each.\n"
+     << "#define KNET_BLOCKED_BODIES(X)" << blocked << "\n";
   return mlir::success();
 }
 

@@ -94,7 +94,8 @@ inline std::string gunzip(const std::string &path) {
 
 struct MnistSplit {
   int64_t n = 0;
-  std::vector<float> x;
+  std::vector<uint8_t> pixels; // the images' bytes, row-major [n, 784]
+  std::vector<float> x;        // pixels / 255
   std::vector<int64_t> y;
 };
 struct Mnist {
@@ -117,9 +118,10 @@ inline MnistSplit mnist_split(const std::string &images,
   const size_t n = static_cast<size_t>(s.n), px = 28 * 28;
   if (be32(yi, 4) != s.n || xi.size() != 16 + n * px || yi.size() != 8 + n)
     die("MNIST sizes disagree in " + images);
+  s.pixels.assign(xi.begin() + 16, xi.end());
   s.x.resize(n * px);
   for (size_t i = 0; i < n * px; ++i)
-    s.x[i] = static_cast<float>(static_cast<unsigned char>(xi[16 + i])) / 255;
+    s.x[i] = static_cast<float>(s.pixels[i]) / 255;
   s.y.resize(n);
   for (size_t i = 0; i < n; ++i)
     s.y[i] = static_cast<unsigned char>(yi[8 + i]);

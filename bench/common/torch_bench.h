@@ -19,6 +19,14 @@ inline torch::Tensor tensor_of(const std::vector<int64_t> &v,
   return torch::from_blob(const_cast<int64_t *>(v.data()), s, torch::kInt64)
       .clone();
 }
+// Rows `idx` (dim 0) of t: LibTorch's index_select, one pass into a new
+// tensor.
+inline torch::Tensor rows_of(const torch::Tensor &t,
+                             const std::vector<int64_t> &idx) {
+  return t.index_select(0, torch::from_blob(const_cast<int64_t *>(idx.data()),
+                                            {static_cast<int64_t>(idx.size())},
+                                            torch::kInt64));
+}
 // A leaf that requires grad.
 inline torch::Tensor param_of(const std::vector<float> &v,
                               std::vector<int64_t> s) {

@@ -23,7 +23,7 @@ KNET_COMPILE Tensor loss(const Mlp &m, const Tensor &x, const Tensor &y) {
 int main(int argc, char **argv) {
   bench::Args args(argc, argv);
   const int epochs = static_cast<int>(args.integer("epochs", 10));
-  const int64_t hidden = args.integer("hidden", 64), batch = 100, px = 784;
+  const int64_t hidden = args.integer("hidden", 64), batch = 100;
   bench::report_knet("mlp", is_compiled(loss), args);
   bench::Mnist d = bench::mnist(bench::data_root(args));
   bench::Rng rng(1);
@@ -34,17 +34,14 @@ int main(int argc, char **argv) {
       bench::param_of(bench::zeros({10}), {10})};
   std::vector<int64_t> first(batch);
   std::iota(first.begin(), first.end(), 0);
-  auto xb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.x, px, idx),
-                            {static_cast<int64_t>(idx.size()), 1, 28, 28});
-  };
-  auto yb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.y, 1, idx),
-                            {static_cast<int64_t>(idx.size())});
-  };
+  // Each library's own row gather from the training set; knet's converts
+  // the images' bytes to f32 as it gathers.
+  bench::RowBatches rows(bench::mnist_pixels(d.train),
+                         bench::tensor_of(d.train.y, {d.train.n}), batch,
+                         bench::mnist_batches());
 
   if (args.str("task", "train") == "ratio") {
-    Tensor x = xb(first), y = yb(first);
+    auto [x, y] = rows(first);
     bench::report_ratio([&] { (void)loss(m, x, y); },
                         [&] { (void)diff(loss, m, x, y); });
     return 0;
@@ -54,7 +51,8 @@ int main(int argc, char **argv) {
   Adam opt;
   double t0 = bench::now(), last = 0, first_loss = std::nan("");
   for (const auto &idx : batches) {
-    Tape t = diff(loss, m, xb(idx), yb(idx));
+    auto [x, y] = rows(idx);
+    Tape t = diff(loss, m, x, y);
     update(t, opt);
     last = t.value().item<double>();
     if (std::isnan(first_loss))

@@ -18,7 +18,7 @@ struct Mlp {
 int main(int argc, char **argv) {
   bench::Args args(argc, argv);
   const int epochs = static_cast<int>(args.integer("epochs", 10));
-  const int64_t hidden = args.integer("hidden", 64), batch = 100, px = 784;
+  const int64_t hidden = args.integer("hidden", 64), batch = 100;
   bench::setup_torch("mlp", args);
   bench::Mnist d = bench::mnist(bench::data_root(args));
   bench::Rng rng(1);
@@ -30,13 +30,14 @@ int main(int argc, char **argv) {
   std::vector<torch::Tensor> params{m.w1, m.b1, m.w2, m.b2};
   std::vector<int64_t> first(batch);
   std::iota(first.begin(), first.end(), 0);
+  // Each library's own row gather from the training set.
+  torch::Tensor xtrain = bench::tensor_of(d.train.x, {d.train.n, 1, 28, 28});
+  torch::Tensor ytrain = bench::tensor_of(d.train.y, {d.train.n});
   auto xb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.x, px, idx),
-                            {static_cast<int64_t>(idx.size()), 1, 28, 28});
+    return bench::rows_of(xtrain, idx);
   };
   auto yb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.y, 1, idx),
-                            {static_cast<int64_t>(idx.size())});
+    return bench::rows_of(ytrain, idx);
   };
   // knet's Adam defaults: lr 0.001, betas (0.9, 0.999), eps 1e-8.
   torch::optim::Adam opt(params, torch::optim::AdamOptions(0.001).eps(1e-8));

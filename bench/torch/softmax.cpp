@@ -16,7 +16,7 @@ struct Softmax {
 int main(int argc, char **argv) {
   bench::Args args(argc, argv);
   const int epochs = static_cast<int>(args.integer("epochs", 10));
-  const int64_t batch = 100, px = 784;
+  const int64_t batch = 100;
   bench::setup_torch("softmax", args);
   bench::Mnist d = bench::mnist(bench::data_root(args));
   bench::Rng rng(1);
@@ -25,13 +25,14 @@ int main(int argc, char **argv) {
   std::vector<torch::Tensor> params{m.w, m.b};
   std::vector<int64_t> first(batch);
   std::iota(first.begin(), first.end(), 0);
+  // Each library's own row gather from the training set.
+  torch::Tensor xtrain = bench::tensor_of(d.train.x, {d.train.n, 1, 28, 28});
+  torch::Tensor ytrain = bench::tensor_of(d.train.y, {d.train.n});
   auto xb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.x, px, idx),
-                            {static_cast<int64_t>(idx.size()), 1, 28, 28});
+    return bench::rows_of(xtrain, idx);
   };
   auto yb = [&](const std::vector<int64_t> &idx) {
-    return bench::tensor_of(bench::gather(d.train.y, 1, idx),
-                            {static_cast<int64_t>(idx.size())});
+    return bench::rows_of(ytrain, idx);
   };
   torch::optim::SGD opt(params, torch::optim::SGDOptions(0.1));
 

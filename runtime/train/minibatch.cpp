@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 
 namespace knet {
 
@@ -30,6 +31,12 @@ Minibatch::Minibatch(Tensor x, Tensor y, int64_t batch, MinibatchOptions opts)
       fail("minibatch: x and y have different numbers of examples: x ",
            shape_str(x_.shape()), " y ", shape_str(y_.shape()));
   }
+  const DType xt = opts_.xtype.value_or(x_.dtype());
+  if (opts_.xscale != 1 && !is_floating(xt))
+    fail("minibatch: xscale = ", opts_.xscale, " needs a floating xtype, got ",
+         dtype_name(xt));
+  if (opts_.xtype || opts_.xscale != 1)
+    detail::check_cpu(x_, "minibatch");
   if (opts_.shuffle) {
     detail::check_cpu(x_, "minibatch");
     if (y_.defined())
@@ -64,19 +71,67 @@ Minibatch::iterator Minibatch::end() const {
 
 namespace {
 
-// Rows rows[0..k) of t (dim 0) gathered into a new contiguous tensor.
-Tensor gather_rows(const Tensor &t, const int64_t *rows, int64_t k) {
+// Rows first + rows[i] (rows null: first + i), i < k, of t along dim 0,
+// converted to `dtype` (times `scale` when it is floating), in one pass into
+// `buf`'s storage when nothing else holds it and it is large enough, else
+// into a new buffer that `buf` then keeps.
+Tensor gather_rows(const Tensor &t, int64_t first, const int64_t *rows,
+                   int64_t k, DType dtype, double scale, Tensor &buf) {
   Tensor c = t.contiguous();
   Shape shape = c.shape();
   shape[0] = k;
-  Tensor out = Tensor::empty(shape, c.dtype(), c.device());
-  const size_t row_bytes =
-      static_cast<size_t>(c.numel() / std::max<int64_t>(c.size(0), 1)) *
-      dtype_size(c.dtype());
-  const char *src = c.impl()->data();
-  char *dst = out.impl()->data();
-  for (int64_t i = 0; i < k; ++i)
-    std::memcpy(dst + i * row_bytes, src + rows[i] * row_bytes, row_bytes);
+  const bool free = buf.defined() && buf.impl_ptr().use_count() == 1 &&
+                    buf.impl()->storage.use_count() == 1 &&
+                    buf.dtype() == dtype &&
+                    buf.numel() >= detail::shape_numel(shape);
+  if (!free) {
+    Shape full = shape;
+    full[0] = std::max(k, buf.defined() ? buf.size(0) : k);
+    buf = Tensor::empty(full, dtype, c.device());
+  }
+  Tensor out =
+      detail::make_view(buf, shape, detail::contiguous_strides(shape), 0);
+  const int64_t row = c.numel() / std::max<int64_t>(c.size(0), 1);
+  const size_t src_bytes = static_cast<size_t>(row) * dtype_size(c.dtype());
+  auto src_row = [&](int64_t i) { return first + (rows ? rows[i] : i); };
+  // Shuffled rows are scattered over x: each row's lines are requested while
+  // the row before it is copied.
+  auto prefetch = [&](int64_t i) {
+    if (rows && i < k) {
+      const char *p = c.impl()->data() + src_row(i) * src_bytes;
+      for (size_t b = 0; b < src_bytes; b += 64)
+        __builtin_prefetch(p + b);
+    }
+  };
+  if (dtype == c.dtype() && scale == 1) {
+    const size_t bytes = static_cast<size_t>(row) * dtype_size(dtype);
+    const char *src = c.impl()->data();
+    char *dst = out.impl()->data();
+    for (int64_t i = 0; i < k; ++i) {
+      prefetch(i + 4);
+      std::memcpy(dst + i * bytes, src + src_row(i) * bytes, bytes);
+    }
+    return out;
+  }
+  detail::dispatch_numeric(c.dtype(), "minibatch", [&]<class S>() {
+    detail::dispatch_numeric(dtype, "minibatch", [&]<class D>() {
+      const S *src = c.data<S>();
+      D *dst = out.data<D>();
+      for (int64_t i = 0; i < k; ++i) {
+        prefetch(i + 4);
+        const S *r = src + src_row(i) * row;
+        D *o = dst + i * row;
+        if constexpr (std::is_floating_point_v<D>) {
+          const D sc = static_cast<D>(scale);
+          for (int64_t j = 0; j < row; ++j)
+            o[j] = static_cast<D>(r[j]) * sc;
+        } else {
+          for (int64_t j = 0; j < row; ++j)
+            o[j] = static_cast<D>(r[j]);
+        }
+      }
+    });
+  });
   return out;
 }
 
@@ -87,13 +142,22 @@ Minibatch::value_type Minibatch::batch(int64_t i,
   if (i < 0 || i >= length())
     fail("minibatch: batch ", i, " out of range [0, ", length(), ")");
   const int64_t b = i * batch_, e = std::min(n_, b + batch_);
-  if (perm) {
-    const int64_t *rows = perm->data() + b;
-    return {gather_rows(x_, rows, e - b),
-            y_.defined() ? gather_rows(y_, rows, e - b) : Tensor()};
-  }
-  return {x_.slice(0, b, e).contiguous(),
-          y_.defined() ? y_.slice(0, b, e).contiguous() : Tensor()};
+  const DType xt = opts_.xtype.value_or(x_.dtype());
+  if (!perm && xt == x_.dtype() && opts_.xscale == 1)
+    return {x_.slice(0, b, e).contiguous(),
+            y_.defined() ? y_.slice(0, b, e).contiguous() : Tensor()};
+  if (perm && static_cast<int64_t>(perm->size()) < e)
+    fail("minibatch: batch ", i, " needs rows ", b, "..", e - 1,
+         " of the order, which has ", perm->size());
+  // Shuffled: rows perm[b..e); else rows b..e.
+  const int64_t first = perm ? 0 : b;
+  const int64_t *rows = perm ? perm->data() + b : nullptr;
+  Tensor x = gather_rows(x_, first, rows, e - b, xt, opts_.xscale, xbuf_);
+  if (!y_.defined())
+    return {x, Tensor()};
+  if (!perm)
+    return {x, y_.slice(0, b, e).contiguous()};
+  return {x, gather_rows(y_, 0, rows, e - b, y_.dtype(), 1, ybuf_)};
 }
 
 Minibatch minibatch(Tensor x, Tensor y, int64_t batch, MinibatchOptions opts) {

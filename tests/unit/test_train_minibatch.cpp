@@ -2,9 +2,11 @@
 // rendering and output, and minimize.
 #include "test_util.h"
 
+#include <knet/memory.h>
 #include <knet/train.h>
 
 #include <algorithm>
+#include <numeric>
 #include <sstream>
 #include <unistd.h>
 
@@ -151,6 +153,71 @@ TEST(Minibatch, BadArguments) {
 }
 
 // ---------------------------------------------------------------------------
+
+TEST(Minibatch, XtypeConvertsAndScalesAsItGathers) {
+  // u8 "pixels" 0..29 in 10 rows of 3; y = 1000 + row.
+  std::vector<uint8_t> px(30);
+  std::iota(px.begin(), px.end(), uint8_t{0});
+  Tensor x = Tensor::from(px, {10, 3});
+  for (bool shuffle : {false, true}) {
+    seed(3);
+    auto mb = minibatch(x, rows_y(10), 4,
+                        {.shuffle = shuffle,
+                         .partial = true,
+                         .xtype = DType::f32,
+                         .xscale = 1.0 / 255});
+    std::vector<int64_t> seen;
+    for (auto [xb, yb] : mb) {
+      ASSERT_EQ(xb.dtype(), DType::f32);
+      EXPECT_TRUE(xb.is_contiguous());
+      std::vector<float> xv = xb.to_vector<float>();
+      std::vector<int64_t> yv = yb.to_vector<int64_t>();
+      for (int64_t r = 0; r < xb.size(0); ++r) {
+        const int64_t id = yv[r] - 1000;
+        seen.push_back(id);
+        for (int64_t j = 0; j < 3; ++j)
+          EXPECT_EQ(xv[3 * r + j], static_cast<float>(3 * id + j) *
+                                       static_cast<float>(1.0 / 255));
+      }
+    }
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, iota_ids(0, 10)) << "shuffle " << shuffle;
+  }
+  // Integer conversion without a scale.
+  auto ints = minibatch(x, 5, {.xtype = DType::i64});
+  EXPECT_EQ(
+      (*ints.begin()).first.to_vector<int64_t>(),
+      (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));
+  EXPECT_THROW(minibatch(x, 5, {.xtype = DType::i32, .xscale = 0.5}), Error);
+  EXPECT_THROW(minibatch(x, 5, {.xscale = 0.5}), Error);
+}
+
+TEST(Minibatch, GathersIntoAReusedBufferOnceTheBatchIsDropped) {
+  auto mb = minibatch(rows_x(100), rows_y(100), 10, {.shuffle = true});
+  auto it = mb.begin();
+  (void)*it; // the first batch allocates the buffers
+  const uint64_t before = memory_stats().allocations;
+  std::vector<int64_t> ids;
+  for (++it; it != mb.end(); ++it) {
+    auto [xb, yb] = *it;
+    for (int64_t v : yb.to_vector<int64_t>())
+      ids.push_back(v);
+  }
+  EXPECT_EQ(memory_stats().allocations, before)
+      << "a dropped batch's buffer is reused";
+  EXPECT_EQ(ids.size(), 90u);
+  // A batch that is still held is never overwritten by the next one.
+  auto it2 = mb.begin();
+  auto [x0, y0] = *it2;
+  std::vector<double> x0v = x0.to_vector<double>();
+  std::vector<int64_t> y0v = y0.to_vector<int64_t>();
+  ++it2;
+  auto [x1, y1] = *it2;
+  EXPECT_NE(x1.data_ptr(), x0.data_ptr());
+  EXPECT_EQ(x0.to_vector<double>(), x0v);
+  EXPECT_EQ(y0.to_vector<int64_t>(), y0v);
+  EXPECT_NE(y1.to_vector<int64_t>(), y0v);
+}
 
 TEST(Progress, RendersALine) {
   const std::string full = "\u2588", five_eighths = "\u258b";

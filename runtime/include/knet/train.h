@@ -23,6 +23,7 @@
 #include <iosfwd>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <string>
 #include <tuple>
@@ -188,14 +189,22 @@ double clip_global_norm(const Tape &tape, double max_norm);
 struct MinibatchOptions {
   bool shuffle = false; // a fresh permutation (knet's RNG) for every pass
   bool partial = false; // keep the last, smaller batch
+  // The dtype of x's batches (Knet's xtype), converted as the rows are
+  // gathered; nullopt keeps x's. A floating xtype multiplies by xscale as it
+  // converts (1/255 turns u8 pixels into [0,1]).
+  std::optional<DType> xtype = std::nullopt;
+  double xscale = 1;
 };
 
 // Batches of `batch` rows (dim 0) of x and y. Iterating yields
 // std::pair<Tensor, Tensor> (second undefined when there is no y). Each
 // begin() is one epoch: with shuffle it draws a new permutation from the
-// global stream (knet::seed makes it reproducible). Unshuffled batches are
-// contiguous slices of x and y (no copy when they are contiguous); shuffled
-// ones are gathered copies.
+// global stream (knet::seed makes it reproducible). Unshuffled batches
+// without xtype are contiguous slices of x and y (no copy when they are
+// contiguous); other batches are gathered (and converted) in one pass into
+// a buffer that the next batch reuses once nothing holds the last one (a
+// training loop that drops each batch makes no allocation per batch). A
+// Minibatch is for one thread at a time.
 class Minibatch {
 public:
   using value_type = std::pair<Tensor, Tensor>;
@@ -234,7 +243,8 @@ public:
   size_t size() const { return static_cast<size_t>(length()); }
   int64_t examples() const { return n_; } // rows of x
   int64_t batch_size() const { return batch_; }
-  // Batch i (rows i*batch ..) in the order `perm` gives (null: in order).
+  // Batch i: rows i*batch .. of the order `perm` gives (which must hold
+  // them), or of x and y as they are (null).
   value_type batch(int64_t i, const std::vector<int64_t> *perm) const;
 
 private:
@@ -242,6 +252,8 @@ private:
   int64_t batch_ = 1;
   int64_t n_ = 0;
   MinibatchOptions opts_;
+  // The gathered batches' storage (batch() reuses it when it is free).
+  mutable Tensor xbuf_, ybuf_;
 };
 
 Minibatch minibatch(Tensor x, Tensor y, int64_t batch,

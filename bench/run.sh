@@ -264,9 +264,12 @@ median() {
 run_one() { # run_one <impl> <model> <log> <args...>
   local impl=$1 m=$2 out=$3 cmd
   shift 3
+  # knet runs OpenBLAS on the calling thread (docs/design.md,
+  # "Parallelism"): a pool sized by OPENBLAS_NUM_THREADS would only spin at
+  # start-up.
   case $impl in
-    knet_compiled) cmd=("$BIN/knet_${m}_compiled") ;;
-    knet_tape) cmd=("$BIN/knet_${m}_tape") ;;
+    knet_compiled) cmd=(env OPENBLAS_NUM_THREADS=1 "$BIN/knet_${m}_compiled") ;;
+    knet_tape) cmd=(env OPENBLAS_NUM_THREADS=1 "$BIN/knet_${m}_tape") ;;
     libtorch) cmd=("$BIN/torch_$m") ;;
     libtorch2) cmd=("$BUILD/torch2/torch_$m") ;;
     pytorch) cmd=("$PY" "$ROOT/bench/py/peer.py" "$m" --impl torch) ;;

@@ -3,6 +3,10 @@
 
 #include <omp.h>
 
+// OpenBLAS's thread-pool setting, when the BLAS is OpenBLAS (weak: another
+// CBLAS links without it).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 #include <cstdlib>
 #include <thread>
 
@@ -18,8 +22,15 @@ int initial_threads() {
   return hw ? static_cast<int>(hw) : 1;
 }
 // oneDNN runs on the same OpenMP runtime: one setting governs both.
+// OpenBLAS, which knet calls for small f32 products and for f64 ones, runs
+// on the calling thread: knet splits the large ones across its own threads
+// (ops/linalg.cpp). Its own pool would wake for products of a few thousand
+// multiply-adds and keep a core spinning after each (linreg at two threads
+// took 9% longer than at one).
 int apply(int n) {
   omp_set_num_threads(n);
+  if (openblas_set_num_threads)
+    openblas_set_num_threads(1);
   return n;
 }
 int g_threads = apply(initial_threads());

@@ -7,6 +7,7 @@
 
 #include <knet/vmath.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -66,57 +67,77 @@ T row_extremum(const T *x, int64_t n, int64_t stride) {
   return m;
 }
 
-// sum_j x[j] for j < n in A: kRowLanes partial sums (lane l adds the
-// elements j = l mod kRowLanes), then the tail in order.
-template <class A, class T> A row_sum(const T *x, int64_t n) {
-  A s = 0;
-  int64_t j = 0;
-  if constexpr (Lanes<A>::vector && Lanes<T>::vector) {
-    using VA = typename Lanes<A>::type;
-    using VT = typename Lanes<T>::type;
-    VA lane = {};
+// A sum in A of values of T given in pieces, each piece but the last a
+// multiple of kRowLanes long: kRowLanes partial sums (lane l adds the
+// elements j = l mod kRowLanes of the whole sequence), then the last
+// piece's tail in order. The lanes are added up once, at the end.
+template <class A, class T> class LaneSum {
+public:
+  void add(const T *x, int64_t n) {
+    int64_t j = 0;
     for (; j + kRowLanes <= n; j += kRowLanes) {
-      VT v;
-      std::memcpy(&v, x + j, sizeof v);
-      lane += __builtin_convertvector(v, VA);
+      if constexpr (vector) {
+        VT v;
+        std::memcpy(&v, x + j, sizeof v);
+        lane_ += __builtin_convertvector(v, VA);
+      } else {
+        for (int l = 0; l < kRowLanes; ++l)
+          lane_[l] += static_cast<A>(x[j + l]);
+      }
     }
-    for (int l = 0; l < kRowLanes; ++l)
-      s += lane[l];
-  } else {
-    A lane[kRowLanes] = {};
-    for (; j + kRowLanes <= n; j += kRowLanes)
-      for (int l = 0; l < kRowLanes; ++l)
-        lane[l] += static_cast<A>(x[j + l]);
-    for (A l : lane)
-      s += l;
+    for (; j < n; ++j)
+      tail_ += static_cast<A>(x[j]);
   }
-  for (; j < n; ++j)
-    s += static_cast<A>(x[j]);
-  return s;
+  A total() const {
+    A s = 0;
+    for (int l = 0; l < kRowLanes; ++l)
+      s += lane_[l];
+    return s + tail_;
+  }
+
+private:
+  static constexpr bool vector = Lanes<A>::vector && Lanes<T>::vector;
+  using VA = typename Lanes<std::conditional_t<vector, A, double>>::type;
+  using VT = typename Lanes<std::conditional_t<vector, T, double>>::type;
+  std::conditional_t<vector, VA, std::array<A, kRowLanes>> lane_{};
+  A tail_ = 0;
+};
+
+// sum_j x[j] for j < n in A (LaneSum).
+template <class A, class T> A row_sum(const T *x, int64_t n) {
+  LaneSum<A, T> s;
+  s.add(x, n);
+  return s.total();
 }
 
 // sum_j exp(x[j * stride] - m) for j < n, each term computed in T on the
-// vector math, summed in double block by block (row_sum). With `next` (the
-// row to be read after this one, n elements from it), a unit-stride row
-// prefetches it as it goes, so that reading the next row from memory
-// overlaps this row's exponentials.
+// vector math, summed in double as row_sum sums (one LaneSum over the row's
+// blocks). With `next` (the row to be read after this one, n elements from
+// it), a unit-stride row prefetches it as it goes, so that reading the next
+// row from memory overlaps this row's exponentials.
 template <class T>
 double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m,
                        const T *next = nullptr) {
-  alignas(64) T buf[vm::kBlock];
+  constexpr int64_t K = vm::kBlock;
+  alignas(64) T buf[K];
   constexpr int64_t kLine = 64 / sizeof(T);
-  double s = 0;
-  for (int64_t j0 = 0; j0 < n; j0 += vm::kBlock) {
-    const int64_t k = n - j0 < vm::kBlock ? n - j0 : vm::kBlock;
+  LaneSum<double, T> s;
+  for (int64_t j0 = 0; j0 < n; j0 += K) {
+    const int64_t k = n - j0 < K ? n - j0 : K;
     if (next && stride == 1)
       for (int64_t j = 0; j < k; j += kLine)
         __builtin_prefetch(next + j0 + j);
-    for (int64_t j = 0; j < k; ++j)
-      buf[j] = x[(j0 + j) * stride] - m;
+    if (stride == 1 && k == K) {
+      for (int64_t j = 0; j < K; ++j)
+        buf[j] = x[j0 + j] - m;
+    } else {
+      for (int64_t j = 0; j < k; ++j)
+        buf[j] = x[(j0 + j) * stride] - m;
+    }
     vm::exp(buf, buf, k);
-    s += row_sum<double>(buf, k);
+    s.add(buf, k);
   }
-  return s;
+  return s.total();
 }
 
 } // namespace KNET_ISA

@@ -1,6 +1,7 @@
 // Matrix products: matmul (2-D and batched with broadcast batch dims) and
 // linear, with their tape rules. f32 runs on oneDNN's dnnl_sgemm, except
-// small products (small_sgemm), and f64 on OpenBLAS's cblas_dgemm. Operands
+// small products (small_sgemm), and f64 on OpenBLAS's cblas_dgemm (rows split
+// across knet's threads). Operands
 // whose last two dims are a row-major or a column-major matrix (a transposed
 // view) go to BLAS without a copy, with the transpose flag set; batch dims are
 // walked through their strides, so sliced and broadcast batches need no copy
@@ -9,6 +10,7 @@
 #include "core/cuda.h"
 #include "core/dispatch.h"
 #include "core/loops.h"
+#include "core/parallel.h"
 
 #include <knet/ops/elementwise.h>
 #include <knet/ops/linalg.h>
@@ -298,11 +300,19 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
       const double *pa = A.t.data<double>() + oa;
       const double *pb = B.t.data<double>() + ob;
       double *py = y.data<double>() + i * mn;
-      cblas_dgemm(CblasRowMajor, A.view.trans ? CblasTrans : CblasNoTrans,
-                  B.view.trans ? CblasTrans : CblasNoTrans,
-                  static_cast<int>(c.m), static_cast<int>(c.n),
-                  static_cast<int>(c.k), 1.0, pa, static_cast<int>(lda), pb,
-                  static_cast<int>(ldb), beta, py, static_cast<int>(c.n));
+      // OpenBLAS runs on the calling thread (core/parallel.cpp): rows of y
+      // go to knet's threads, each a product of its own.
+      parallel_for(
+          c.m, std::max<int64_t>(c.n * c.k / 4, 1),
+          [&](int64_t r0, int64_t r1) {
+            cblas_dgemm(CblasRowMajor, A.view.trans ? CblasTrans : CblasNoTrans,
+                        B.view.trans ? CblasTrans : CblasNoTrans,
+                        static_cast<int>(r1 - r0), static_cast<int>(c.n),
+                        static_cast<int>(c.k), 1.0,
+                        pa + (A.view.trans ? r0 : r0 * lda),
+                        static_cast<int>(lda), pb, static_cast<int>(ldb), beta,
+                        py + r0 * c.n, static_cast<int>(c.n));
+          });
     }
   });
 }

@@ -3,6 +3,8 @@
 // against central differences.
 #include "test_util.h"
 
+#include "core/parallel.h"
+
 #include <knet/ops/linalg.h>
 
 #include <string>
@@ -93,6 +95,38 @@ TEST(Matmul, TwoDimF64AndF32) {
 TEST(Matmul, LargerF32MatchesReference) {
   Tensor a = rand_f32({37, 150}, -1, 1, 3), b = rand_f32({150, 29}, -1, 1, 4);
   EXPECT_TRUE(all_close(matmul(a, b), ref_matmul(a, b), 1e-4, 1e-4));
+}
+
+// f64 products split their rows across knet's threads (OpenBLAS on each);
+// f32 ones of up to 1e6 multiply-adds go to OpenBLAS, larger ones to
+// oneDNN. Every path, plain and with transposed operands, at 1 to 3
+// threads.
+TEST(Matmul, EveryKernelPathAndThreadCount) {
+  const int before = num_threads();
+  struct Case {
+    int64_t m, k, n;
+  };
+  for (Case c : {Case{300, 40, 50}, Case{7, 300, 3}, Case{120, 130, 110}}) {
+    Tensor a = rand_f64({c.m, c.k}, -1, 1, 11);
+    Tensor b = rand_f64({c.k, c.n}, -1, 1, 12);
+    Tensor at = rand_f64({c.k, c.m}, -1, 1, 13).transpose(0, 1);
+    Tensor bt = rand_f64({c.n, c.k}, -1, 1, 14).transpose(0, 1);
+    for (auto [x, y] : {std::pair{a, b}, std::pair{at, b}, std::pair{a, bt},
+                        std::pair{at, bt}}) {
+      Tensor want = ref_matmul(x.contiguous(), y.contiguous());
+      Tensor x32 = x.to(DType::f32), y32 = y.to(DType::f32);
+      Tensor want32 = ref_matmul(x32.contiguous(), y32.contiguous());
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        EXPECT_TRUE(all_close(matmul(x, y), want, 1e-12, 1e-12))
+            << c.m << "x" << c.k << "x" << c.n << ", " << threads << " threads";
+        EXPECT_TRUE(all_close(matmul(x32, y32), want32, 1e-5, 1e-5))
+            << c.m << "x" << c.k << "x" << c.n << " f32, " << threads
+            << " threads";
+      }
+    }
+  }
+  set_num_threads(before);
 }
 
 TEST(Matmul, BatchedWithBroadcasting) {

@@ -48,4 +48,17 @@ struct KernelTable {
 // The table of loops_isa().
 const KernelTable &kernels();
 
+// Of one object per instruction set, the one for loops_isa().
+template <class T>
+const T &for_isa(const T &avx512, const T &avx2, const T &base) {
+  switch (loops_isa()) {
+  case Isa::avx512:
+    return avx512;
+  case Isa::avx2:
+    return avx2;
+  default:
+    return base;
+  }
+}
+
 } // namespace knet::detail

@@ -127,16 +127,11 @@ Isa loops_isa() {
 }
 
 const KernelTable &kernels() {
-  switch (loops_isa()) {
 #if defined(__x86_64__)
-  case Isa::avx512:
-    return kernel_avx512_table;
-  case Isa::avx2:
-    return kernel_avx2_table;
+  return for_isa(kernel_avx512_table, kernel_avx2_table, kernel_base_table);
+#else
+  return kernel_base_table;
 #endif
-  default:
-    return kernel_base_table;
-  }
 }
 
 } // namespace knet::detail

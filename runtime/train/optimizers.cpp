@@ -217,16 +217,11 @@ extern const UpdateTable update_avx512_table, update_avx2_table;
 extern const UpdateTable update_base_table;
 
 const UpdateTable &update_table() {
-  switch (loops_isa()) {
 #if defined(__x86_64__)
-  case Isa::avx512:
-    return update_avx512_table;
-  case Isa::avx2:
-    return update_avx2_table;
+  return for_isa(update_avx512_table, update_avx2_table, update_base_table);
+#else
+  return update_base_table;
 #endif
-  default:
-    return update_base_table;
-  }
 }
 
 } // namespace detail

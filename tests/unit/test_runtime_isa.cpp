@@ -4,6 +4,8 @@
 // run on the same vector math (no FMA contraction, the same order of sums), and
 // the rows agree with their definitions: NaNs skipped by max and min, sums in
 // double.
+#include "test_util.h"
+
 #include "core/isa.h"
 #include "core/rows.h"
 
@@ -29,15 +31,7 @@ namespace vm = knet::detail::vm;
 using knet::detail::kernels;
 using knet::detail::KernelTable;
 
-class IsaLoops : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    before_ = vm::isa();
-    ASSERT_TRUE(vm::set_isa(GetParam()));
-  }
-  void TearDown() override { vm::set_isa(before_); }
-  std::string before_;
-};
+class IsaLoops : public knet::testing::InstructionSets {};
 
 // Values over [-12, 12] with the specials mixed in.
 std::vector<float> block_values(int seed) {

@@ -4,6 +4,8 @@
 // arguments, and the ranges where exp overflows and tanh saturates — within
 // the ulp bound docs/ops.md states. A value does not depend on its position
 // in the array (the tail goes through the same vector code).
+#include "test_util.h"
+
 #include <knet/vmath.h>
 
 #include <gtest/gtest.h>
@@ -123,15 +125,7 @@ double bound(const std::string &isa, const Fn &fn) {
   return isa == "scalar" ? 4.0 : fn.bound;
 }
 
-class Vmath : public ::testing::TestWithParam<std::string> {
-protected:
-  void SetUp() override {
-    before_ = vm::isa();
-    ASSERT_TRUE(vm::set_isa(GetParam()));
-  }
-  void TearDown() override { vm::set_isa(before_); }
-  std::string before_;
-};
+class Vmath : public knet::testing::InstructionSets {};
 
 TEST_P(Vmath, UnaryWithinBound) {
   const std::vector<float> x = sweep(4099);

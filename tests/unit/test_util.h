@@ -3,10 +3,12 @@
 
 #include <knet/autograd.h>
 #include <knet/knet.h>
+#include <knet/vmath.h>
 
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace knet::testing {
@@ -27,5 +29,21 @@ Tensor rand_f32(const Shape &shape, double lo = -1.0, double hi = 1.0,
 ::testing::AssertionResult
 check_grads(const std::function<Tensor(const std::vector<Tensor> &)> &f,
             const std::vector<Tensor> &inputs, double tol = 1e-6);
+
+// A fixture for tests parametrized by instruction set
+// (::testing::ValuesIn(detail::vm::supported_isas())): each test runs with
+// the vector math, and so the runtime's loops, in its set, and the set in
+// use before is restored after.
+class InstructionSets : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    before_ = detail::vm::isa();
+    ASSERT_TRUE(detail::vm::set_isa(GetParam()));
+  }
+  void TearDown() override { detail::vm::set_isa(before_); }
+
+private:
+  std::string before_;
+};
 
 } // namespace knet::testing

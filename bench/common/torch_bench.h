@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bench.h"
+#include "data.h"
 
 #include <torch/torch.h>
 
@@ -26,6 +27,18 @@ inline torch::Tensor rows_of(const torch::Tensor &t,
   return t.index_select(0, torch::from_blob(const_cast<int64_t *>(idx.data()),
                                             {static_cast<int64_t>(idx.size())},
                                             torch::kInt64));
+}
+// MNIST images as their bytes, [n, 1, 28, 28] u8, and rows `idx` of them as
+// f32 in [0, 1] (x * (1/255), as knet's minibatch converts): LibTorch's
+// gather of the bytes, then its conversion.
+inline torch::Tensor mnist_pixels(const MnistSplit &s) {
+  return torch::from_blob(const_cast<uint8_t *>(s.pixels.data()),
+                          {s.n, 1, 28, 28}, torch::kUInt8)
+      .clone();
+}
+inline torch::Tensor mnist_rows(const torch::Tensor &pixels,
+                                const std::vector<int64_t> &idx) {
+  return rows_of(pixels, idx).to(torch::kFloat32).mul_(1.0f / 255);
 }
 // A leaf that requires grad.
 inline torch::Tensor param_of(const std::vector<float> &v,

@@ -50,11 +50,11 @@ int main(int argc, char **argv) {
   torch::optim::Adam opt(params, torch::optim::AdamOptions(0.001).eps(1e-8));
 
   // Each library's own row gather from the training set.
-  torch::Tensor xtrain = bench::tensor_of(d.train.x, {d.train.n, 1, 28, 28});
+  torch::Tensor xtrain = bench::mnist_pixels(d.train);
   torch::Tensor ytrain = bench::tensor_of(d.train.y, {d.train.n});
 
   if (args.str("task", "train") == "ratio") {
-    torch::Tensor x = bench::rows_of(xtrain, first),
+    torch::Tensor x = bench::mnist_rows(xtrain, first),
                   y = bench::rows_of(ytrain, first);
     bench::report_ratio(
         [&] {
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
   for (const auto &idx : batches) {
     bench::zero_grad(params);
     torch::Tensor l =
-        m.loss(bench::rows_of(xtrain, idx), bench::rows_of(ytrain, idx));
+        m.loss(bench::mnist_rows(xtrain, idx), bench::rows_of(ytrain, idx));
     l.backward();
     opt.step();
     last = l.item<double>();

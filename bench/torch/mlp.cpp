@@ -31,10 +31,10 @@ int main(int argc, char **argv) {
   std::vector<int64_t> first(batch);
   std::iota(first.begin(), first.end(), 0);
   // Each library's own row gather from the training set.
-  torch::Tensor xtrain = bench::tensor_of(d.train.x, {d.train.n, 1, 28, 28});
+  torch::Tensor xtrain = bench::mnist_pixels(d.train);
   torch::Tensor ytrain = bench::tensor_of(d.train.y, {d.train.n});
   auto xb = [&](const std::vector<int64_t> &idx) {
-    return bench::rows_of(xtrain, idx);
+    return bench::mnist_rows(xtrain, idx);
   };
   auto yb = [&](const std::vector<int64_t> &idx) {
     return bench::rows_of(ytrain, idx);

@@ -27,10 +27,11 @@ int initial_threads() {
 // (ops/linalg.cpp). Its own pool would wake for products of a few thousand
 // multiply-adds and keep a core spinning after each (linreg at two threads
 // took 9% longer than at one).
+// (OpenBLAS first: its OpenMP builds set OpenMP's count in passing.)
 int apply(int n) {
-  omp_set_num_threads(n);
   if (openblas_set_num_threads)
     openblas_set_num_threads(1);
+  omp_set_num_threads(n);
   return n;
 }
 int g_threads = apply(initial_threads());

@@ -208,7 +208,6 @@ int64_t flat_batch_stride(const Operand &o, const Shape &batch) {
   return all_zero ? 0 : stride;
 }
 
-// The batched product on the GPU: one strided-batched cuBLAS call when each
 // Whether an f32 product of m*n*k multiply-adds goes to OpenBLAS rather than
 // oneDNN: OpenBLAS's small-matrix kernels (one thread, no packing, up to
 // 100^3) take half of dnnl_sgemm's time at 100x10x784 on one thread (12
@@ -220,6 +219,7 @@ bool small_sgemm(int64_t m, int64_t n, int64_t k) {
          1e6;
 }
 
+// The batched product on the GPU: one strided-batched cuBLAS call when each
 // operand's batch has one stride, else one call per matrix.
 void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
                double beta, const char *op) {

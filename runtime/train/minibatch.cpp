@@ -24,6 +24,7 @@ Minibatch::Minibatch(Tensor x, Tensor y, int64_t batch, MinibatchOptions opts)
   if (batch_ < 1)
     fail("minibatch: batch size must be >= 1, got ", batch_);
   n_ = x_.size(0);
+
   if (y_.defined()) {
     if (y_.rank() < 1)
       fail("minibatch: y must have at least one dimension, got a scalar");
@@ -35,13 +36,24 @@ Minibatch::Minibatch(Tensor x, Tensor y, int64_t batch, MinibatchOptions opts)
   if (opts_.xscale != 1 && !is_floating(xt))
     fail("minibatch: xscale = ", opts_.xscale, " needs a floating xtype, got ",
          dtype_name(xt));
-  if (opts_.xtype || opts_.xscale != 1)
+  if (opts_.xtype || opts_.xscale != 1) {
     detail::check_cpu(x_, "minibatch");
+    for (DType t : {x_.dtype(), xt})
+      if (t == DType::f16 || t == DType::bf16 || t == DType::b8)
+        fail("minibatch: xtype converts between f32, f64, i32, i64 and u8; "
+             "got ",
+             dtype_name(x_.dtype()), " to ", dtype_name(xt));
+  }
   if (opts_.shuffle) {
     detail::check_cpu(x_, "minibatch");
     if (y_.defined())
       detail::check_cpu(y_, "minibatch");
   }
+  // Batches are slices or gathered rows of dense memory: a strided x or y
+  // is made dense once, here.
+  x_ = detail::dense(x_);
+  if (y_.defined())
+    y_ = detail::dense(y_);
 }
 
 int64_t Minibatch::length() const {
@@ -77,7 +89,7 @@ namespace {
 // into a new buffer that `buf` then keeps.
 Tensor gather_rows(const Tensor &t, int64_t first, const int64_t *rows,
                    int64_t k, DType dtype, double scale, Tensor &buf) {
-  Tensor c = t.contiguous();
+  const Tensor &c = t; // dense (the constructor made it so)
   Shape shape = c.shape();
   shape[0] = k;
   const bool free = buf.defined() && buf.impl_ptr().use_count() == 1 &&
@@ -144,11 +156,15 @@ Minibatch::value_type Minibatch::batch(int64_t i,
   const int64_t b = i * batch_, e = std::min(n_, b + batch_);
   const DType xt = opts_.xtype.value_or(x_.dtype());
   if (!perm && xt == x_.dtype() && opts_.xscale == 1)
-    return {x_.slice(0, b, e).contiguous(),
-            y_.defined() ? y_.slice(0, b, e).contiguous() : Tensor()};
+    return {x_.slice(0, b, e), y_.defined() ? y_.slice(0, b, e) : Tensor()};
   if (perm && static_cast<int64_t>(perm->size()) < e)
     fail("minibatch: batch ", i, " needs rows ", b, "..", e - 1,
          " of the order, which has ", perm->size());
+  if (perm)
+    for (int64_t j = b; j < e; ++j)
+      if ((*perm)[j] < 0 || (*perm)[j] >= n_)
+        fail("minibatch: the order's entry ", j, " is ", (*perm)[j],
+             ", not an example of [0, ", n_, ")");
   // Shuffled: rows perm[b..e); else rows b..e.
   const int64_t first = perm ? 0 : b;
   const int64_t *rows = perm ? perm->data() + b : nullptr;
@@ -156,7 +172,7 @@ Minibatch::value_type Minibatch::batch(int64_t i,
   if (!y_.defined())
     return {x, Tensor()};
   if (!perm)
-    return {x, y_.slice(0, b, e).contiguous()};
+    return {x, y_.slice(0, b, e)};
   return {x, gather_rows(y_, 0, rows, e - b, y_.dtype(), 1, ybuf_)};
 }
 

@@ -2,7 +2,9 @@
 // loops of train/update_isa.inc run them, compiled for each instruction set.
 // Each rule updates one value w and its state s[0..nbuf) in the value's
 // dtype A (f32 or f64, as Knet computes them), given the (clipped) gradient
-// g; its members are the step's constants, rounded to A. `cost` is the
+// g; its members are the step's constants, rounded to A. Always inlined:
+// an out-of-line copy compiled for AVX-512 (core/isa_avx512.cpp) could be
+// the one the linker keeps for every caller. `cost` is the
 // per-element cost of its loop for parallel_for: 1 for a multiply-add per
 // value, 16 for rules that divide or take square roots (measured: SGD over
 // 8000 values takes 0.7 us on one thread and more on two; Adam over 8000
@@ -18,14 +20,18 @@ struct SgdRule {
   static constexpr int nbuf = 0;
   static constexpr int64_t cost = 1;
   double lr;
-  template <class A> void operator()(A &w, A g, A *) const { w -= A(lr) * g; }
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *) const {
+    w -= A(lr) * g;
+  }
 };
 
 struct MomentumRule {
   static constexpr int nbuf = 1;
   static constexpr int64_t cost = 2;
   double lr, gamma;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &v = s[0];
     v = A(gamma) * v - A(lr) * g;
     w += v;
@@ -36,7 +42,8 @@ struct NesterovRule {
   static constexpr int nbuf = 1;
   static constexpr int64_t cost = 2;
   double lr, gamma;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &v = s[0];
     v *= A(gamma);
     w -= v;
@@ -49,7 +56,8 @@ struct AdagradRule {
   static constexpr int nbuf = 1;
   static constexpr int64_t cost = 16;
   double lr, eps;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &G = s[0];
     G += g * g;
     w -= A(lr) * g / std::sqrt(G + A(eps));
@@ -60,7 +68,8 @@ struct RmspropRule {
   static constexpr int nbuf = 1;
   static constexpr int64_t cost = 16;
   double lr, rho, eps;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &G = s[0];
     G = A(rho) * G + A(1 - rho) * g * g;
     w -= A(lr) * g / std::sqrt(G + A(eps));
@@ -71,7 +80,8 @@ struct AdadeltaRule {
   static constexpr int nbuf = 2;
   static constexpr int64_t cost = 16;
   double lr, rho, eps;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &G = s[0], &D = s[1];
     G = A(rho) * G + A(1 - rho) * g * g;
     A u = g * std::sqrt(D + A(eps)) / std::sqrt(G + A(eps));
@@ -85,7 +95,8 @@ struct AdamRule {
   static constexpr int nbuf = 2;
   static constexpr int64_t cost = 16;
   double lr, b1, b2, eps, c1, c2;
-  template <class A> void operator()(A &w, A g, A *s) const {
+  template <class A>
+  [[gnu::always_inline]] void operator()(A &w, A g, A *s) const {
     A &m = s[0], &v = s[1];
     m = A(b1) * m + A(1 - b1) * g;
     v = A(b2) * v + A(1 - b2) * g * g;

@@ -190,6 +190,15 @@ TEST(Minibatch, XtypeConvertsAndScalesAsItGathers) {
       (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));
   EXPECT_THROW(minibatch(x, 5, {.xtype = DType::i32, .xscale = 0.5}), Error);
   EXPECT_THROW(minibatch(x, 5, {.xscale = 0.5}), Error);
+  // b8 has no conversion; an order must name examples of x.
+  EXPECT_THROW(minibatch(x.to(DType::f32) > 3.0, 5, {.xtype = DType::f32}),
+               Error);
+  auto plain = minibatch(x, 5);
+  const std::vector<int64_t> bad = {0, 1, 2, 3, 10}, neg = {0, -1, 2, 3, 4};
+  EXPECT_THROW(plain.batch(0, &bad), Error);
+  EXPECT_THROW(plain.batch(0, &neg), Error);
+  const std::vector<int64_t> ok = {9, 1, 2, 3, 4};
+  EXPECT_EQ(plain.batch(0, &ok).first.to_vector<int64_t>()[0], 27);
 }
 
 TEST(Minibatch, GathersIntoAReusedBufferOnceTheBatchIsDropped) {

@@ -3,12 +3,12 @@
 
 #include <omp.h>
 
+#include <cstdlib>
+#include <thread>
+
 // OpenBLAS's thread-pool setting, when the BLAS is OpenBLAS (weak: another
 // CBLAS links without it).
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
-
-#include <cstdlib>
-#include <thread>
 
 namespace knet {
 namespace {
@@ -26,8 +26,8 @@ int initial_threads() {
 // on the calling thread: knet splits the large ones across its own threads
 // (ops/linalg.cpp). Its own pool would wake for products of a few thousand
 // multiply-adds and keep a core spinning after each (linreg at two threads
-// took 9% longer than at one).
-// (OpenBLAS first: its OpenMP builds set OpenMP's count in passing.)
+// took 9% longer than at one). It is set first: OpenBLAS's OpenMP builds
+// set OpenMP's count in passing.
 int apply(int n) {
   if (openblas_set_num_threads)
     openblas_set_num_threads(1);

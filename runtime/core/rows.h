@@ -8,6 +8,7 @@
 #include <knet/vmath.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -127,7 +128,7 @@ double sum_exp_shifted(const T *x, int64_t n, int64_t stride, T m,
     if (next && stride == 1)
       for (int64_t j = 0; j < k; j += kLine)
         __builtin_prefetch(next + j0 + j);
-    if (stride == 1 && k == K) {
+    if (stride == 1 && k == K) { // a constant trip count: GCC vectorizes it
       for (int64_t j = 0; j < K; ++j)
         buf[j] = x[j0 + j] - m;
     } else {
@@ -166,6 +167,22 @@ double fold_sum_exp(const T *x, int64_t n, int64_t stride, T m,
     if (stride == 1)
       return kernels().sum_exp_shifted(x, n, m, next);
   return sum_exp_shifted(x, n, stride, m, next);
+}
+
+// A row's log-sum-exp as a shift and a sum: logsumexp = m + log(s), with m
+// the row's max (0 when it is not finite: inf - inf would be NaN) and s the
+// sum of exp(x - m). `next` as for sum_exp_shifted.
+template <class T> struct ShiftedExpSum {
+  T m;
+  double s;
+};
+template <class T>
+ShiftedExpSum<T> shifted_exp_sum(const T *x, int64_t n, int64_t stride,
+                                 const T *next) {
+  T m = fold_extremum<true>(x, n, stride);
+  if (!std::isfinite(m))
+    m = 0;
+  return {m, fold_sum_exp(x, n, stride, m, next)};
 }
 
 } // namespace knet::detail

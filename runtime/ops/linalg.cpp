@@ -1,11 +1,10 @@
 // Matrix products: matmul (2-D and batched with broadcast batch dims) and
 // linear, with their tape rules. f32 runs on oneDNN's dnnl_sgemm, except
 // small products (small_sgemm), and f64 on OpenBLAS's cblas_dgemm (rows split
-// across knet's threads). Operands
-// whose last two dims are a row-major or a column-major matrix (a transposed
-// view) go to BLAS without a copy, with the transpose flag set; batch dims are
-// walked through their strides, so sliced and broadcast batches need no copy
-// either.
+// across knet's threads). Operands whose last two dims are a row-major or a
+// column-major matrix (a transposed view) go to BLAS without a copy, with the
+// transpose flag set; batch dims are walked through their strides, so sliced
+// and broadcast batches need no copy either.
 #include "core/autograd.h"
 #include "core/cuda.h"
 #include "core/dispatch.h"
@@ -219,6 +218,26 @@ bool small_sgemm(int64_t m, int64_t n, int64_t k) {
          1e6;
 }
 
+// Rows [r0, r1) of y = a . b + beta * y on OpenBLAS (one thread, see
+// core/parallel.cpp), for one matrix of a batch: pa, pb and py point at it.
+template <class T>
+void blas_rows(const Operand &A, const Operand &B, const Checked &c,
+               const T *pa, int64_t lda, const T *pb, int64_t ldb, T *py,
+               double beta, int64_t r0, int64_t r1) {
+  const auto ta = A.view.trans ? CblasTrans : CblasNoTrans;
+  const auto tb = B.view.trans ? CblasTrans : CblasNoTrans;
+  const T *pr = pa + (A.view.trans ? r0 : r0 * lda);
+  const int m = static_cast<int>(r1 - r0), n = static_cast<int>(c.n),
+            k = static_cast<int>(c.k);
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, pr, static_cast<int>(lda),
+                pb, static_cast<int>(ldb), static_cast<float>(beta),
+                py + r0 * c.n, n);
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, pr, static_cast<int>(lda),
+                pb, static_cast<int>(ldb), beta, py + r0 * c.n, n);
+}
+
 // The batched product on the GPU: one strided-batched cuBLAS call when each
 // operand's batch has one stride, else one call per matrix.
 void gemm_cuda(const Operand &A, const Operand &B, const Checked &c, Tensor &y,
@@ -279,13 +298,8 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
   const bool small = small_sgemm(c.m, c.n, c.k);
   for_each_matrix(A, B, c, [&](int64_t i, int64_t oa, int64_t ob) {
     if (y.dtype() == DType::f32 && small) {
-      cblas_sgemm(CblasRowMajor, A.view.trans ? CblasTrans : CblasNoTrans,
-                  B.view.trans ? CblasTrans : CblasNoTrans,
-                  static_cast<int>(c.m), static_cast<int>(c.n),
-                  static_cast<int>(c.k), 1.0f, A.t.data<float>() + oa,
-                  static_cast<int>(lda), B.t.data<float>() + ob,
-                  static_cast<int>(ldb), static_cast<float>(beta),
-                  y.data<float>() + i * mn, static_cast<int>(c.n));
+      blas_rows(A, B, c, A.t.data<float>() + oa, lda, B.t.data<float>() + ob,
+                ldb, y.data<float>() + i * mn, beta, 0, c.m);
     } else if (y.dtype() == DType::f32) {
       const float *pa = A.t.data<float>() + oa;
       const float *pb = B.t.data<float>() + ob;
@@ -297,22 +311,13 @@ void gemm_batched(const Tensor &a, const Tensor &b, const Checked &c, Tensor &y,
         fail(op, ": dnnl_sgemm failed (status ", static_cast<int>(s), ") on ",
              shape_str(a.shape()), " x ", shape_str(b.shape()));
     } else {
-      const double *pa = A.t.data<double>() + oa;
-      const double *pb = B.t.data<double>() + ob;
-      double *py = y.data<double>() + i * mn;
-      // OpenBLAS runs on the calling thread (core/parallel.cpp): rows of y
-      // go to knet's threads, each a product of its own.
-      parallel_for(
-          c.m, std::max<int64_t>(c.n * c.k / 4, 1),
-          [&](int64_t r0, int64_t r1) {
-            cblas_dgemm(CblasRowMajor, A.view.trans ? CblasTrans : CblasNoTrans,
-                        B.view.trans ? CblasTrans : CblasNoTrans,
-                        static_cast<int>(r1 - r0), static_cast<int>(c.n),
-                        static_cast<int>(c.k), 1.0,
-                        pa + (A.view.trans ? r0 : r0 * lda),
-                        static_cast<int>(lda), pb, static_cast<int>(ldb), beta,
-                        py + r0 * c.n, static_cast<int>(c.n));
-          });
+      // Rows of y go to knet's threads, each a product of its own.
+      parallel_for(c.m, std::max<int64_t>(c.n * c.k / 4, 1),
+                   [&](int64_t r0, int64_t r1) {
+                     blas_rows(A, B, c, A.t.data<double>() + oa, lda,
+                               B.t.data<double>() + ob, ldb,
+                               y.data<double>() + i * mn, beta, r0, r1);
+                   });
     }
   });
 }

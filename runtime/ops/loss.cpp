@@ -66,11 +66,9 @@ template <class T>
 double row_lse(const T *x, int64_t i, int64_t C, int64_t s0, int64_t s1,
                int64_t end) {
   const T *r = x + i * s0;
-  double m = static_cast<double>(fold_extremum<true>(r, C, s1));
-  if (!std::isfinite(m))
-    m = 0;
-  const T *next = i + 1 < end ? r + s0 : nullptr;
-  return m + std::log(fold_sum_exp(r, C, s1, static_cast<T>(m), next));
+  const ShiftedExpSum<T> e =
+      shifted_exp_sum(r, C, s1, i + 1 < end ? r + s0 : nullptr);
+  return static_cast<double>(e.m) + std::log(e.s);
 }
 
 // The gradient of nll w.r.t. scores for a scalar upstream gradient `dy`:

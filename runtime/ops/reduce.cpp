@@ -191,7 +191,7 @@ Tensor extremum(const Tensor &x, const Dims &dims, bool keepdim) {
                         : std::numeric_limits<T>::max());
       const Tensor *ops[2] = {&y, &x};
       run_reduction(x.shape(), ops, 2, &extremum_row<T, IsMax>,
-                    &merge_accumulators < T, IsMax ? 1 : -1 >, 1, op);
+                    &merge_accumulators<T, (IsMax ? 1 : -1)>, 1, op);
     });
     if (!keepdim)
       y = y.reshape(r.out);
@@ -292,11 +292,10 @@ void row_kernel(RowOp op, const T *x, T *y, int64_t R, int64_t C) {
   parallel_for(R, C * 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const T *xr = x + i * C;
-      T m = fold_extremum<true>(xr, C, 1);
-      if (!std::isfinite(m))
-        m = 0;
-      const T *next = i + 1 < e ? xr + C : nullptr;
-      const Acc<T> s = static_cast<Acc<T>>(fold_sum_exp(xr, C, 1, m, next));
+      const ShiftedExpSum<T> sum =
+          shifted_exp_sum(xr, C, 1, i + 1 < e ? xr + C : nullptr);
+      const T m = sum.m;
+      const Acc<T> s = static_cast<Acc<T>>(sum.s);
       // (x - m) - log(s), not x - (m + log(s)): for large |x| the rounding
       // of m + log(s) would cost up to an ulp of m (1e-5 relative in f32).
       const T logs = static_cast<T>(std::log(s));

@@ -36,19 +36,19 @@ Minibatch::Minibatch(Tensor x, Tensor y, int64_t batch, MinibatchOptions opts)
   if (opts_.xscale != 1 && !is_floating(xt))
     fail("minibatch: xscale = ", opts_.xscale, " needs a floating xtype, got ",
          dtype_name(xt));
-  if (opts_.xtype || opts_.xscale != 1) {
-    detail::check_cpu(x_, "minibatch");
+  const bool converts = opts_.xtype || opts_.xscale != 1;
+  if (converts)
     for (DType t : {x_.dtype(), xt})
       if (t == DType::f16 || t == DType::bf16 || t == DType::b8)
         fail("minibatch: xtype converts between f32, f64, i32, i64 and u8; "
              "got ",
              dtype_name(x_.dtype()), " to ", dtype_name(xt));
-  }
-  if (opts_.shuffle) {
+  // Gathered batches are made on the CPU (gather_rows); say so now rather
+  // than at the first batch.
+  if (converts || opts_.shuffle)
     detail::check_cpu(x_, "minibatch");
-    if (y_.defined())
-      detail::check_cpu(y_, "minibatch");
-  }
+  if (opts_.shuffle && y_.defined())
+    detail::check_cpu(y_, "minibatch");
   // Batches are slices or gathered rows of dense memory: a strided x or y
   // is made dense once, here.
   x_ = detail::dense(x_);
@@ -83,13 +83,13 @@ Minibatch::iterator Minibatch::end() const {
 
 namespace {
 
-// Rows first + rows[i] (rows null: first + i), i < k, of t along dim 0,
-// converted to `dtype` (times `scale` when it is floating), in one pass into
-// `buf`'s storage when nothing else holds it and it is large enough, else
-// into a new buffer that `buf` then keeps.
-Tensor gather_rows(const Tensor &t, int64_t first, const int64_t *rows,
+// Rows first + rows[i] (rows null: first + i), i < k, of the dense CPU
+// tensor c along dim 0, converted to `dtype` (times `scale` when it is
+// floating), in one pass into `buf`'s storage when nothing else holds it and
+// it is large enough, else into a new buffer that `buf` then keeps.
+Tensor gather_rows(const Tensor &c, int64_t first, const int64_t *rows,
                    int64_t k, DType dtype, double scale, Tensor &buf) {
-  const Tensor &c = t; // dense (the constructor made it so)
+  detail::check_cpu(c, "minibatch");
   Shape shape = c.shape();
   shape[0] = k;
   const bool free = buf.defined() && buf.impl_ptr().use_count() == 1 &&
@@ -116,12 +116,11 @@ Tensor gather_rows(const Tensor &t, int64_t first, const int64_t *rows,
     }
   };
   if (dtype == c.dtype() && scale == 1) {
-    const size_t bytes = static_cast<size_t>(row) * dtype_size(dtype);
     const char *src = c.impl()->data();
     char *dst = out.impl()->data();
     for (int64_t i = 0; i < k; ++i) {
       prefetch(i + 4);
-      std::memcpy(dst + i * bytes, src + src_row(i) * bytes, bytes);
+      std::memcpy(dst + i * src_bytes, src + src_row(i) * src_bytes, src_bytes);
     }
     return out;
   }

@@ -459,234 +459,222 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
     os << "    r" << o << " = " << (*yields)[o] << ";\n";
   os << "  }\n";
 
-  // Operand k of the loop: results first, then inputs.
+  // Operand k of a row function: results first, then inputs.
   auto inType = [&](unsigned i) {
     return operandType(op.getInputs()[i].getType());
   };
   auto outType = [&](unsigned o) {
-    return reduce ? std::string("double")
-                  : operandType(op.getResult(o).getType());
+    return operandType(op.getResult(o).getType());
   };
-  auto strided = [&](StringRef type, unsigned k) {
-    return ("*reinterpret_cast<" + type + " *>(p[" + Twine(k) + "] + j * s[" +
-            Twine(k) + "])")
-        .str();
-  };
-  // Inputs known to be 0-d (a C++ scalar, a 0-d constant) are read once per
-  // row in the dense path; every other input must be unit-stride there.
+  // Inputs known to be 0-d (a C++ scalar, a 0-d constant) are passed as
+  // values, read once per row; inputs read for their shape only are not
+  // loaded at all; every other input is an array.
   SmallVector<bool> scalar;
   for (Value v : op.getInputs()) {
     auto ranked = dyn_cast<RankedTensorType>(v.getType());
     scalar.push_back(v.getDefiningOp<ScalarOp>() ||
                      (ranked && ranked.getRank() == 0));
   }
-  // Inputs read for their shape only are not loaded at all.
   SmallVector<bool> read = readInputs(body);
-  auto printDense = [&]() {
-    os << "    const bool dense = true";
-    for (unsigned i = 0; i < nin; ++i)
-      if (!scalar[i] && read[i])
-        os << " &&\n        s[" << nout + i << "] == sizeof(" << inType(i)
-           << ")";
-    os << ";\n";
+  auto array = [&](unsigned i) { return read[i] && !scalar[i]; };
+  auto idx = [](StringRef prefix, unsigned k) {
+    return (prefix + Twine(k)).str();
   };
+  // The read inputs as arguments: scalars by `scalarName`, arrays by
+  // `arrayName`.
+  auto inputArgs = [&](auto scalarName, auto arrayName) {
+    std::string a;
+    for (unsigned i = 0; i < nin; ++i)
+      if (read[i])
+        a += ", " + (scalar[i] ? scalarName(i) : arrayName(i));
+    return a;
+  };
+  auto xName = [&](unsigned i) { return idx("x", i); };
+
   // Float bodies that call vector math also get a blocked form: `block`
-  // over kBlock elements, and float rows run block by block (a partial or
-  // strided block through zero-padded copies, so that an element's value
-  // does not depend on where it lies).
+  // over kBlock elements at once.
   const bool blocked = blockable(body);
   if (blocked) {
     os << "  KNET_VECTOR_LOOPS static void block(";
-    bool first = true;
-    for (unsigned o = 0; o < nout; ++o, first = false)
-      os << (first ? "" : ", ") << "T *__restrict y" << o;
-    for (unsigned i = 0; i < nin; ++i) {
-      if (!read[i])
-        continue;
-      os << (first ? "" : ", ")
-         << (scalar[i] ? "[[maybe_unused]] const T x" : "const T *__restrict x")
-         << i;
-      first = false;
-    }
-    os << ") {\n";
-    SmallVector<bool> array;
+    std::string params;
+    for (unsigned o = 0; o < nout; ++o)
+      params += ", T *__restrict y" + std::to_string(o);
     for (unsigned i = 0; i < nin; ++i)
-      array.push_back(!scalar[i]);
-    if (failed(printBlockedBody(body, array, os, "    ")))
+      if (read[i])
+        params += (scalar[i] ? ", [[maybe_unused]] const T x"
+                             : ", const T *__restrict x") +
+                  std::to_string(i);
+    os << StringRef(params).drop_front(2) << ") {\n";
+    SmallVector<bool> arrays;
+    for (unsigned i = 0; i < nin; ++i)
+      arrays.push_back(!scalar[i]);
+    if (failed(printBlockedBody(body, arrays, os, "    ")))
       return failure();
     os << "  }\n";
   }
-  // The float rows of the blocked form; `reduceInto` accumulates the block's
-  // result into the double accumulators instead of storing it.
-  auto blockedRows = [&](bool reduceInto) {
-    os << "    if constexpr (sizeof(T) == sizeof(float)) {\n"
-       << "      constexpr int64_t K = knet::detail::vm::kBlock;\n";
-    os << "      const bool unit = dense";
-    if (!reduceInto)
-      for (unsigned o = 0; o < nout; ++o)
-        os << " && s[" << o << "] == sizeof(T)";
-    os << ";\n";
-    for (unsigned i = 0; i < nin; ++i)
-      if (read[i] && scalar[i])
-        os << "      const T x" << i << " = *reinterpret_cast<const T *>(p["
-           << nout + i << "]);\n";
-    auto blockArgs = [&](auto output, auto input) {
+
+  // step(m, y..., x...): m <= kBlock elements of unit-stride arrays. A
+  // float body with a blocked form runs it, a partial block through
+  // zero-padded copies, so that an element's value does not depend on where
+  // it lies.
+  os << "  static void step(int64_t m";
+  for (unsigned o = 0; o < nout; ++o)
+    os << ", " << outType(o) << " *__restrict y" << o;
+  for (unsigned i = 0; i < nin; ++i)
+    if (read[i])
+      os << ", const " << inType(i) << (scalar[i] ? " x" : " *__restrict x")
+         << i;
+  os << ") {\n";
+  if (blocked) {
+    auto outs = [&](StringRef prefix) {
       std::string a;
       for (unsigned o = 0; o < nout; ++o)
-        a += (a.empty() ? "" : ", ") + output(o);
-      for (unsigned i = 0; i < nin; ++i)
-        if (read[i])
-          a += (a.empty() ? "" : ", ") +
-               (scalar[i] ? "x" + std::to_string(i) : input(i));
-      return a;
+        a += ", " + idx(prefix, o);
+      return StringRef(a).drop_front(2).str();
     };
-    os << "      for (int64_t j0 = 0; j0 < n; j0 += K) {\n"
-       << "        const int64_t m = n - j0 < K ? n - j0 : K;\n";
-    if (!reduceInto)
-      os << "        if (unit && m == K) {\n          block("
-         << blockArgs(
-                [&](unsigned o) {
-                  return "reinterpret_cast<T *>(p[" + std::to_string(o) +
-                         "]) + j0";
-                },
-                [&](unsigned i) {
-                  return "reinterpret_cast<const T *>(p[" +
-                         std::to_string(nout + i) + "]) + j0";
-                })
-         << ");\n          continue;\n        }\n";
+    os << "    if constexpr (sizeof(T) == sizeof(float)) {\n"
+       << "      constexpr int64_t K = knet::detail::vm::kBlock;\n"
+       << "      if (m == K) {\n"
+       << "        block(" << outs("y") << inputArgs(xName, xName) << ");\n"
+       << "        return;\n      }\n";
     for (unsigned i = 0; i < nin; ++i)
-      if (read[i] && !scalar[i])
-        os << "        alignas(64) T b" << i << "[K];\n";
+      if (array(i))
+        os << "      alignas(64) T b" << i << "[K];\n";
     for (unsigned o = 0; o < nout; ++o)
-      os << "        alignas(64) T c" << o << "[K];\n";
-    // A reduction's inputs are read in place when they can be.
-    if (reduceInto)
-      os << "        const bool direct = unit && m == K;\n";
-    std::string in = reduceInto ? "  " : "";
-    if (reduceInto)
-      os << "        if (!direct) {\n";
-    os << in << "        for (int64_t j = 0; j < K; ++j) {\n";
+      os << "      alignas(64) T c" << o << "[K];\n";
+    os << "      for (int64_t j = 0; j < K; ++j) {\n";
     for (unsigned i = 0; i < nin; ++i)
-      if (read[i] && !scalar[i])
-        os << in << "          b" << i
-           << "[j] = j < m ? *reinterpret_cast<const T *>(p[" << nout + i
-           << "] + (j0 + j) * s[" << nout + i << "]) : T(0);\n";
-    os << in << "        }\n";
-    if (reduceInto)
-      os << "        }\n";
-    os << "        block("
-       << blockArgs([](unsigned o) { return "c" + std::to_string(o); },
-                    [&](unsigned i) {
-                      std::string b = "b" + std::to_string(i);
-                      if (!reduceInto)
-                        return b;
-                      return "direct ? reinterpret_cast<const T *>(p[" +
-                             std::to_string(nout + i) + "]) + j0 : " + b;
-                    })
-       << ");\n";
-    os << "        for (int64_t j = 0; j < m; ++j) {\n";
-    if (reduceInto)
-      os << "          double &acc = *reinterpret_cast<double *>(p[0] + "
-            "(j0 + j) * s[0]);\n"
-         << "          " << combine(op, "acc", "static_cast<double>(c0[j])")
-         << ";\n";
-    else
-      for (unsigned o = 0; o < nout; ++o)
-        os << "          *reinterpret_cast<T *>(p[" << o << "] + (j0 + j) * s["
-           << o << "]) = c" << o << "[j];\n";
-    os << "        }\n      }\n      return;\n    }\n";
-  };
-  os << "  static void row(char *const *p, const int64_t *s, int64_t n) {\n";
-  printDense();
-  // Pointers (and the scalars) of the dense path.
-  auto densePointers = [&](StringRef indent) {
+      if (array(i))
+        os << "        b" << i << "[j] = j < m ? x" << i << "[j] : T(0);\n";
+    os << "      }\n"
+       << "      block(" << outs("c")
+       << inputArgs(xName, [&](unsigned i) { return idx("b", i); }) << ");\n"
+       << "      for (int64_t j = 0; j < m; ++j) {\n";
+    for (unsigned o = 0; o < nout; ++o)
+      os << "        y" << o << "[j] = c" << o << "[j];\n";
+    os << "      }\n      return;\n    }\n";
+  }
+  {
+    std::string args;
+    for (unsigned i = 0; i < nin; ++i)
+      args += ", " + (!read[i]    ? inType(i) + "()"
+                      : scalar[i] ? xName(i)
+                                  : xName(i) + "[j]");
+    for (unsigned o = 0; o < nout; ++o)
+      args += ", y" + std::to_string(o) + "[j]";
+    os << "    for (int64_t j = 0; j < m; ++j)\n      body("
+       << StringRef(args).drop_front(2) << ");\n  }\n";
+  }
+
+  // A row function over n elements, in chunks of kBlock through step, as
+  // unit-stride arrays: an operand of unit stride read or written in place,
+  // an input broadcast along the row (stride 0) through an array filled once
+  // per row, any other operand through a copy. `accumulate`: the one result
+  // is combined into the double accumulators at p[0] (stride 0: one for the
+  // row, summed in the runtime's order, vm::RowSum) instead of stored.
+  const bool sums = reduce && op.getReduce() != ReduceKind::max &&
+                    op.getReduce() != ReduceKind::min;
+  auto printRow = [&](StringRef fn, bool accumulate) {
+    os << "  static void " << fn
+       << "(char *const *p, const int64_t *s, int64_t n) {\n"
+       << "    constexpr int64_t K = knet::detail::vm::kBlock;\n"
+       << "    const int64_t fill = n < K ? n : K;\n";
     for (unsigned i = 0; i < nin; ++i) {
+      const unsigned k = nout + i;
+      std::string t = inType(i);
       if (!read[i])
         continue;
-      if (scalar[i])
-        os << indent << "const " << inType(i) << " x" << i
-           << " = *reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
-           << "]);\n";
-      else
-        os << indent << "const " << inType(i) << " *x" << i
-           << " = reinterpret_cast<const " << inType(i) << " *>(p[" << nout + i
-           << "]);\n";
+      if (scalar[i]) {
+        os << "    const " << t << " x" << i << " = *reinterpret_cast<const "
+           << t << " *>(p[" << k << "]);\n";
+        continue;
+      }
+      os << "    const bool u" << i << " = s[" << k << "] == sizeof(" << t
+         << "), w" << i << " = s[" << k << "] == 0;\n"
+         << "    alignas(64) " << t << " b" << i << "[K];\n"
+         << "    if (w" << i << ")\n"
+         << "      std::fill_n(b" << i << ", fill, *reinterpret_cast<const "
+         << t << " *>(p[" << k << "]));\n";
     }
-  };
-  auto denseArgs = [&]() {
-    std::string s;
-    for (unsigned i = 0; i < nin; ++i)
-      s += (i ? ", " : "") +
-           (read[i] ? "x" + std::to_string(i) + (scalar[i] ? "" : "[j]")
-                    : inType(i) + "()");
-    return s;
-  };
-  auto stridedArgs = [&]() {
-    std::string s;
-    for (unsigned i = 0; i < nin; ++i)
-      s += (i ? ", " : "") + (read[i] ? strided("const " + inType(i), nout + i)
-                                      : inType(i) + "()");
-    return s;
-  };
-  auto sep = [&](const std::string &args) {
-    return args.empty() ? std::string() : ", ";
-  };
-  // The elementwise loop: results of type `type(o)`.
-  auto elementwise = [&](auto type) {
-    os << "    if (dense";
-    for (unsigned o = 0; o < nout; ++o)
-      os << " && s[" << o << "] == sizeof(" << type(o) << ")";
-    os << ") {\n";
-    densePointers("      ");
-    for (unsigned o = 0; o < nout; ++o)
-      os << "      " << type(o) << " *y" << o << " = reinterpret_cast<"
-         << type(o) << " *>(p[" << o << "]);\n";
-    std::string args = denseArgs();
-    os << "      for (int64_t j = 0; j < n; ++j)\n        body(" << args;
-    for (unsigned o = 0; o < nout; ++o)
-      os << (o || !args.empty() ? ", " : "") << "y" << o << "[j]";
-    os << ");\n      return;\n    }\n";
-    args = stridedArgs();
-    os << "    for (int64_t j = 0; j < n; ++j)\n      body(" << args;
-    for (unsigned o = 0; o < nout; ++o)
-      os << (o || !args.empty() ? ", " : "") << strided(type(o), o);
-    os << ");\n";
-  };
-  if (blocked)
-    blockedRows(reduce);
-  if (!reduce) {
-    elementwise(outType);
-  } else {
-    // One result, accumulated in double.
-    os << "    if (dense && s[0] == 0) {\n";
-    densePointers("      ");
-    os << "      double acc = *reinterpret_cast<double *>(p[0]);\n";
-    std::string args = denseArgs();
-    os << "      for (int64_t j = 0; j < n; ++j) {\n";
-    os << "        T r;\n        body(" << args << sep(args) << "r);\n";
-    os << "        " << combine(op, "acc", "static_cast<double>(r)")
-       << ";\n      }\n";
-    os << "      *reinterpret_cast<double *>(p[0]) = acc;\n      return;\n";
+    const unsigned nres = accumulate ? 1 : nout;
+    for (unsigned o = 0; o < nres; ++o) {
+      std::string t = outType(o);
+      os << "    alignas(64) " << t << " c" << o << "[K];\n";
+      if (!accumulate)
+        os << "    const bool v" << o << " = s[" << o << "] == sizeof(" << t
+           << ");\n";
+    }
+    if (accumulate && sums)
+      os << "    knet::detail::vm::RowSum sum;\n";
+    os << "    for (int64_t j0 = 0; j0 < n; j0 += K) {\n"
+       << "      const int64_t m = n - j0 < K ? n - j0 : K;\n";
+    for (unsigned i = 0; i < nin; ++i) {
+      if (!array(i))
+        continue;
+      const unsigned k = nout + i;
+      std::string t = inType(i);
+      os << "      const " << t << " *a" << i << " = b" << i << ";\n"
+         << "      if (u" << i << ")\n"
+         << "        a" << i << " = reinterpret_cast<const " << t << " *>(p["
+         << k << "]) + j0;\n"
+         << "      else if (!w" << i << ")\n"
+         << "        for (int64_t j = 0; j < m; ++j)\n"
+         << "          b" << i << "[j] = *reinterpret_cast<const " << t
+         << " *>(p[" << k << "] + (j0 + j) * s[" << k << "]);\n";
+    }
+    std::string outs;
+    for (unsigned o = 0; o < nres; ++o) {
+      if (accumulate) {
+        outs += ", c0";
+        continue;
+      }
+      std::string t = outType(o);
+      os << "      " << t << " *d" << o << " = v" << o << " ? reinterpret_cast<"
+         << t << " *>(p[" << o << "]) + j0 : c" << o << ";\n";
+      outs += ", d" + std::to_string(o);
+    }
+    os << "      step(m" << outs
+       << inputArgs(xName, [&](unsigned i) { return idx("a", i); }) << ");\n";
+    if (!accumulate) {
+      for (unsigned o = 0; o < nout; ++o)
+        os << "      if (!v" << o << ")\n"
+           << "        for (int64_t j = 0; j < m; ++j)\n"
+           << "          *reinterpret_cast<" << outType(o) << " *>(p[" << o
+           << "] + (j0 + j) * s[" << o << "]) = c" << o << "[j];\n";
+    } else {
+      os << "      if (s[0] == 0) {\n";
+      if (sums) {
+        os << "        knet::detail::vm::row_sum_add(sum, c0, m);\n";
+      } else {
+        os << "        double &acc = *reinterpret_cast<double *>(p[0]);\n"
+           << "        for (int64_t j = 0; j < m; ++j)\n"
+           << "          " << combine(op, "acc", "static_cast<double>(c0[j])")
+           << ";\n";
+      }
+      os << "      } else if (s[0] == sizeof(double)) {\n"
+         << "        double *acc = reinterpret_cast<double *>(p[0]) + j0;\n"
+         << "        for (int64_t j = 0; j < m; ++j)\n"
+         << "          " << combine(op, "acc[j]", "static_cast<double>(c0[j])")
+         << ";\n"
+         << "      } else {\n"
+         << "        for (int64_t j = 0; j < m; ++j) {\n"
+         << "          double &acc = *reinterpret_cast<double *>(p[0] + "
+            "(j0 + j) * s[0]);\n"
+         << "          " << combine(op, "acc", "static_cast<double>(c0[j])")
+         << ";\n        }\n      }\n";
+    }
     os << "    }\n";
-    args = stridedArgs();
-    os << "    for (int64_t j = 0; j < n; ++j) {\n";
-    os << "      T r;\n      body(" << args << sep(args) << "r);\n";
-    os << "      double &acc = " << strided("double", 0) << ";\n";
-    os << "      " << combine(op, "acc", "static_cast<double>(r)")
-       << ";\n    }\n";
-  }
-  os << "  }\n";
+    if (accumulate && sums)
+      os << "    if (s[0] == 0)\n"
+         << "      *reinterpret_cast<double *>(p[0]) += "
+            "knet::detail::vm::row_sum_total(sum);\n";
+    os << "  }\n";
+  };
+  printRow("row", reduce);
   // A reduction that folds nothing (a sum_to onto its own shape) runs as an
   // elementwise loop writing T.
-  if (reduce) {
-    os << "  static void map(char *const *p, const int64_t *s, int64_t n) "
-          "{\n";
-    printDense();
-    if (blocked)
-      blockedRows(false);
-    elementwise([](unsigned) { return std::string("T"); });
-    os << "  }\n";
-  }
+  if (reduce)
+    printRow("map", false);
   os << "};\n";
   return success();
 }

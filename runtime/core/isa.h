@@ -43,6 +43,8 @@ struct KernelTable {
   double (*row_sum)(const float *x, int64_t n);
   double (*sum_exp_shifted)(const float *x, int64_t n, float m,
                             const float *next);
+  // LaneSum<double, float>::add on the state LaneSum::store keeps.
+  void (*row_sum_add)(double *state, const float *x, int64_t n);
 };
 
 // The table of loops_isa().

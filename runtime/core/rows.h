@@ -20,7 +20,7 @@ inline namespace KNET_ISA {
 // Independent accumulators of the row loops below, kept in a vector of
 // kRowLanes elements (GCC's vector extension: the widest registers of the
 // instruction set the file is compiled for, split as needed).
-constexpr int kRowLanes = 16;
+constexpr int kRowLanes = vm::kSumLanes;
 
 template <class T> struct Lanes { static constexpr bool vector = false; };
 template <> struct Lanes<float> {
@@ -74,6 +74,18 @@ T row_extremum(const T *x, int64_t n, int64_t stride) {
 // piece's tail in order. The lanes are added up once, at the end.
 template <class A, class T> class LaneSum {
 public:
+  LaneSum() = default;
+  // The state a store() left: kRowLanes lanes, then the tail.
+  explicit LaneSum(const A *state) {
+    for (int l = 0; l < kRowLanes; ++l)
+      lane_[l] = state[l];
+    tail_ = state[kRowLanes];
+  }
+  void store(A *state) const {
+    for (int l = 0; l < kRowLanes; ++l)
+      state[l] = lane_[l];
+    state[kRowLanes] = tail_;
+  }
   void add(const T *x, int64_t n) {
     int64_t j = 0;
     for (; j + kRowLanes <= n; j += kRowLanes) {

@@ -3,6 +3,7 @@
 #include <knet/vmath.h>
 
 #include "core/isa.h"
+#include "core/rows.h"
 #include "core/vmath_table.h"
 
 #include <cmath>
@@ -135,3 +136,21 @@ const KernelTable &kernels() {
 }
 
 } // namespace knet::detail
+
+namespace knet::detail::vm {
+
+void row_sum_add(RowSum &s, const float *x, int64_t n) {
+  kernels().row_sum_add(s.part, x, n);
+}
+
+void row_sum_add(RowSum &s, const double *x, int64_t n) {
+  LaneSum<double, double> sum(s.part);
+  sum.add(x, n);
+  sum.store(s.part);
+}
+
+double row_sum_total(const RowSum &s) {
+  return LaneSum<double, double>(s.part).total();
+}
+
+} // namespace knet::detail::vm

@@ -110,3 +110,18 @@ func.func @scaled(%x: tensor<*xf32>, %k: f32) -> tensor<*xf32>
   %1 = knet.tanh %0 : tensor<*xf32>
   return %1 : tensor<*xf32>
 }
+
+// Sums in the runtime's order, so that f32 kernels give the runtime's bits:
+// over each row of (x + b)^2 (b broadcast along the rows), and a bias
+// gradient (relu_back summed onto b's shape).
+func.func @rowsum(%x: tensor<*xf32>, %b: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.add %x, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.mul %0, %0 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %2 = knet.sum %1 dims [1] : tensor<*xf32> -> tensor<*xf32>
+  return %2 : tensor<*xf32>
+}
+func.func @biasgrad(%dy: tensor<*xf32>, %y: tensor<*xf32>, %b: tensor<*xf32>) -> tensor<*xf32> attributes {knet.no_grad} {
+  %0 = knet.relu_back %dy, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.sum_to %0 like %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %1 : tensor<*xf32>
+}

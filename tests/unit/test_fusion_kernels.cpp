@@ -5,6 +5,8 @@
 // replaced ops (same results, same errors) when the operands do not suit it.
 #include "test_util.h"
 
+#include "core/parallel.h"
+
 #include <knet/compiled.h>
 
 #include <cmath>
@@ -31,6 +33,8 @@ const detail::CompiledFunction &knet_compiled_scal2();
 const detail::CompiledFunction &knet_compiled_meanf();
 const detail::CompiledFunction &knet_compiled_dback();
 const detail::CompiledFunction &knet_compiled_scaled();
+const detail::CompiledFunction &knet_compiled_rowsum();
+const detail::CompiledFunction &knet_compiled_biasgrad();
 
 namespace {
 
@@ -114,6 +118,50 @@ TEST(FusionKernels, Float32BlocksGiveTheRuntimesBits) {
     Tensor want = max(sin(x + b), {1}, true);
     EXPECT_EQ(out[2].to_vector<float>(), want.to_vector<float>());
   }
+}
+
+// Fused sums add in the runtime's order (vm::RowSum along a folded row,
+// element by element into a row of accumulators), so that in f32 they give
+// the bits of the ops they replace (checked in f64, where the order shows in
+// the last bits): rows read in place, broadcast along the row, and copied
+// from strided operands. One thread: two may split a sum differently between
+// the runtime's engine and the kernel.
+TEST(FusionKernels, SumsGiveTheRuntimesBits) {
+  const int threads = num_threads();
+  set_num_threads(1);
+  auto same_bits = [](const Tensor &got, const Tensor &want,
+                      const std::string &what) {
+    ASSERT_EQ(got.shape(), want.shape()) << what;
+    std::vector<double> g = got.to_vector<double>(),
+                        w = want.to_vector<double>();
+    for (size_t i = 0; i < g.size(); ++i)
+      ASSERT_EQ(g[i], w[i]) << what << ", element " << i;
+  };
+  const detail::CompiledFunction &rows = knet_compiled_rowsum();
+  Tensor b = rand_f64({30, 1}, -1, 1, 50);
+  for (const Tensor &x : {rand_f64({30, 1000}, -1, 1, 51),
+                          rand_f64({1000, 30}, -1, 1, 52).transpose(0, 1),
+                          rand_f64({30, 37}, -1, 1, 53)}) {
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = rows.forward({x, b}); });
+    EXPECT_EQ(run, 1);
+    EXPECT_EQ(declined, 0);
+    same_bits(out[0], sum((x + b) * (x + b), {1}),
+              "rowsum of " + shape_str(x.shape()));
+  }
+  const detail::CompiledFunction &bias = knet_compiled_biasgrad();
+  Tensor dy = rand_f64({8, 6, 20, 20}, -1, 1, 54);
+  Tensor y = rand_f64({8, 6, 20, 20}, -1, 1, 55);
+  for (const Shape &bs : {Shape{1, 6, 1, 1}, Shape{20}, Shape{6, 20, 1}}) {
+    Tensor like = Tensor::zeros(bs, DType::f64);
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = bias.forward({dy, y, like}); });
+    EXPECT_EQ(run, 1);
+    EXPECT_EQ(declined, 0);
+    same_bits(out[0], sum_to(relu_back(dy, y), bs),
+              "bias gradient onto " + shape_str(bs));
+  }
+  set_num_threads(threads);
 }
 
 TEST(FusionKernels, GradientReducesToTheBroadcastOperand) {

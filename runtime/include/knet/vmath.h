@@ -45,6 +45,20 @@ KNET_VM_UNARY_FUNCTIONS(KNET_VM_DECLARE)
 void pow(const float *x, const float *y, float *z, int64_t n);
 void pow(const double *x, const double *y, double *z, int64_t n);
 
+// A sum in double in the order of the runtime's row sums (its reductions
+// and sum_to): kSumLanes partial sums, lane l adding the elements
+// j = l mod kSumLanes of the row, then the last piece's tail in order, the
+// lanes added up once at the end. Rows may be given in pieces with
+// row_sum_add, each piece but the last a multiple of kSumLanes long; knetc's
+// fused reductions sum this way, so that they give the runtime's bits.
+constexpr int kSumLanes = 16;
+struct RowSum {
+  double part[kSumLanes + 1] = {}; // the lanes, then the tail
+};
+void row_sum_add(RowSum &s, const float *x, int64_t n);
+void row_sum_add(RowSum &s, const double *x, int64_t n);
+double row_sum_total(const RowSum &s);
+
 // The instruction set the float functions use now.
 const char *isa();
 // The instruction sets this CPU runs, widest first ("scalar" last).

@@ -12,6 +12,7 @@
 #include "knet/Codegen/EmitKernels.h"
 
 #include "knet/IR/KnetDialect.h"
+#include "knet/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -224,7 +225,9 @@ public:
 private:
   // Functions.
   LogicalResult emitForward(func::FuncOp f, StringRef id);
-  LogicalResult emitGrad(func::FuncOp f, func::FuncOp grad, StringRef id);
+  LogicalResult emitGrad(func::FuncOp f, func::FuncOp grad, StringRef id,
+                         StringRef suffix = "_grad", unsigned numSaved = 0);
+  LogicalResult emitSave(func::FuncOp f, func::FuncOp save, StringRef id);
   LogicalResult unpackArguments(func::FuncOp fn, func::FuncOp primal,
                                 unsigned count, SmallVectorImpl<Slot> &slots);
   LogicalResult emitReturnValues(Operation *ret, ValueRange results);
@@ -1113,7 +1116,7 @@ LogicalResult CppEmitter::unpackArguments(func::FuncOp fn, func::FuncOp primal,
     BlockArgument arg = fn.getArgument(k);
     Type type = arg.getType();
     StringRef hint = nameFromLoc(arg.getLoc());
-    if (hint.empty() && primal && primal != fn)
+    if (hint.empty() && primal && primal != fn && k < primal.getNumArguments())
       hint = nameFromLoc(primal.getArgument(k).getLoc());
     // The frontend names arguments with a knet.name attribute ("m.w1").
     std::string attrName;
@@ -1262,10 +1265,48 @@ static bool needsTrainingMode(func::FuncOp fn) {
       .wasInterrupted();
 }
 
-LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
+/// `knet_<id>_save(in, saved)`: @f_save (knet-split-adjoint) returns f's
+/// results, then the values its reverse sweep reads, which go to `saved`.
+LogicalResult CppEmitter::emitSave(func::FuncOp f, func::FuncOp save,
                                    StringRef id) {
   resetFunction();
-  const unsigned numArgs = f.getNumArguments();
+  const unsigned numResults = f.getNumResults();
+  os << "static std::vector<knet::Tensor>\n"
+     << "knet_" << id << "_save(" << kInParam
+     << (f.getNumArguments() ? "in" : "/*in*/") << ",\n"
+     << std::string(id.size() + 11, ' ')
+     << "std::vector<knet::Tensor> &saved) {\n";
+  os.indent();
+  SmallVector<Slot> slots;
+  if (failed(unpackArguments(save, f, f.getNumArguments(), slots)) ||
+      failed(emitBlock(save.getBody().front())))
+    return failure();
+  Operation *ret = save.getBody().front().getTerminator();
+  SmallVector<std::string> items;
+  for (Value v : ret->getOperands().drop_front(numResults)) {
+    if (!isa<TensorType>(v.getType()))
+      return emitError(ret->getLoc())
+             << "knet C++ emitter: a saved value of type " << v.getType()
+             << " is not a tensor";
+    items.push_back(expr(v));
+  }
+  os << "saved = {";
+  llvm::interleave(items, os, ", ");
+  os << "};\n";
+  if (failed(emitReturnValues(ret, ret->getOperands().take_front(numResults))))
+    return failure();
+  os.unindent() << "}\n\n";
+  return success();
+}
+
+/// `knet_<id><suffix>(in, dout, din)`: the adjoint @f_grad, or @f_resume
+/// (whose arguments are f's, then `numSaved` saved values, then the
+/// cotangents).
+LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
+                                   StringRef id, StringRef suffix,
+                                   unsigned numSaved) {
+  resetFunction();
+  const unsigned numArgs = f.getNumArguments() + numSaved;
   const unsigned numResults = f.getNumResults();
   SmallVector<int64_t> gradArgs = defaultGradArgs(f);
   if (auto attr = grad->getAttrOfType<DenseI64ArrayAttr>("knet.grad_args"))
@@ -1281,7 +1322,7 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
   Operation *ret = body.getTerminator();
   bool usesDout = llvm::any_of(body.getArguments().drop_front(numArgs),
                                [](BlockArgument a) { return !a.use_empty(); });
-  std::string fn = ("knet_" + id + "_grad(").str();
+  std::string fn = ("knet_" + id + suffix + "(").str();
   std::string pad(fn.size(), ' ');
   os << "static std::vector<knet::Tensor>\n"
      << fn << kInParam << (numArgs ? "in" : "/*in*/") << ",\n"
@@ -1492,6 +1533,9 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
       continue;
     if (name.ends_with("_grad") && funcs.count(name.drop_back(5)))
       continue;
+    // The split adjoint's halves are emitted with their function.
+    if (f->hasAttr(kSaveOfAttrName) || f->hasAttr(kResumeOfAttrName))
+      continue;
     // A test hook (knetc --knetc-test-fail=<function>): the emitter fails on
     // the function, as on a construct it cannot handle.
     if (f->hasAttr("knet.test_fail")) {
@@ -1520,6 +1564,20 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
       ok = false;
       continue;
     }
+    // The split adjoint (knet-split-adjoint), when there is one.
+    func::FuncOp save = funcs.lookup((name + "_save").str());
+    func::FuncOp resume = funcs.lookup((name + "_resume").str());
+    const bool split = !noGrad && save && resume &&
+                       save->hasAttr(kSaveOfAttrName) &&
+                       resume->hasAttr(kResumeOfAttrName);
+    if (split) {
+      const unsigned numSaved = save.getNumResults() - f.getNumResults();
+      if (failed(emitSave(f, save, id)) ||
+          failed(emitGrad(f, resume, id, "_resume", numSaved))) {
+        ok = false;
+        continue;
+      }
+    }
     unsigned inout = 0;
     for (unsigned i = 0; i < f.getNumResults(); ++i)
       inout += f.getResultAttr(i, "knet.inout") != nullptr;
@@ -1529,8 +1587,10 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
        << "_compiled{\n"
        << "    \"" << name << "\", knet_" << id << "_forward, "
        << (noGrad ? std::string("nullptr") : "knet_" + id + "_grad");
-    if (inout)
+    if (inout || split)
       os << ", " << inout;
+    if (split)
+      os << ", knet_" << id << "_save, knet_" << id << "_resume";
     os << "};\n\n";
     os << "// The compiled " << name << ", for registration under the user's "
        << "function.\n";

@@ -7,4 +7,5 @@ void mlir::knet::registerPasses() {
   registerFusionPass();
   registerCSEPass();
   registerFoldBatchnormPass();
+  registerSplitAdjointPass();
 }

@@ -340,6 +340,11 @@ Tensor integer_leaf(int64_t v) {
 
 namespace {
 thread_local bool t_compiled_root = false;
+std::atomic<int64_t> compiled_runs[4]; // forward, grad, save, resume
+enum CompiledEntry { kForward, kGrad, kSave, kResume };
+void count(CompiledEntry e) {
+  compiled_runs[e].fetch_add(1, std::memory_order_relaxed);
+}
 thread_local const std::vector<bool> *t_need = nullptr;
 } // namespace
 
@@ -354,6 +359,11 @@ NeedScope::~NeedScope() { t_need = saved_; }
 
 void expect_compiled_root() { t_compiled_root = true; }
 
+CompiledStats compiled_stats() {
+  return {compiled_runs[kForward].load(), compiled_runs[kGrad].load(),
+          compiled_runs[kSave].load(), compiled_runs[kResume].load()};
+}
+
 std::vector<Tensor> run_compiled(const CompiledFunction &f,
                                  const std::vector<Tensor> &in) {
   const bool root = t_compiled_root;
@@ -362,8 +372,10 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
   if (recording())
     for (const Tensor &x : in)
       tracked |= is_tracked(x) || (x.defined() && !x.impl()->param.expired());
-  if (!tracked)
+  if (!tracked) {
+    count(kForward);
     return f.forward(in);
+  }
   if (!f.grad)
     fail(f.name, ": this compiled function has no adjoint (marked "
                  "knet.no_grad) but a tape differentiates through it");
@@ -380,6 +392,7 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
                   (in[i].defined() && !in[i].impl()->param.expired());
       RecordingPause pause;
       NeedScope scope(need);
+      count(kGrad);
       out = f.grad(in, {Tensor()}, *din);
     }
     // Outputs that carry Tensor& arguments out got zero seeds: once diff's
@@ -399,11 +412,45 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     }
   }
   // The tape would run dropout and batchnorm in training mode: so does the
-  // compiled forward, and the backward replays the same random numbers.
+  // compiled forward.
+  if (f.save && f.resume) {
+    // The split adjoint: the node keeps what the reverse sweep reads.
+    auto saved = std::make_shared<std::vector<Tensor>>();
+    {
+      RecordingPause pause;
+      const bool was_training = set_training(true);
+      count(kSave);
+      out = f.save(in, *saved);
+      set_training(was_training);
+    }
+    record(f.name, in, out,
+           [&f, in, saved](const Grads &dy, const Needs &need) {
+             std::vector<Tensor> args = in;
+             args.insert(args.end(), dy.begin(), dy.end());
+             no_derivative(f.name, args);
+             args.resize(in.size());
+             args.insert(args.end(), saved->begin(), saved->end());
+             Grads dx;
+             {
+               NeedScope scope(need);
+               count(kResume);
+               (void)f.resume(args, dy, dx);
+             }
+             dx.resize(in.size());
+             for (size_t i = 0; i < dx.size(); ++i)
+               if (!need[i])
+                 dx[i] = Tensor();
+             return dx;
+           });
+    return out;
+  }
+  // Without one, the backward runs the forward again, replaying the same
+  // random numbers.
   const RngState rng = rng_state();
   {
     RecordingPause pause;
     const bool was_training = set_training(true);
+    count(kForward);
     out = f.forward(in);
     set_training(was_training);
   }
@@ -418,6 +465,7 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     set_rng_state(rng);
     {
       NeedScope scope(need);
+      count(kGrad);
       (void)f.grad(in, dy, dx);
     }
     set_rng_state(now);

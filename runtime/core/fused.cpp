@@ -1,6 +1,7 @@
 // run_fused: the CPU side of knetc's fused kernels (knet/fused.h). The
 // checks here decide whether a kernel computes exactly what the ops it
 // replaced would; the loop itself is the one strided-broadcast driver.
+#include <knet/compiled.h>
 #include <knet/fused.h>
 #include <knet/ops/elementwise.h>
 
@@ -30,6 +31,13 @@ const bool report_at_exit = [] {
       std::fprintf(stderr, "knet: fused kernels: %lld run, %lld fell back\n",
                    static_cast<long long>(kernels_run.load()),
                    static_cast<long long>(fallbacks_run.load()));
+      const CompiledStats c = compiled_stats();
+      std::fprintf(
+          stderr,
+          "knet: compiled functions: %lld forward, %lld grad, %lld "
+          "save, %lld resume\n",
+          static_cast<long long>(c.forward), static_cast<long long>(c.grad),
+          static_cast<long long>(c.save), static_cast<long long>(c.resume));
     });
   return true;
 }();

@@ -8,7 +8,9 @@ gradients agree line by line.
                                  reduction's sums may differ) and A must have
                                  run fused kernels, B none
 
-Lines of an f32 run (first word "name:f32") agree to 1e-5 relative: a fused
+Lines of a compiled function called from taped code (first word
+"hybrid_...") agree to 1e-10. Lines of an f32 run (first word "name:f32")
+agree to 1e-5 relative: a fused
 kernel may round an f32 chain differently (contractions, a reduction's
 order) than separate ops. Their second word names the printed value's dtype
 ("value:f32"), which must be the same in both builds.
@@ -69,6 +71,8 @@ for la, lb in zip(a, b):
     for u, v in zip(va, vb):
         rel = abs(u - v) / max(1.0, abs(v))
         line_tol = max(tol, 1e-5) if ka[0].endswith(":f32") else tol
+        if ka[0].startswith("hybrid_"):
+            line_tol = min(line_tol, 1e-10)
         if line_tol == tol:
             worst = max(worst, rel)
         else:

@@ -236,15 +236,30 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
     module.walk([&](mlir::knet::FusedOp op) { kernelIndex[op] = index++; });
     for (auto f : module.getOps<mlir::func::FuncOp>()) {
       llvm::StringRef name = f.getSymName();
-      bool grad = name.consume_back("_grad");
+      std::string what = "forward";
+      if (auto of =
+              f->getAttrOfType<mlir::StringAttr>(mlir::knet::kSaveOfAttrName)) {
+        // knet-split-adjoint's halves, for callers on the tape.
+        name = of.getValue();
+        auto primal = module.lookupSymbol<mlir::func::FuncOp>(name);
+        unsigned saved =
+            f.getNumResults() - (primal ? primal.getNumResults() : 0);
+        what = "forward for taped callers, saving " + std::to_string(saved) +
+               (saved == 1 ? " value" : " values");
+      } else if (auto of = f->getAttrOfType<mlir::StringAttr>(
+                     mlir::knet::kResumeOfAttrName)) {
+        name = of.getValue();
+        what = "backward for taped callers, from the saved values";
+      } else if (name.consume_back("_grad")) {
+        what = "gradient";
+      }
       std::vector<std::string> &out = fr.fusion[name.str()];
       unsigned kernels = 0;
       f.walk([&](mlir::knet::FusedOp) { ++kernels; });
       std::string line;
       llvm::raw_string_ostream os(line);
-      os << (grad ? "gradient" : "forward") << ": "
-         << before[f.getSymName().str()] << " ops, " << countOps(f)
-         << " after fusion (" << kernels
+      os << what << ": " << before[f.getSymName().str()] << " ops, "
+         << countOps(f) << " after fusion (" << kernels
          << (kernels == 1 ? " kernel" : " kernels") << ")";
       out.push_back(line);
       f.walk([&](mlir::knet::FusedOp op) {
@@ -312,7 +327,7 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
 }
 
 /// Adds the differentiation passes (inline, knet-autodiff, canonicalize,
-/// cse) and knet-fold-batchnorm to `pm`.
+/// cse), knet-fold-batchnorm and knet-split-adjoint to `pm`.
 void addAutodiffPipeline(mlir::PassManager &pm) {
   // Calls between compiled functions are inlined first (each callee keeps
   // its own compiled form too).
@@ -321,6 +336,7 @@ void addAutodiffPipeline(mlir::PassManager &pm) {
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::knet::createCSEPass());
   pm.addPass(mlir::knet::createFoldBatchnormPass());
+  pm.addPass(mlir::knet::createSplitAdjointPass());
 }
 
 /// Runs the differentiation passes and the C++ emitter on a copy of

@@ -41,7 +41,26 @@ struct CompiledFunction {
   // Tensor& arguments, which the rewritten body assigns back; their
   // undefined cotangents are zeros (state carried out, not a loss).
   size_t inout = 0;
+  // The adjoint split where its forward ends (null when knetc left it
+  // whole), for a call from code that stays on the tape: `save` runs the
+  // forward, returns the outputs and sets `saved` to the values the reverse
+  // sweep reads; `resume` is that reverse sweep over the inputs followed by
+  // `saved`, with every dout defined, returning and setting what `grad`
+  // does. The tape's node then keeps `saved` instead of running the forward
+  // again in its backward.
+  std::vector<Tensor> (*save)(const std::vector<Tensor> &in,
+                              std::vector<Tensor> &saved) = nullptr;
+  std::vector<Tensor> (*resume)(const std::vector<Tensor> &in,
+                                const std::vector<Tensor> &dout,
+                                std::vector<Tensor> &din) = nullptr;
 };
+
+// How often this process ran each entry of its compiled functions
+// (run_compiled; KNET_FUSED_STATS=1 prints them at exit).
+struct CompiledStats {
+  int64_t forward = 0, grad = 0, save = 0, resume = 0;
+};
+CompiledStats compiled_stats();
 
 // Registers `f` as the compiled form of the user function at `user_fn`.
 void register_compiled(const void *user_fn, const CompiledFunction *f);

@@ -1,19 +1,26 @@
 // --explain says, per compiled function, how many ops fusion left and which
 // kernels it formed. The MLP's bias+relu is one kernel, and its backward
 // (relu_back) fuses with the bias gradient's reduction; the LSTM cell's
-// forward is one kernel and its adjoint's elementwise work two.
+// forward is one kernel and its adjoint's elementwise work two. Each also
+// has the split adjoint for taped callers (knet-split-adjoint): a forward
+// that saves what the backward reads, and a backward that starts from it.
 // RUN: %knetc --explain %s -- -std=c++20 | FileCheck %s
 // RUN: %knetc --explain --no-fuse %s -- -std=c++20 | FileCheck %s --check-prefix=NOFUSE
 #include <knet/knet.h>
 using namespace knet;
 
-// CHECK: explain-fusion.cpp:[[@LINE+7]]: mlp: compiled statically
+// CHECK: explain-fusion.cpp:[[@LINE+12]]: mlp: compiled statically
 // CHECK-NEXT: forward: 5 ops, 4 after fusion (1 kernel)
-// CHECK-NEXT: knet_k0 (line [[@LINE+7]]): add, relu
+// CHECK-NEXT: knet_k0 (line [[@LINE+12]]): add, relu
 // CHECK-NEXT: gradient: {{[0-9]+}} ops, {{[0-9]+}} after fusion (3 kernels)
-// CHECK-NEXT: knet_k1 (line [[@LINE+5]]): add, relu
-// CHECK-NEXT: knet_k2 (line [[@LINE+4]]): relu_back; reduce sum_to
-// CHECK-NEXT: knet_k3 (line [[@LINE+3]]): relu_back; reduce sum_to
+// CHECK-NEXT: knet_k1 (line [[@LINE+10]]): add, relu
+// CHECK-NEXT: knet_k2 (line [[@LINE+9]]): relu_back; reduce sum_to
+// CHECK-NEXT: knet_k3 (line [[@LINE+8]]): relu_back; reduce sum_to
+// CHECK-NEXT: forward for taped callers, saving {{[0-9]+}} values: 5 ops, 4 after fusion (1 kernel)
+// CHECK-NEXT: knet_k4 (line [[@LINE+6]]): add, relu
+// CHECK-NEXT: backward for taped callers, from the saved values: {{[0-9]+}} ops, {{[0-9]+}} after fusion (2 kernels)
+// CHECK-NEXT: knet_k5 (line [[@LINE+4]]): relu_back; reduce sum_to
+// CHECK-NEXT: knet_k6 (line [[@LINE+3]]): relu_back; reduce sum_to
 KNET_COMPILE Tensor mlp(const Param &w1, const Param &b1, const Param &w2,
                         const Tensor &x) {
   Tensor h = relu(matmul(x, w1) + b1);
@@ -24,12 +31,16 @@ struct State {
   Tensor h, c;
 };
 
-// CHECK: explain-fusion.cpp:[[@LINE+6]]: lstm: compiled statically
+// CHECK: explain-fusion.cpp:[[@LINE+10]]: lstm: compiled statically
 // CHECK-NEXT: forward: {{[0-9]+}} ops, {{[0-9]+}} after fusion (1 kernel)
-// CHECK-NEXT: knet_k4 (line {{[0-9]+}}): sigm, mul, sigm, tanh, mul, add, sigm, tanh, mul
+// CHECK-NEXT: knet_k7 (line {{[0-9]+}}): sigm, mul, sigm, tanh, mul, add, sigm, tanh, mul
 // CHECK-NEXT: gradient: {{[0-9]+}} ops, {{[0-9]+}} after fusion (2 kernels)
-// CHECK-NEXT: knet_k5 (line {{[0-9]+}}): {{.*}}; reduce sum_to
-// CHECK-NEXT: knet_k6 (line {{[0-9]+}}): {{.*}}sigm_back{{.*}}
+// CHECK-NEXT: knet_k8 (line {{[0-9]+}}): {{.*}}; reduce sum_to
+// CHECK-NEXT: knet_k9 (line {{[0-9]+}}): {{.*}}sigm_back{{.*}}
+// CHECK-NEXT: forward for taped callers, saving {{[0-9]+}} values: {{[0-9]+}} ops, {{[0-9]+}} after fusion (1 kernel)
+// CHECK-NEXT: knet_k10 (line {{[0-9]+}}): sigm, mul, sigm, tanh, mul, add, sigm, tanh, mul
+// CHECK-NEXT: backward for taped callers, from the saved values: {{[0-9]+}} ops, {{[0-9]+}} after fusion (2 kernels)
+// CHECK-NOT: knet_k{{[0-9]+}} (line {{[0-9]+}}): sigm, mul, sigm, tanh
 KNET_COMPILE State lstm(const Param &w, const Param &b, const Tensor &x,
                         const Tensor &h0, const Tensor &c0) {
   Tensor gates = matmul(concat({x, h0}, 1), w) + b;

@@ -40,6 +40,19 @@ void registerCSEPass();
 std::unique_ptr<Pass> createFoldBatchnormPass();
 void registerFoldBatchnormPass();
 
+/// knet-split-adjoint: each @f_grad also as @f_save(args...) -> (results...,
+/// saved...) and @f_resume(args..., saved..., cotangents...) -> (results...,
+/// gradients...), the forward sweep and the reverse sweep from the values it
+/// saved, for a compiled function called from taped code (docs/ir.md,
+/// "Split adjoints"). Functions whose saved values would not all be tensors
+/// are left whole.
+std::unique_ptr<Pass> createSplitAdjointPass();
+void registerSplitAdjointPass();
+
+/// The StringAttr of @f_save and @f_resume: the name of f.
+inline constexpr llvm::StringLiteral kSaveOfAttrName = "knet.save_of";
+inline constexpr llvm::StringLiteral kResumeOfAttrName = "knet.resume_of";
+
 /// The unit attribute that marks the ops of a gradient function's reverse
 /// sweep (its top-level ops; their regions are reverse code too).
 inline constexpr llvm::StringLiteral kReverseAttrName = "knet.reverse";

@@ -224,10 +224,10 @@ public:
 
 private:
   // Functions.
-  LogicalResult emitForward(func::FuncOp f, StringRef id);
+  LogicalResult emitForward(func::FuncOp f, StringRef id,
+                            func::FuncOp save = {});
   LogicalResult emitGrad(func::FuncOp f, func::FuncOp grad, StringRef id,
-                         StringRef suffix = "_grad", unsigned numSaved = 0);
-  LogicalResult emitSave(func::FuncOp f, func::FuncOp save, StringRef id);
+                         func::FuncOp save = {});
   LogicalResult unpackArguments(func::FuncOp fn, func::FuncOp primal,
                                 unsigned count, SmallVectorImpl<Slot> &slots);
   LogicalResult emitReturnValues(Operation *ret, ValueRange results);
@@ -1225,18 +1225,41 @@ LogicalResult CppEmitter::emitReturnValues(Operation *ret, ValueRange results) {
 
 static const char *kInParam = "const std::vector<knet::Tensor> &";
 
-LogicalResult CppEmitter::emitForward(func::FuncOp f, StringRef id) {
+/// `knet_<id>_forward(in)`: @f. With `save` (knet-split-adjoint's @f_save),
+/// `knet_<id>_save(in, saved)`: its ops, returning f's results and setting
+/// `saved` to the values after them, which the reverse sweep reads.
+LogicalResult CppEmitter::emitForward(func::FuncOp f, StringRef id,
+                                      func::FuncOp save) {
   resetFunction();
+  func::FuncOp fn = save ? save : f;
+  std::string head = ("knet_" + id + (save ? "_save(" : "_forward(")).str();
   os << "static std::vector<knet::Tensor>\n"
-     << "knet_" << id << "_forward(" << kInParam
-     << (f.getNumArguments() ? "in" : "/*in*/") << ") {\n";
+     << head << kInParam << (f.getNumArguments() ? "in" : "/*in*/");
+  if (save)
+    os << ",\n"
+       << std::string(head.size(), ' ') << "std::vector<knet::Tensor> &saved";
+  os << ") {\n";
   os.indent();
   SmallVector<Slot> slots;
-  if (failed(unpackArguments(f, f, f.getNumArguments(), slots)) ||
-      failed(emitBlock(f.getBody().front())))
+  if (failed(unpackArguments(fn, f, f.getNumArguments(), slots)) ||
+      failed(emitBlock(fn.getBody().front())))
     return failure();
-  Operation *ret = f.getBody().front().getTerminator();
-  if (failed(emitReturnValues(ret, ret->getOperands())))
+  Operation *ret = fn.getBody().front().getTerminator();
+  const unsigned numOut = save ? f.getNumResults() : ret->getNumOperands();
+  if (save) {
+    SmallVector<std::string> items;
+    for (Value v : ret->getOperands().drop_front(numOut)) {
+      if (!isa<TensorType>(v.getType()))
+        return emitError(ret->getLoc())
+               << "knet C++ emitter: a saved value of type " << v.getType()
+               << " is not a tensor";
+      items.push_back(expr(v));
+    }
+    os << "saved = {";
+    llvm::interleave(items, os, ", ");
+    os << "};\n";
+  }
+  if (failed(emitReturnValues(ret, ret->getOperands().take_front(numOut))))
     return failure();
   os.unindent() << "}\n\n";
   return success();
@@ -1265,67 +1288,37 @@ static bool needsTrainingMode(func::FuncOp fn) {
       .wasInterrupted();
 }
 
-/// `knet_<id>_save(in, saved)`: @f_save (knet-split-adjoint) returns f's
-/// results, then the values its reverse sweep reads, which go to `saved`.
-LogicalResult CppEmitter::emitSave(func::FuncOp f, func::FuncOp save,
-                                   StringRef id) {
-  resetFunction();
-  const unsigned numResults = f.getNumResults();
-  os << "static std::vector<knet::Tensor>\n"
-     << "knet_" << id << "_save(" << kInParam
-     << (f.getNumArguments() ? "in" : "/*in*/") << ",\n"
-     << std::string(id.size() + 11, ' ')
-     << "std::vector<knet::Tensor> &saved) {\n";
-  os.indent();
-  SmallVector<Slot> slots;
-  if (failed(unpackArguments(save, f, f.getNumArguments(), slots)) ||
-      failed(emitBlock(save.getBody().front())))
-    return failure();
-  Operation *ret = save.getBody().front().getTerminator();
-  SmallVector<std::string> items;
-  for (Value v : ret->getOperands().drop_front(numResults)) {
-    if (!isa<TensorType>(v.getType()))
-      return emitError(ret->getLoc())
-             << "knet C++ emitter: a saved value of type " << v.getType()
-             << " is not a tensor";
-    items.push_back(expr(v));
-  }
-  os << "saved = {";
-  llvm::interleave(items, os, ", ");
-  os << "};\n";
-  if (failed(emitReturnValues(ret, ret->getOperands().take_front(numResults))))
-    return failure();
-  os.unindent() << "}\n\n";
-  return success();
-}
-
-/// `knet_<id><suffix>(in, dout, din)`: the adjoint @f_grad, or @f_resume
-/// (whose arguments are f's, then `numSaved` saved values, then the
-/// cotangents).
+/// `knet_<id>_grad(in, dout, din)`: the adjoint @f_grad, returning f's
+/// results. With `save`, `grad` is @f_resume (knet-split-adjoint): `static
+/// void knet_<id>_resume(in, dout, din)`, whose arguments are f's, then the
+/// values `save` saves, then the cotangents, and whose results are the
+/// gradients only.
 LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
-                                   StringRef id, StringRef suffix,
-                                   unsigned numSaved) {
+                                   StringRef id, func::FuncOp save) {
   resetFunction();
-  const unsigned numArgs = f.getNumArguments() + numSaved;
   const unsigned numResults = f.getNumResults();
+  const unsigned numArgs =
+      f.getNumArguments() + (save ? save.getNumResults() - numResults : 0);
+  // The gradients follow f's results among grad's, or come alone.
+  const unsigned gradBase = save ? 0 : numResults;
   SmallVector<int64_t> gradArgs = defaultGradArgs(f);
   if (auto attr = grad->getAttrOfType<DenseI64ArrayAttr>("knet.grad_args"))
     gradArgs.assign(attr.asArrayRef().begin(), attr.asArrayRef().end());
   if (grad.getNumArguments() != numArgs + numResults ||
-      grad.getNumResults() != numResults + gradArgs.size())
+      grad.getNumResults() != gradBase + gradArgs.size())
     return emitError(grad.getLoc())
            << "knet C++ emitter: @" << grad.getSymName() << " should take "
            << numArgs << " arguments and " << numResults
-           << " cotangents and return " << numResults << " results and "
+           << " cotangents and return " << gradBase << " results and "
            << gradArgs.size() << " gradients";
   Block &body = grad.getBody().front();
   Operation *ret = body.getTerminator();
   bool usesDout = llvm::any_of(body.getArguments().drop_front(numArgs),
                                [](BlockArgument a) { return !a.use_empty(); });
-  std::string fn = ("knet_" + id + suffix + "(").str();
+  std::string fn = ("knet_" + id + (save ? "_resume(" : "_grad(")).str();
   std::string pad(fn.size(), ' ');
-  os << "static std::vector<knet::Tensor>\n"
-     << fn << kInParam << (numArgs ? "in" : "/*in*/") << ",\n"
+  os << (save ? "static void\n" : "static std::vector<knet::Tensor>\n") << fn
+     << kInParam << (numArgs ? "in" : "/*in*/") << ",\n"
      << pad << kInParam << (usesDout ? "dout" : "/*dout*/") << ",\n"
      << pad << "std::vector<knet::Tensor> &din) {\n";
   os.indent();
@@ -1342,12 +1335,12 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
   // The gradient of argument k is d<name of k>, unless the IR names it.
   for (auto [j, k] : llvm::enumerate(gradArgs))
     if (k >= 0 && k < static_cast<int64_t>(numArgs) &&
-        numResults + j < ret->getNumOperands()) {
+        gradBase + j < ret->getNumOperands()) {
       StringRef argName = nameFromLoc(grad.getArgument(k).getLoc());
       if (argName.empty())
         argName = nameFromLoc(f.getArgument(k).getLoc());
       if (!argName.empty())
-        preferred.try_emplace(ret->getOperand(numResults + j),
+        preferred.try_emplace(ret->getOperand(gradBase + j),
                               ("d" + argName).str());
     }
 
@@ -1357,9 +1350,12 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
     BlockArgument cot = grad.getArgument(numArgs + i);
     if (cot.use_empty())
       continue;
-    Value result = ret->getOperand(i);
+    // @f_resume does not have the results (its caller defines every dout).
+    Value result = save ? Value() : ret->getOperand(i);
     std::string hint = nameFromLoc(cot.getLoc()).str();
-    if (hint.empty()) {
+    if (hint.empty() && !result) {
+      hint = numResults == 1 ? "dy" : "dy" + std::to_string(i);
+    } else if (hint.empty()) {
       std::string resultName =
           isa<BlockArgument>(result)
               ? nameFromLoc(cast<BlockArgument>(result).getLoc()).str()
@@ -1391,7 +1387,7 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
     // Where the result is computed in the forward sweep (planSeed), or else
     // from a run of the forward.
     SmallVector<SeedPlace> places;
-    if (planSeed(body, cot, {name, result, fill}, places)) {
+    if (result && planSeed(body, cot, {name, result, fill}, places)) {
       for (auto &[place, seed] : places) {
         if (auto *op = dyn_cast<Operation *>(place))
           seedsAfter[op].push_back(seed);
@@ -1418,10 +1414,10 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
         int64_t candidate = -1;
         if (use.getOwner() == ret) {
           unsigned idx = use.getOperandNumber();
-          if (idx >= numResults &&
+          if (idx >= gradBase &&
               isa<TensorType>(
-                  f.getArgument(gradArgs[idx - numResults]).getType()))
-            candidate = idx - numResults;
+                  f.getArgument(gradArgs[idx - gradBase]).getType()))
+            candidate = idx - gradBase;
         } else if (Operation *a = body.findAncestorOpInBlock(*use.getOwner());
                    a && owner.count(a)) {
           candidate = owner.lookup(a);
@@ -1440,7 +1436,7 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
   // Gradients into din, one per runtime leaf.
   os << "din.assign(in.size(), knet::Tensor());\n";
   for (auto [j, k] : llvm::enumerate(gradArgs)) {
-    Value g = ret->getOperand(numResults + j);
+    Value g = ret->getOperand(gradBase + j);
     SmallVector<Operation *> only;
     for (Operation &op : body.without_terminator())
       if (deferred.contains(&op) &&
@@ -1468,7 +1464,7 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
       return emitError(grad.getLoc())
              << "knet C++ emitter: knet.grad_args names argument " << k
              << " of " << numArgs;
-    Value g = ret->getOperand(numResults + j);
+    Value g = ret->getOperand(gradBase + j);
     Type argType = f.getArgument(k).getType();
     const Slot &slot = slots[k];
     if (isa<ListType>(argType)) {
@@ -1482,7 +1478,8 @@ LogicalResult CppEmitter::emitGrad(func::FuncOp f, func::FuncOp grad,
       os << "din[" << slot.str() << "] = " << expr(g) << ";\n";
     }
   }
-  if (failed(emitReturnValues(ret, ret->getOperands().take_front(numResults))))
+  if (!save &&
+      failed(emitReturnValues(ret, ret->getOperands().take_front(numResults))))
     return failure();
   os.unindent() << "}\n\n";
   return success();
@@ -1571,9 +1568,8 @@ LogicalResult CppEmitter::emitModule(ModuleOp module) {
                        save->hasAttr(kSaveOfAttrName) &&
                        resume->hasAttr(kResumeOfAttrName);
     if (split) {
-      const unsigned numSaved = save.getNumResults() - f.getNumResults();
-      if (failed(emitSave(f, save, id)) ||
-          failed(emitGrad(f, resume, id, "_resume", numSaved))) {
+      if (failed(emitForward(f, id, save)) ||
+          failed(emitGrad(f, resume, id, save))) {
         ok = false;
         continue;
       }

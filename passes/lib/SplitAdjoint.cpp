@@ -6,7 +6,7 @@
 // splits @f_grad where its forward sweep ends:
 //
 //   @f_save(args...) -> (results..., saved...)
-//   @f_resume(args..., saved..., cotangents...) -> (results..., gradients...)
+//   @f_resume(args..., saved..., cotangents...) -> (gradients...)
 //
 // @f_save runs the forward sweep and returns, after f's results, the
 // forward values that the reverse sweep reads (its residuals); @f_resume is
@@ -58,7 +58,7 @@ void eraseUnused(ArrayRef<Operation *> ops) {
 struct Split {
   /// Per top-level op of @f_grad: whether it belongs to the reverse sweep.
   SmallVector<bool> reverse;
-  /// Forward values the reverse sweep (or f's results) needs from @f_save.
+  /// Forward values the reverse sweep reads from @f_save.
   llvm::SetVector<Value> saved;
 };
 
@@ -115,7 +115,7 @@ std::optional<Split> planSplit(func::FuncOp grad, unsigned numArgs,
     if (reverse)
       reverseValues.insert(op->getResults().begin(), op->getResults().end());
   }
-  // A forward value read from the reverse sweep or returned as a result.
+  // A forward value the reverse sweep reads.
   auto need = [&](Value v) {
     if (reverseValues.contains(v) || v.getParentBlock() != &entry ||
         recomputable(v))
@@ -139,7 +139,7 @@ std::optional<Split> planSplit(func::FuncOp grad, unsigned numArgs,
   // A result computed by the reverse sweep (canonicalize merged a branch of
   // the forward with its adjoint) leaves the function whole.
   for (Value v : ret.getOperands().take_front(numResults))
-    if (reverseValues.contains(v) || !need(v))
+    if (reverseValues.contains(v))
       return std::nullopt;
   return s;
 }
@@ -162,9 +162,13 @@ void splitAdjoint(ModuleOp module, func::FuncOp f, func::FuncOp grad) {
   std::optional<Split> plan = planSplit(grad, numArgs, numResults);
   if (!plan)
     return;
-  SmallVector<Operation *> gradOps = topLevelOps(grad);
-  auto index = [&](Value v) {
-    return llvm::find(gradOps, v.getDefiningOp()) - gradOps.begin();
+  // A saved value's op, by position, in a clone of `grad`.
+  DenseMap<Operation *, unsigned> position;
+  for (auto [k, op] : llvm::enumerate(topLevelOps(grad)))
+    position[op] = k;
+  auto inClone = [&](ArrayRef<Operation *> ops, Value v) {
+    return ops[position.lookup(v.getDefiningOp())]->getResult(
+        cast<OpResult>(v).getResultNumber());
   };
   OpBuilder b(module.getContext());
   b.setInsertionPointAfter(grad);
@@ -182,8 +186,7 @@ void splitAdjoint(ModuleOp module, func::FuncOp f, func::FuncOp grad) {
     Operation *ret = entry.getTerminator();
     SmallVector<Value> results(ret->getOperands().take_front(numResults));
     for (Value v : plan->saved)
-      results.push_back(
-          ops[index(v)]->getResult(cast<OpResult>(v).getResultNumber()));
+      results.push_back(inClone(ops, v));
     OpBuilder rb(ret);
     rb.create<func::ReturnOp>(ret->getLoc(), results);
     ret->erase();
@@ -208,18 +211,22 @@ void splitAdjoint(ModuleOp module, func::FuncOp f, func::FuncOp grad) {
     for (auto [i, v] : llvm::enumerate(plan->saved)) {
       BlockArgument arg =
           entry.insertArgument(numArgs + i, v.getType(), v.getLoc());
-      ops[index(v)]
-          ->getResult(cast<OpResult>(v).getResultNumber())
-          .replaceAllUsesWith(arg);
+      inClone(ops, v).replaceAllUsesWith(arg);
     }
+    // It returns the gradients only: f's results are the forward's.
+    Operation *ret = entry.getTerminator();
+    SmallVector<Value> gradients(ret->getOperands().drop_front(numResults));
+    OpBuilder rb(ret);
+    rb.create<func::ReturnOp>(ret->getLoc(), gradients);
+    ret->erase();
     // The forward ops left are the recomputed ones and their operands.
     SmallVector<Operation *> forward;
     for (auto [k, op] : llvm::enumerate(ops))
       if (!plan->reverse[k])
         forward.push_back(op);
     eraseUnused(forward);
-    resume.setFunctionType(FunctionType::get(
-        ctx, entry.getArgumentTypes(), grad.getFunctionType().getResults()));
+    resume.setFunctionType(FunctionType::get(ctx, entry.getArgumentTypes(),
+                                             ValueRange(gradients).getTypes()));
   }
 }
 

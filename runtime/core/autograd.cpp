@@ -364,6 +364,30 @@ CompiledStats compiled_stats() {
           compiled_runs[kSave].load(), compiled_runs[kResume].load()};
 }
 
+// The backward of a compiled function's node on the tape: `sweep(dx)` runs
+// its reverse sweep for `need`; the gradients of the inputs not needed are
+// dropped.
+template <class Sweep>
+static Grads compiled_backward(const CompiledFunction &f,
+                               const std::vector<Tensor> &in, const Grads &dy,
+                               const Needs &need, Sweep sweep) {
+  // The compiled reverse sweep is not itself recorded: a gradient of this
+  // gradient would be silently missing, so refuse it.
+  std::vector<Tensor> args = in;
+  args.insert(args.end(), dy.begin(), dy.end());
+  no_derivative(f.name, args);
+  Grads dx;
+  {
+    NeedScope scope(need);
+    sweep(dx);
+  }
+  dx.resize(in.size());
+  for (size_t i = 0; i < dx.size(); ++i)
+    if (!need[i])
+      dx[i] = Tensor();
+  return dx;
+}
+
 std::vector<Tensor> run_compiled(const CompiledFunction &f,
                                  const std::vector<Tensor> &in) {
   const bool root = t_compiled_root;
@@ -425,22 +449,12 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     }
     record(f.name, in, out,
            [&f, in, saved](const Grads &dy, const Needs &need) {
-             std::vector<Tensor> args = in;
-             args.insert(args.end(), dy.begin(), dy.end());
-             no_derivative(f.name, args);
-             args.resize(in.size());
-             args.insert(args.end(), saved->begin(), saved->end());
-             Grads dx;
-             {
-               NeedScope scope(need);
+             return compiled_backward(f, in, dy, need, [&](Grads &dx) {
+               std::vector<Tensor> args = in;
+               args.insert(args.end(), saved->begin(), saved->end());
                count(kResume);
-               (void)f.resume(args, dy, dx);
-             }
-             dx.resize(in.size());
-             for (size_t i = 0; i < dx.size(); ++i)
-               if (!need[i])
-                 dx[i] = Tensor();
-             return dx;
+               f.resume(args, dy, dx);
+             });
            });
     return out;
   }
@@ -455,25 +469,13 @@ std::vector<Tensor> run_compiled(const CompiledFunction &f,
     set_training(was_training);
   }
   record(f.name, in, out, [&f, in, rng](const Grads &dy, const Needs &need) {
-    // The compiled reverse sweep is not itself recorded: a gradient of this
-    // gradient would be silently missing, so refuse it.
-    std::vector<Tensor> args = in;
-    args.insert(args.end(), dy.begin(), dy.end());
-    no_derivative(f.name, args);
-    Grads dx;
-    const RngState now = rng_state();
-    set_rng_state(rng);
-    {
-      NeedScope scope(need);
+    return compiled_backward(f, in, dy, need, [&](Grads &dx) {
+      const RngState now = rng_state();
+      set_rng_state(rng);
       count(kGrad);
       (void)f.grad(in, dy, dx);
-    }
-    set_rng_state(now);
-    dx.resize(in.size());
-    for (size_t i = 0; i < dx.size(); ++i)
-      if (!need[i])
-        dx[i] = Tensor();
-    return dx;
+      set_rng_state(now);
+    });
   });
   return out;
 }

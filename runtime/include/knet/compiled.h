@@ -45,14 +45,13 @@ struct CompiledFunction {
   // whole), for a call from code that stays on the tape: `save` runs the
   // forward, returns the outputs and sets `saved` to the values the reverse
   // sweep reads; `resume` is that reverse sweep over the inputs followed by
-  // `saved`, with every dout defined, returning and setting what `grad`
-  // does. The tape's node then keeps `saved` instead of running the forward
-  // again in its backward.
+  // `saved`, with every dout defined, setting `din` as `grad` does. The
+  // tape's node then keeps `saved` instead of running the forward again in
+  // its backward.
   std::vector<Tensor> (*save)(const std::vector<Tensor> &in,
                               std::vector<Tensor> &saved) = nullptr;
-  std::vector<Tensor> (*resume)(const std::vector<Tensor> &in,
-                                const std::vector<Tensor> &dout,
-                                std::vector<Tensor> &din) = nullptr;
+  void (*resume)(const std::vector<Tensor> &in, const std::vector<Tensor> &dout,
+                 std::vector<Tensor> &din) = nullptr;
 };
 
 // How often this process ran each entry of its compiled functions

@@ -41,9 +41,9 @@ std::unique_ptr<Pass> createFoldBatchnormPass();
 void registerFoldBatchnormPass();
 
 /// knet-split-adjoint: each @f_grad also as @f_save(args...) -> (results...,
-/// saved...) and @f_resume(args..., saved..., cotangents...) -> (results...,
-/// gradients...), the forward sweep and the reverse sweep from the values it
-/// saved, for a compiled function called from taped code (docs/ir.md,
+/// saved...) and @f_resume(args..., saved..., cotangents...) ->
+/// (gradients...), the forward sweep and the reverse sweep from the values
+/// it saved, for a compiled function called from taped code (docs/ir.md,
 /// "Split adjoints"). Functions whose saved values would not all be tensors
 /// are left whole.
 std::unique_ptr<Pass> createSplitAdjointPass();

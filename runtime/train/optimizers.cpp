@@ -295,13 +295,13 @@ void Adam::update(Param &p, const Tensor &grad) {
   const detail::OptSlot *s0 = state.find(p);
   const double t = static_cast<double>((s0 ? s0->t : 0) + 1);
   const double c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
-  apply_update("Adam", p, grad, gclip, &state,
-               detail::AdamRule{lr, b1, b2, eps, c1, c2},
-               [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
-                 s[0] = s[0] * b1 + g * (1 - b1);
-                 s[1] = s[1] * b2 + g * g * (1 - b2);
-                 return w - (s[0] / c1) / (sqrt(s[1] / c2) + eps) * lr;
-               });
+  apply_update(
+      "Adam", p, grad, gclip, &state, detail::AdamRule{lr, b1, b2, eps, c1, c2},
+      [=](const Tensor &w, const Tensor &g, std::vector<Tensor> &s) {
+        s[0] = s[0] * b1 + g * (1 - b1);
+        s[1] = s[1] * b2 + g * g * (1 - b2);
+        return w - s[0] * (lr / c1) / (sqrt(s[1]) * (1 / std::sqrt(c2)) + eps);
+      });
 }
 
 void update(const Tape &tape, AnyOptimizer &opt) {

@@ -90,7 +90,10 @@ struct AdadeltaRule {
   }
 };
 
-// c1, c2: the bias corrections 1 - beta^t of this step.
+// c1, c2: the bias corrections 1 - beta^t of this step. The corrections
+// fold into two constants, lr / c1 and 1 / sqrt(c2), so that each value
+// takes one division and one square root (the divider was the loop's
+// bottleneck with three divisions: 130 us for MLP's 51K values).
 struct AdamRule {
   static constexpr int nbuf = 2;
   static constexpr int64_t cost = 16;
@@ -100,7 +103,7 @@ struct AdamRule {
     A &m = s[0], &v = s[1];
     m = A(b1) * m + A(1 - b1) * g;
     v = A(b2) * v + A(1 - b2) * g * g;
-    w -= A(lr) * (m / A(c1)) / (std::sqrt(v / A(c2)) + A(eps));
+    w -= A(lr / c1) * m / (std::sqrt(v) * A(1 / std::sqrt(c2)) + A(eps));
   }
 };
 

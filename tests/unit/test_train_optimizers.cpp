@@ -454,8 +454,10 @@ TEST(Optimizers, Float32AdamInEveryInstructionSet) {
   std::vector<float> want(n);
   for (int64_t i = 0; i < n; ++i) {
     float m = 0.1f * gv[i], v = 0.001f * gv[i] * gv[i];
-    want[i] = w[i] - 0.01f * (m / float(1 - 0.9)) /
-                         (std::sqrt(v / float(1 - 0.999)) + 1e-8f);
+    // The rule's form: lr / c1 and 1 / sqrt(c2) folded into two constants.
+    want[i] =
+        w[i] - float(0.01 / (1 - 0.9)) * m /
+                   (std::sqrt(v) * float(1 / std::sqrt(1 - 0.999)) + 1e-8f);
   }
   const std::string before = detail::vm::isa();
   for (const std::string &isa : detail::vm::supported_isas()) {

@@ -5,10 +5,9 @@
 //
 // conv2d is bilinear in (x, w), so every backward op is linear in each of its
 // arguments and its derivative is again one of the three ops:
-//   y  = conv2d(x, w)            dx = back_data(dy, w)   dw = back_filter(dy,
-//   x) z  = back_data(dy, w)        d(dy) = conv2d(g, w)    dw =
-//   back_filter(dy, g) dW = back_filter(dy, x)      d(dy) = conv2d(x, G)    dx
-//   = back_data(dy, G)
+//   y = conv2d(x, w):          dx = back_data(dy, w),  dw = back_filter(dy, x)
+//   z = back_data(dy, w):      d(dy) = conv2d(g, w),   dw = back_filter(dy, g)
+//   W = back_filter(dy, x):    d(dy) = conv2d(x, G),   dx = back_data(dy, G)
 // (from <g, back_data(dy, w)> = <conv2d(g, w), dy> and
 //       <G, back_filter(dy, x)> = <conv2d(x, G), dy>), so gradients of any
 // order go through conv.

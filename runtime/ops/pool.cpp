@@ -187,6 +187,41 @@ void loop_forward(const PoolGeom &g, PoolMode mode, const T *x, T *y) {
   });
 }
 
+// Max pooling's backward over one plane whose windows tile it (stride =
+// window, no padding; K the window, or 0 when only g.k knows it): each input
+// element lies in at most one window, so dx is written once, without the
+// zero fill and the scatter of the general loop: dy at each window's first
+// argmax (window_argmax's order and comparisons), 0 elsewhere and where no
+// window reaches. LeNet's first pool_back ([100,20,24,24], 1 thread): 4.0
+// -> 2.7 ms.
+template <int64_t K, class T>
+void tiled_max_backward(const PoolGeom &g, const T *gp, const T *xp, T *dp) {
+  const int64_t k = K ? K : g.k, W = g.W;
+  for (int64_t oh = 0; oh < g.OH; ++oh) {
+    const T *xr = xp + oh * k * W;
+    T *dr = dp + oh * k * W;
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      const T *xw = xr + ow * k;
+      int64_t best = 0;
+      T top = xw[0];
+      for (int64_t h = 0; h < k; ++h)
+        for (int64_t w = 0; w < k; ++w)
+          if (xw[h * W + w] > top) {
+            best = h * W + w;
+            top = xw[best];
+          }
+      const T v = gp[oh * g.OW + ow];
+      T *dw = dr + ow * k;
+      for (int64_t h = 0; h < k; ++h)
+        for (int64_t w = 0; w < k; ++w)
+          dw[h * W + w] = h * W + w == best ? v : T(0);
+    }
+    for (int64_t h = 0; h < k; ++h)
+      std::fill(dr + h * W + g.OW * k, dr + (h + 1) * W, T(0));
+  }
+  std::fill(dp + g.OH * k * W, dp + g.H * W, T(0));
+}
+
 // dx (zeroed here) += scatter of dy: to each window's first argmax (max), or
 // dy * factor spread over each window (avg; factor 1/area for pool_back, 1
 // for unpool).
@@ -194,10 +229,19 @@ template <class T>
 void loop_backward(const PoolGeom &g, PoolMode mode, const T *dy, const T *x,
                    T *dx, double factor) {
   const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+  const bool tiled = mode == PoolMode::max && g.s == g.k && g.p == 0;
   parallel_for(g.N * g.C, out_plane * g.k * g.k, [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T *gp = dy + nc * out_plane;
       T *dp = dx + nc * in_plane;
+      if (tiled) {
+        const T *xp = x + nc * in_plane;
+        if (g.k == 2)
+          tiled_max_backward<2>(g, gp, xp, dp);
+        else
+          tiled_max_backward<0>(g, gp, xp, dp);
+        continue;
+      }
       std::fill(dp, dp + in_plane, T(0));
       const T *xp = mode == PoolMode::max ? x + nc * in_plane : nullptr;
       for_windows(g, [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1,

@@ -569,9 +569,11 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
   // A row function over n elements, in chunks of kBlock through step, as
   // unit-stride arrays: an operand of unit stride read or written in place,
   // an input broadcast along the row (stride 0) through an array filled once
-  // per row, any other operand through a copy. `accumulate`: the one result
-  // is combined into the double accumulators at p[0] (stride 0: one for the
-  // row, summed in the runtime's order, vm::RowSum) instead of stored.
+  // per row, any other operand through a copy. `accumulate`: the first
+  // result is combined into the double accumulators at p[0] (stride 0: one
+  // for the row, summed in the runtime's order, vm::RowSum) instead of
+  // stored; further results (a reduction kernel's elementwise outputs) are
+  // stored.
   const bool sums = reduce && op.getReduce() != ReduceKind::max &&
                     op.getReduce() != ReduceKind::min;
   auto printRow = [&](StringRef fn, bool accumulate) {
@@ -596,11 +598,13 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
          << "      std::fill_n(b" << i << ", fill, *reinterpret_cast<const "
          << t << " *>(p[" << k << "]));\n";
     }
-    const unsigned nres = accumulate ? 1 : nout;
-    for (unsigned o = 0; o < nres; ++o) {
+    // Results from `stored` on are stored (an accumulating row's first
+    // result is combined instead; any further ones are elementwise).
+    const unsigned stored = accumulate ? 1 : 0;
+    for (unsigned o = 0; o < nout; ++o) {
       std::string t = outType(o);
       os << "    alignas(64) " << t << " c" << o << "[K];\n";
-      if (!accumulate)
+      if (o >= stored)
         os << "    const bool v" << o << " = s[" << o << "] == sizeof(" << t
            << ");\n";
     }
@@ -623,8 +627,8 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
          << " *>(p[" << k << "] + (j0 + j) * s[" << k << "]);\n";
     }
     std::string outs;
-    for (unsigned o = 0; o < nres; ++o) {
-      if (accumulate) {
+    for (unsigned o = 0; o < nout; ++o) {
+      if (o < stored) {
         outs += ", c0";
         continue;
       }
@@ -635,13 +639,12 @@ LogicalResult printRowFunctions(FusedOp op, StringRef name, raw_ostream &os) {
     }
     os << "      step(m" << outs
        << inputArgs(xName, [&](unsigned i) { return idx("a", i); }) << ");\n";
-    if (!accumulate) {
-      for (unsigned o = 0; o < nout; ++o)
-        os << "      if (!v" << o << ")\n"
-           << "        for (int64_t j = 0; j < m; ++j)\n"
-           << "          *reinterpret_cast<" << outType(o) << " *>(p[" << o
-           << "] + (j0 + j) * s[" << o << "]) = c" << o << "[j];\n";
-    } else {
+    for (unsigned o = stored; o < nout; ++o)
+      os << "      if (!v" << o << ")\n"
+         << "        for (int64_t j = 0; j < m; ++j)\n"
+         << "          *reinterpret_cast<" << outType(o) << " *>(p[" << o
+         << "] + (j0 + j) * s[" << o << "]) = c" << o << "[j];\n";
+    if (accumulate) {
       os << "      if (s[0] == 0) {\n";
       if (sums) {
         os << "        knet::detail::vm::row_sum_add(sum, c0, m);\n";
@@ -927,11 +930,26 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
      << "      for (int k = 0; k < " << nops << "; ++k)\n"
      << "        o[k] = base[k];\n";
   offsets("      ", "j", "rsizes", "rstrides", "KNET_RRANK", "o", false);
-  os << "      T r0;\n      " << name << "_body(";
+  // Results after the first are elementwise: stored where o[] points.
+  os << "      T r0;\n";
+  for (unsigned o = 1; o < nout; ++o)
+    os << "      " << operandType(op.getResult(o).getType()) << " r" << o
+       << ";\n";
+  os << "      " << name << "_body(";
   for (unsigned i = 0; i < nin; ++i)
     os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
-  os << (nin ? ", " : "") << "r0);\n"
-     << "      " << combine(op, "acc", "(KNET_ACC)r0") << ";\n"
+  for (unsigned o = 0; o < nout; ++o)
+    os << (nin + o ? ", " : "") << "r" << o;
+  os << ");\n";
+  for (unsigned o = 1; o < nout; ++o) {
+    if (operandType(op.getResult(o).getType()) == "bool")
+      os << "      static_cast<bool *>(a.ptr[" << o << "])[o[" << o << "]] = r"
+         << o << ";\n";
+    else
+      os << "      static_cast<S *>(a.ptr[" << o << "])[o[" << o
+         << "]] = KNET_ST(r" << o << ");\n";
+  }
+  os << "      " << combine(op, "acc", "(KNET_ACC)r0") << ";\n"
      << "    }\n"
      << "    for (int d = 16; d > 0; d >>= 1) {\n"
      << "      KNET_ACC other = __shfl_down_sync(0xffffffffu, acc, d);\n"
@@ -963,7 +981,16 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
 std::string fusedSummary(FusedOp op) {
   std::string s;
   Region &fallback = op.getFallback();
-  if (!fallback.empty()) {
+  // A reduction merged with the elementwise kernel of its chain falls back
+  // on the two kernels: it is named by the elementwise one's ops.
+  FusedOp elementwise;
+  if (!fallback.empty() && op.getReduce())
+    for (Operation &inner : fallback.front().without_terminator())
+      if (auto k = dyn_cast<FusedOp>(inner); k && !k.getReduce())
+        elementwise = k;
+  if (elementwise) {
+    s = fusedSummary(elementwise);
+  } else if (!fallback.empty()) {
     // A run of more than three of one op is named once with its count
     // ("add x10000").
     SmallVector<std::pair<StringRef, int64_t>> runs;
@@ -987,8 +1014,12 @@ std::string fusedSummary(FusedOp op) {
     s = std::to_string(op.getBody().front().getOperations().size() - 1) +
         " scalar ops";
   }
-  if (op.getReduce())
+  if (op.getReduce()) {
     s += (s.empty() ? "reduce " : "; reduce ") + std::string(reduceName(op));
+    if (op.getNumResults() > 1)
+      s += " and " + std::to_string(op.getNumResults() - 1) +
+           " elementwise result" + (op.getNumResults() > 2 ? "s" : "");
+  }
   return s;
 }
 

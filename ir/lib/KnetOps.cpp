@@ -1226,6 +1226,8 @@ LogicalResult StackPopOp::canonicalize(StackPopOp op,
 LogicalResult FusedOp::verify() {
   if (!getReduce() && (getDims() || getKeepdim()))
     return emitOpError() << "'dims' and 'keepdim' need a 'reduce'";
+  if (getReduce() && getNumResults() == 0)
+    return emitOpError() << "a 'reduce' kernel has the reduction's result";
   int64_t numInputs = getInputs().size();
   if (std::optional<ArrayAttr> checks = getChecks()) {
     for (Attribute a : *checks) {
@@ -1249,10 +1251,11 @@ LogicalResult FusedOp::verify() {
     if (numInputs < 1 || getDims() || getKeepdim())
       return emitOpError() << "'reduce sum_to' takes the shape of its last "
                               "input and no 'dims' or 'keepdim'";
+    // Further results are elementwise over the other inputs (unchecked).
     if (auto like = ranked(getInputs().back()))
-      for (Type t : getResultTypes())
-        if (failed(checkShape(*this, t, like.getShape(), "result")))
-          return failure();
+      if (failed(checkShape(*this, getResult(0).getType(), like.getShape(),
+                            "result")))
+        return failure();
     return success();
   }
   SmallVector<int64_t> shape;
@@ -1267,8 +1270,11 @@ LogicalResult FusedOp::verify() {
                      getKeepdim(), /*allDimsWhenEmpty=*/true);
     if (failed(reduced))
       return failure();
-    for (Type t : getResultTypes())
-      if (failed(checkShape(*this, t, *reduced, "result")))
+    // The first result is reduced; further ones are elementwise.
+    if (failed(checkShape(*this, getResult(0).getType(), *reduced, "result")))
+      return failure();
+    for (Type t : llvm::drop_begin(getResultTypes()))
+      if (failed(checkBroadcastResult(*this, t, shape, certain)))
         return failure();
     return success();
   }

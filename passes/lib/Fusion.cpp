@@ -138,10 +138,19 @@ struct Kernel {
   Operation *reduction = nullptr;
 };
 
+/// What a kernel's fallback region holds instead of the ops it replaces:
+/// `ops` (kernels built over the same inputs), yielding `yields`.
+struct Fallback {
+  ArrayRef<Operation *> ops;
+  ArrayRef<Value> yields;
+};
+
 /// Builds one knet.fused op from `kernel` before `anchor`; `outputs` are the
-/// member results it returns (for a reduction kernel: the reduction's).
+/// member results it returns (for a reduction kernel: the reduction's, then
+/// members' elementwise results).
 FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
-                    Operation *anchor) {
+                    Operation *anchor,
+                    std::optional<Fallback> instead = std::nullopt) {
   llvm::SetVector<Operation *> members(kernel.members.begin(),
                                        kernel.members.end());
   // Inputs: every operand not computed by a member, in first-use order; the
@@ -232,11 +241,20 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
     if (floats.any() && !llvm::is_contained(dtypeCones, floats))
       dtypeCones.push_back(floats);
   }
-  if (!kernel.reduction) {
+  {
+    // Elementwise results have the iteration shape: every input's but the
+    // like's.
     llvm::SmallBitVector all(inputList.size());
     all.set();
-    for (Value out : outputs)
+    if (like)
+      all.reset(inputList.size() - 1);
+    for (Value out : outputs.drop_front(kernel.reduction ? 1 : 0))
       addCheck(coneOf(out), all);
+    // With elementwise results beside it, a reduction must fold the
+    // iteration shape itself, not a value broadcast over it (a sum of
+    // sum(x, keepdim) * w beside an x-shaped result).
+    if (kernel.reduction && outputs.size() > 1)
+      addCheck(coneOf(kernel.reduction->getOperand(0)), all);
   }
 
   SmallVector<Location> locs;
@@ -302,9 +320,8 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
     SmallVector<Value> yields;
     if (kernel.reduction)
       yields.push_back(scalars.lookup(kernel.reduction->getOperand(0)));
-    else
-      for (Value out : outputs)
-        yields.push_back(scalars.lookup(out));
+    for (Value out : outputs.drop_front(kernel.reduction ? 1 : 0))
+      yields.push_back(scalars.lookup(out));
     b.create<YieldOp>(loc, yields);
     orderScalarBody(*body);
   }
@@ -316,14 +333,20 @@ FusedOp buildKernel(const Kernel &kernel, ArrayRef<Value> outputs,
     for (Value v : inputList)
       map.map(v, fallback->addArgument(v.getType(), v.getLoc()));
     b.setInsertionPointToStart(fallback);
-    for (Operation *op : members)
-      b.clone(*op, map);
     SmallVector<Value> yields;
-    if (kernel.reduction)
-      yields.push_back(b.clone(*kernel.reduction, map)->getResult(0));
-    else
-      for (Value out : outputs)
+    if (instead) {
+      for (Operation *op : instead->ops)
+        b.clone(*op, map);
+      for (Value v : instead->yields)
+        yields.push_back(map.lookup(v));
+    } else {
+      for (Operation *op : members)
+        b.clone(*op, map);
+      if (kernel.reduction)
+        yields.push_back(b.clone(*kernel.reduction, map)->getResult(0));
+      for (Value out : outputs.drop_front(kernel.reduction ? 1 : 0))
         yields.push_back(map.lookup(out));
+    }
     b.create<YieldOp>(loc, yields);
   }
   // Static types can contradict what the kernel computes (a ranked result
@@ -570,7 +593,98 @@ void FusionPass::fuseBlock(Block &block) {
     k.reduction = &op;
     reductions.push_back({k, &op});
   }
+  // One pass for a chain's reduction and its other uses: the first
+  // reduction of a group that also has elementwise outputs (members read
+  // outside it but by reductions) returns them too, from one kernel placed
+  // before the last member either needs (relu_back's result and the bias
+  // gradient summed from it; an LSTM cell's gate gradients and the c
+  // gradient's sum_to). Its like must be defined by then. Its fallback is
+  // the two kernels it merges, for operands on which the reduction would
+  // fold a value broadcast over the elementwise results' shape.
+  llvm::SmallPtrSet<Operation *, 16> reductionOps;
+  for (auto &entry : reductions)
+    reductionOps.insert(entry.second);
+  llvm::SmallPtrSet<Operation *, 16> mergedLeaders, merged;
   for (auto &[kernel, reduction] : reductions) {
+    if (kernel.members.empty())
+      continue;
+    Operation *leader = groups.getLeaderValue(kernel.members.front());
+    if (mergedLeaders.contains(leader))
+      continue;
+    SmallVector<Operation *> group = groupOf(leader);
+    llvm::SmallPtrSet<Operation *, 16> set(group.begin(), group.end());
+    auto outside = [&](Operation *user) {
+      Operation *a = inBlock(&block, user);
+      return !a || (!set.contains(a) && !reductionOps.contains(a));
+    };
+    SmallVector<Value> outputs{reduction->getResult(0)};
+    llvm::SmallPtrSet<Operation *, 16> neededE;
+    for (Operation *m : group)
+      if (llvm::any_of(m->getUsers(), outside)) {
+        outputs.push_back(m->getResult(0));
+        neededE.insert(m);
+      }
+    if (outputs.size() == 1 || outputs.size() > maxOutputs)
+      continue;
+    for (Operation *m : llvm::reverse(group))
+      if (neededE.contains(m))
+        for (Value v : m->getOperands())
+          if (Operation *d = v.getDefiningOp(); d && set.contains(d))
+            neededE.insert(d);
+    Kernel ek, mk;
+    mk.reduction = reduction;
+    for (Operation *m : group) {
+      const bool inE = neededE.contains(m);
+      if (inE)
+        ek.members.push_back(m);
+      if (inE || llvm::is_contained(kernel.members, m))
+        mk.members.push_back(m);
+    }
+    Operation *anchor = mk.members.back();
+    llvm::SmallPtrSet<Value, 16> inputs;
+    for (Operation *m : mk.members)
+      for (Value v : m->getOperands())
+        if (!llvm::is_contained(mk.members, v.getDefiningOp()))
+          inputs.insert(v);
+    if (auto sumTo = dyn_cast<SumToOp>(reduction)) {
+      inputs.insert(sumTo.getLike());
+      Operation *likeDef = sumTo.getLike().getDefiningOp();
+      Operation *likeHere = likeDef ? inBlock(&block, likeDef) : nullptr;
+      if (likeHere && order.lookup(likeHere) >= order.lookup(anchor))
+        continue;
+    }
+    if (inputs.size() > maxInputs)
+      continue;
+    // The two kernels the merged one replaces: its fallback.
+    SmallVector<Value> elementwise(ArrayRef<Value>(outputs).drop_front());
+    FusedOp rk = buildKernel(kernel, {reduction->getResult(0)}, reduction);
+    FusedOp ekOp =
+        rk ? buildKernel(ek, elementwise, ek.members.back()) : FusedOp();
+    FusedOp fused;
+    if (ekOp) {
+      SmallVector<Operation *> parts{ekOp, rk};
+      SmallVector<Value> yields{rk.getResult(0)};
+      llvm::append_range(yields, ekOp.getResults());
+      fused = buildKernel(mk, outputs, anchor, Fallback{parts, yields});
+    }
+    for (FusedOp part : {rk, ekOp})
+      if (part)
+        part->erase();
+    if (!fused)
+      continue;
+    reduction->getResult(0).replaceAllUsesWith(fused.getResult(0));
+    for (unsigned i = 1; i < outputs.size(); ++i)
+      outputs[i].replaceUsesWithIf(fused.getResult(i), [&](OpOperand &use) {
+        return outside(use.getOwner());
+      });
+    mergedLeaders.insert(leader);
+    merged.insert(reduction);
+  }
+  for (auto &[kernel, reduction] : reductions) {
+    if (merged.contains(reduction)) {
+      reduction->erase();
+      continue;
+    }
     FusedOp fused = buildKernel(kernel, {reduction->getResult(0)}, reduction);
     if (!fused)
       continue;

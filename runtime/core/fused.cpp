@@ -264,7 +264,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
 
   std::optional<std::vector<bool>> reduced =
       reduced_dims(k, *shape, *in[nin - 1]);
-  if (!reduced || nout != 1)
+  if (!reduced)
     return false;
   Shape kept, folded, result;
   std::vector<int> kept_dims, folded_dims;
@@ -283,15 +283,26 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   if (has_like)
     result = in[nin - 1]->shape();
   const int64_t n = shape_numel(kept), count = shape_numel(folded);
+  if (count == 0 &&
+      (k.reduce == FusedReduce::max || k.reduce == FusedReduce::min))
+    return false; // the replaced op reports the empty tensor
+  // Results after the first are elementwise, of the iteration shape.
+  std::vector<Tensor> extras(nout - 1);
+  for (int o = 1; o < nout; ++o)
+    extras[o - 1] = Tensor::empty(
+        *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, *dev);
+  auto finish = [&] {
+    for (int o = 1; o < nout; ++o)
+      out[o] = std::move(extras[o - 1]);
+  };
   if (count == 0) {
-    if (k.reduce == FusedReduce::max || k.reduce == FusedReduce::min)
-      return false; // the replaced op reports the empty tensor
     // The sum of nothing, and the mean of nothing (0 / 0).
     out[0] = Tensor::full(result,
                           k.reduce == FusedReduce::mean
                               ? std::numeric_limits<double>::quiet_NaN()
                               : 0.0,
                           *dtype, *dev);
+    finish();
     return true;
   }
   Tensor y = Tensor::empty(result, *dtype, *dev);
@@ -303,6 +314,8 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     const int rank = std::max<int>(kept_dims.size(), 1);
     const int rrank = std::max<int>(folded_dims.size(), 1);
     std::vector<const Tensor *> ops{&y};
+    for (const Tensor &e : extras)
+      ops.push_back(&e);
     ops.insert(ops.end(), ins.begin(), ins.end());
     const int r = static_cast<int>(shape->size());
     auto stride_at = [&](const Tensor &t, int d) -> int64_t {
@@ -333,6 +346,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
                  std::min<int64_t>(n, int64_t{1} << 20), cuda::kBlock, w);
   }
   out[0] = y;
+  finish();
   return true;
 }
 
@@ -384,7 +398,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   // accumulator broadcast along the folded dims, on the reduction engine.
   std::optional<std::vector<bool>> reduced =
       reduced_dims(k, *shape, *in[nin - 1]);
-  if (!reduced || nout != 1)
+  if (!reduced)
     return false;
   Shape keep, result;
   int64_t count = 1;
@@ -401,16 +415,34 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   }
   if (has_like)
     result = in[nin - 1]->shape();
+  if ((k.reduce == FusedReduce::max || k.reduce == FusedReduce::min) &&
+      shape_numel(*shape) == 0)
+    return false; // the replaced op reports the empty tensor
+  // Results after the first are elementwise, of the iteration shape, stored
+  // by the same pass.
+  std::vector<Tensor> extras(nout - 1);
+  for (int o = 1; o < nout; ++o)
+    extras[o - 1] = Tensor::empty(
+        *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, Device{});
+  auto finish = [&] {
+    for (int o = 1; o < nout; ++o) {
+      propagate_weak(extras[o - 1], std::span(in, nin));
+      out[o] = std::move(extras[o - 1]);
+    }
+  };
   // Nothing folded: a sum (or mean) of one element is that element; run the
   // elementwise loop into the result's dtype.
   if (count == 1 && k.reduce != FusedReduce::max &&
       k.reduce != FusedReduce::min) {
     Tensor y = Tensor::empty(*shape, *dtype, Device{});
     std::vector<const Tensor *> ops{&y};
+    for (const Tensor &e : extras)
+      ops.push_back(&e);
     ops.insert(ops.end(), ins.begin(), ins.end());
     run_rows(*shape, ops, *dtype == DType::f32 ? k.map_f32 : k.map_f64,
-             4 * (nin + 1), k.name);
+             4 * (nin + nout), k.name);
     out[0] = y.reshape(result);
+    finish();
     return true;
   }
   // max/min start where the runtime's do: the lowest/highest finite value.
@@ -422,19 +454,19 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
     init = -highest;
   if (k.reduce == FusedReduce::min)
     init = highest;
-  if ((k.reduce == FusedReduce::max || k.reduce == FusedReduce::min) &&
-      shape_numel(*shape) == 0)
-    return false; // the replaced op reports the empty tensor
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
   std::vector<const Tensor *> ops{&acc};
+  for (const Tensor &e : extras)
+    ops.push_back(&e);
   ops.insert(ops.end(), ins.begin(), ins.end());
   ReduceMerge merge =
       k.reduce == FusedReduce::max   ? &merge_accumulators<double, 1>
       : k.reduce == FusedReduce::min ? &merge_accumulators<double, -1>
                                      : &merge_accumulators<double, 0>;
   run_reduction(*shape, ops.data(), static_cast<int>(ops.size()), row, merge,
-                4 * (nin + 1), k.name);
+                4 * (nin + nout), k.name);
   out[0] = acc.to(*dtype).reshape(result);
+  finish();
   // The runtime's mean: the sum in the result's dtype, then divided.
   if (k.reduce == FusedReduce::mean)
     out[0] = out[0] / static_cast<double>(count);

@@ -125,3 +125,20 @@ func.func @biasgrad(%dy: tensor<*xf32>, %y: tensor<*xf32>, %b: tensor<*xf32>) ->
   %1 = knet.sum_to %0 like %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
   return %1 : tensor<*xf32>
 }
+// relu_back's result and the bias gradient summed from it: one kernel, one
+// pass (a reduction with an elementwise result).
+func.func @biasgrad2(%dy: tensor<*xf32>, %y: tensor<*xf32>, %b: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>) attributes {knet.no_grad} {
+  %0 = knet.relu_back %dy, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %1 = knet.sum_to %0 like %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %1, %0 : tensor<*xf32>, tensor<*xf32>
+}
+// A sum beside an elementwise result that may be larger (x's shape, where
+// the summed value is s * w's): the merged kernel checks, and falls back on
+// the two kernels it merges.
+func.func @sumbeside(%x: tensor<*xf32>, %w: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>) attributes {knet.no_grad} {
+  %s = knet.sum %x dims [1] keepdim : tensor<*xf32> -> tensor<*xf32>
+  %p = knet.mul %s, %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %o = knet.mul %p, %x : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %r = knet.sum %p : tensor<*xf32> -> tensor<*xf32>
+  return %r, %o : tensor<*xf32>, tensor<*xf32>
+}

@@ -58,8 +58,9 @@ TEST(FusionCudaJit, EveryKernelCompilesThroughTheJit) {
   const Tensor *f32[] = {&x32, &b32, &s};
   EXPECT_NE(detail::compile_fused_cuda(chain, f32, "sm_90")->key, first->key);
   EXPECT_EQ(jit_stats().compiles, 3);
-  // Every kernel of the file compiles, reductions included.
-  int reductions = 0;
+  // Every kernel of the file compiles, reductions included, and those with
+  // elementwise results beside the reduction.
+  int reductions = 0, merged = 0;
   for (const detail::FusedKernel *k : kernels) {
     std::vector<Tensor> args;
     for (int i = 0; i < k->num_inputs; ++i)
@@ -71,8 +72,10 @@ TEST(FusionCudaJit, EveryKernelCompilesThroughTheJit) {
     EXPECT_TRUE(detail::compile_fused_cuda(*k, ptrs.data(), "sm_80"))
         << k->name;
     reductions += k->reduce != detail::FusedReduce::none;
+    merged += k->reduce != detail::FusedReduce::none && k->num_outputs > 1;
   }
   EXPECT_GT(reductions, 0);
+  EXPECT_GT(merged, 0);
   std::filesystem::remove_all(dir);
   unsetenv("KNET_CACHE_DIR");
 }

@@ -35,6 +35,8 @@ const detail::CompiledFunction &knet_compiled_dback();
 const detail::CompiledFunction &knet_compiled_scaled();
 const detail::CompiledFunction &knet_compiled_rowsum();
 const detail::CompiledFunction &knet_compiled_biasgrad();
+const detail::CompiledFunction &knet_compiled_biasgrad2();
+const detail::CompiledFunction &knet_compiled_sumbeside();
 
 namespace {
 
@@ -162,6 +164,68 @@ TEST(FusionKernels, SumsGiveTheRuntimesBits) {
               "bias gradient onto " + shape_str(bs));
   }
   set_num_threads(threads);
+}
+
+// A reduction with an elementwise result: relu_back computed once, stored,
+// and summed onto the bias in the same pass; on one thread and on two (the
+// reduction engine splitting the folded rows), and onto the value's own
+// shape (nothing folded: the elementwise loop). Each result has the bits of
+// the ops it replaces.
+TEST(FusionKernels, AReductionAndItsChainsOtherUseInOnePass) {
+  const int threads = num_threads();
+  const detail::CompiledFunction &f = knet_compiled_biasgrad2();
+  Tensor dy = rand_f64({8, 6, 20, 20}, -1, 1, 60);
+  Tensor y = rand_f64({8, 6, 20, 20}, -1, 1, 61);
+  const Tensor r = relu_back(dy, y);
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    for (const Shape &bs :
+         {Shape{1, 6, 1, 1}, Shape{20}, Shape{6, 20, 1}, Shape{8, 6, 20, 20}}) {
+      SCOPED_TRACE(std::to_string(t) + " threads, onto " + shape_str(bs));
+      Tensor like = Tensor::zeros(bs, DType::f64);
+      std::vector<Tensor> out;
+      auto [run, declined] = count([&] { out = f.forward({dy, y, like}); });
+      EXPECT_EQ(run, 1);
+      EXPECT_EQ(declined, 0);
+      ASSERT_EQ(out.size(), 2u);
+      EXPECT_EQ(out[1].to_vector<double>(), r.to_vector<double>());
+      Tensor want = sum_to(r, bs);
+      ASSERT_EQ(out[0].shape(), want.shape());
+      if (t == 1)
+        EXPECT_EQ(out[0].to_vector<double>(), want.to_vector<double>());
+      else
+        EXPECT_TRUE(all_close(out[0], want, kRtol, kAtol));
+    }
+  }
+  set_num_threads(threads);
+  // In f32 too, where the sum is accumulated in double.
+  Tensor dy32 = dy.to(DType::f32), y32 = y.to(DType::f32);
+  std::vector<Tensor> out =
+      f.forward({dy32, y32, Tensor::zeros({1, 6, 1, 1}, DType::f32)});
+  EXPECT_EQ(out[1].to_vector<float>(), relu_back(dy32, y32).to_vector<float>());
+  EXPECT_TRUE(all_close(out[0], sum_to(relu_back(dy32, y32), {1, 6, 1, 1}),
+                        1e-5, 1e-5));
+}
+
+// The merged kernel declines when the reduction would fold a value
+// broadcast over its elementwise result's shape (sum(s * w) beside
+// s * w * x, s a row sum of x): its fallback, the two kernels it merges,
+// runs them.
+TEST(FusionKernels, AMergedReductionFallsBackOnItsTwoKernels) {
+  const detail::CompiledFunction &f = knet_compiled_sumbeside();
+  Tensor x = rand_f64({4, 5}, -1, 1, 62);
+  for (const Tensor &w :
+       {rand_f64({4, 1}, -1, 1, 63), rand_f64({4, 5}, -1, 1, 64)}) {
+    SCOPED_TRACE("w " + shape_str(w.shape()));
+    const bool merged = w.shape() == x.shape();
+    std::vector<Tensor> out;
+    auto [run, declined] = count([&] { out = f.forward({x, w}); });
+    EXPECT_EQ(run, merged ? 1 : 2);
+    EXPECT_EQ(declined, merged ? 0 : 1);
+    Tensor p = sum(x, {1}, true) * w;
+    EXPECT_TRUE(all_close(out[0], sum(p), kRtol, kAtol));
+    EXPECT_TRUE(all_close(out[1], p * x, kRtol, kAtol));
+  }
 }
 
 TEST(FusionKernels, GradientReducesToTheBroadcastOperand) {

@@ -254,15 +254,21 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
         what = "gradient";
       }
       std::vector<std::string> &out = fr.fusion[name.str()];
-      unsigned kernels = 0;
-      f.walk([&](mlir::knet::FusedOp) { ++kernels; });
+      // The kernels a function runs; those in a kernel's fallback (a merged
+      // kernel's parts) are not listed.
+      std::vector<mlir::knet::FusedOp> fusedOps;
+      f.walk<mlir::WalkOrder::PreOrder>([&](mlir::knet::FusedOp op) {
+        fusedOps.push_back(op);
+        return mlir::WalkResult::skip();
+      });
+      const unsigned kernels = fusedOps.size();
       std::string line;
       llvm::raw_string_ostream os(line);
       os << what << ": " << before[f.getSymName().str()] << " ops, "
          << countOps(f) << " after fusion (" << kernels
          << (kernels == 1 ? " kernel" : " kernels") << ")";
       out.push_back(line);
-      f.walk([&](mlir::knet::FusedOp op) {
+      for (mlir::knet::FusedOp op : fusedOps) {
         std::string k;
         llvm::raw_string_ostream ks(k);
         ks << "  knet_k" << kernelIndex[op];
@@ -270,7 +276,7 @@ mlir::LogicalResult fuseAndExplain(mlir::ModuleOp module, FileResult &fr) {
           ks << " (line " << fl.getLine() << ")";
         ks << ": " << mlir::knet::fusedSummary(op);
         out.push_back(k);
-      });
+      }
     }
   }
   if (stage != "cuda" && !checkCuda)

@@ -132,3 +132,28 @@ func.func @capped(%a: tensor<?xf32>, %b: tensor<?xf32>, %c: tensor<?xf32>, %d: t
   %4 = knet.sin %3 : tensor<?xf32>
   return %4 : tensor<?xf32>
 }
+
+// -----
+
+// A chain's reduction and its other uses in one kernel: relu_back's result
+// (read by a matmul) and the bias gradient summed from it. The fallback is
+// the two kernels it merges: the elementwise one, then the reduction.
+// CHECK-LABEL: func.func @relu_back_and_bias_grad(
+// CHECK: %[[K:.*]]:2 = knet.fused(%arg0, %arg1, %arg2) reduce sum_to : (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>)
+// CHECK: knet.yield %[[V:.*]], %[[V]] : f32, f32
+// CHECK: } fallback {
+// CHECK: %[[E:.*]] = knet.fused(
+// CHECK: knet.relu_back
+// CHECK: %[[R:.*]] = knet.fused({{.*}}) reduce sum_to
+// CHECK: knet.relu_back
+// CHECK: knet.sum_to
+// CHECK: knet.yield %[[R]], %[[E]] : tensor<*xf32>, tensor<*xf32>
+// CHECK-NOT: knet.relu_back
+// CHECK: knet.matmul %[[K]]#1,
+// CHECK: return %[[K]]#0,
+func.func @relu_back_and_bias_grad(%g: tensor<*xf32>, %y: tensor<*xf32>, %b: tensor<*xf32>, %w: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>) {
+  %r = knet.relu_back %g, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %dw = knet.matmul %r, %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %db = knet.sum_to %r like %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %db, %dw : tensor<*xf32>, tensor<*xf32>
+}

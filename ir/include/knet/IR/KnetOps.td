@@ -1376,9 +1376,12 @@ def Knet_FusedOp : Knet_Op<"fused", [Pure, IsolatedFromAbove]> {
     The body has one block whose arguments are one element of each input
     (their element types); it holds only arith and math ops and ends in
     knet.yield with one scalar per result. The inputs broadcast like the
-    elementwise ops; with `reduce`, each yielded value is reduced over `dims`
-    (all when absent) of the broadcast shape. `reduce sum_to` sums to the
-    shape of the last input, which the body does not read (knet.sum_to).
+    elementwise ops; with `reduce`, the first yielded value is reduced over
+    `dims` (all when absent) of the broadcast shape, and any further result
+    is elementwise, of the broadcast shape (a value of the chain that has
+    users of its own besides the reduction: one pass computes both).
+    `reduce sum_to` sums to the shape of the last input, which the body does
+    not read (knet.sum_to).
 
     The optional `fallback` region, made by knet-fuse, holds the tensor ops
     the kernel replaced (its arguments are the inputs; it ends in knet.yield

@@ -7,5 +7,6 @@ void mlir::knet::registerPasses() {
   registerFusionPass();
   registerCSEPass();
   registerFoldBatchnormPass();
+  registerAccumulatePass();
   registerSplitAdjointPass();
 }

@@ -11,6 +11,7 @@
 #include "core/loops.h"
 #include "core/parallel.h"
 
+#include <knet/compiled.h>
 #include <knet/ops/elementwise.h>
 #include <knet/ops/linalg.h>
 #include <knet/ops/reduce.h>
@@ -344,6 +345,40 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
     });
   return y;
 }
+
+namespace detail {
+
+Tensor matmul_accumulate(const Tensor &acc, const Tensor &a, const Tensor &b,
+                         const Tensor &like) {
+  const char *op = "matmul";
+  auto inPlace = [&] {
+    if (recording() || !acc.defined() || !a.defined() || !b.defined() ||
+        !like.defined())
+      return false;
+    // The caller's variable holds the only reference (knet-accumulate: the
+    // value has no other use), and no view shares the storage.
+    if (acc.impl_ptr().use_count() != 1 ||
+        acc.impl()->storage.use_count() != 1 || !acc.is_contiguous() ||
+        acc.is_weak())
+      return false;
+    const DType t = acc.dtype();
+    if ((t != DType::f32 && t != DType::f64) || a.dtype() != t ||
+        b.dtype() != t || a.rank() != 2 || b.rank() != 2 ||
+        a.device() != acc.device() || b.device() != acc.device())
+      return false;
+    const Shape product{a.size(0), b.size(1)};
+    return a.size(1) == b.size(0) && acc.shape() == product &&
+           like.shape() == product;
+  };
+  if (!inPlace())
+    return acc + sum_to(matmul(a, b), like.shape());
+  Checked c = check_matmul(a, b, op);
+  Tensor y = acc;
+  gemm_batched(a, b, c, y, 1.0, op);
+  return y;
+}
+
+} // namespace detail
 
 Tensor linear(const Tensor &x, const Tensor &w, const Tensor &b) {
   const char *op = "linear";

@@ -5,6 +5,7 @@
 
 #include "core/parallel.h"
 
+#include <knet/compiled.h>
 #include <knet/ops/linalg.h>
 
 #include <string>
@@ -331,4 +332,63 @@ TEST(Linear, Errors) {
   EXPECT_NE(e.find("linear: dtype mismatch"), std::string::npos) << e;
   e = error_of([] { linear(rand_f64({3}), rand_f64({2, 3})); });
   EXPECT_NE(e.find("linear: expected x [N, in]"), std::string::npos) << e;
+}
+
+// knet.matmul_acc's runtime: the product added into acc's own buffer when
+// nothing else holds it, else the three ops (same values, acc untouched).
+TEST(MatmulAccumulate, IntoTheBufferNothingElseHolds) {
+  for (DType t : {DType::f32, DType::f64}) {
+    SCOPED_TRACE(dtype_name(t));
+    const double tol = t == DType::f32 ? 1e-5 : 1e-12;
+    auto buffer_of = [](const Tensor &x) -> const void * {
+      return x.dtype() == DType::f32
+                 ? static_cast<const void *>(x.data<float>())
+                 : x.data<double>();
+    };
+    Tensor a = rand_f64({5, 7}, -1, 1, 70).to(t);
+    Tensor bt = rand_f64({4, 7}, -1, 1, 71).to(t);
+    Tensor b = bt.transpose(0, 1); // a view, as the adjoint's x^T
+    Tensor like = Tensor::zeros({5, 4}, t);
+    Tensor acc0 = rand_f64({5, 4}, -1, 1, 72).to(t);
+    Tensor want = acc0 + matmul(a, b);
+    // Alone: the result is acc's buffer.
+    Tensor acc = acc0.clone();
+    const void *buffer = buffer_of(acc);
+    Tensor got = detail::matmul_accumulate(acc, a, b, like);
+    EXPECT_EQ(buffer_of(got), buffer);
+    EXPECT_TRUE(all_close(got, want, tol, tol));
+    // Held by another tensor, or viewed: a new tensor; acc keeps its values.
+    Tensor held = acc0.clone(), other = held;
+    Tensor got2 = detail::matmul_accumulate(held, a, b, like);
+    EXPECT_NE(buffer_of(got2), buffer_of(held));
+    EXPECT_TRUE(all_close(got2, want, tol, tol));
+    EXPECT_TRUE(all_close(held, acc0, 0, 0));
+    Tensor base = acc0.clone(), view = base.reshape({5, 4});
+    base = Tensor();
+    Tensor viewed = view.slice(0, 0, 5); // shares the storage
+    Tensor got3 = detail::matmul_accumulate(viewed, a, b, like);
+    EXPECT_NE(buffer_of(got3), buffer_of(view));
+    EXPECT_TRUE(all_close(view, acc0, 0, 0));
+    // Under a tape: the ops, recorded.
+    Param p(acc0.clone());
+    Tape tape = diff([&] {
+      return sum(detail::matmul_accumulate(p.value() * 1.0, a, b, like));
+    });
+    EXPECT_TRUE(all_close(tape.grad(p), Tensor::ones({5, 4}, t), 0, 0));
+    // A product that sum_to reduces (batched), or acc broadcast: the ops.
+    Tensor a3 = rand_f64({2, 5, 7}, -1, 1, 73).to(t);
+    Tensor acc3 = acc0.clone();
+    Tensor got4 = detail::matmul_accumulate(acc3, a3, b, like);
+    EXPECT_TRUE(
+        all_close(got4, acc0 + sum_to(matmul(a3, b), {5, 4}), tol, tol));
+    Tensor row = rand_f64({1, 4}, -1, 1, 74).to(t);
+    Tensor got5 = detail::matmul_accumulate(row, a, b, like);
+    EXPECT_EQ(got5.shape(), Shape({5, 4}));
+    EXPECT_TRUE(all_close(got5, row + matmul(a, b), tol, tol));
+  }
+  // The ops' errors.
+  Tensor acc = Tensor::zeros({5, 4});
+  EXPECT_THROW(detail::matmul_accumulate(acc, Tensor::zeros({5, 3}),
+                                         Tensor::zeros({7, 4}), acc),
+               Error);
 }

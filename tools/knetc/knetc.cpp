@@ -343,6 +343,7 @@ void addAutodiffPipeline(mlir::PassManager &pm) {
   pm.addPass(mlir::knet::createCSEPass());
   pm.addPass(mlir::knet::createFoldBatchnormPass());
   pm.addPass(mlir::knet::createSplitAdjointPass());
+  pm.addPass(mlir::knet::createAccumulatePass());
 }
 
 /// Runs the differentiation passes and the C++ emitter on a copy of

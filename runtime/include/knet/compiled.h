@@ -184,6 +184,15 @@ template <class T> T ceildiv(T a, T b) {
   return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
 }
 
+// acc + sum_to(matmul(a, b), like) (knet.matmul_acc, made by knetc's
+// knet-accumulate where acc has no other use): one GEMM adding the product
+// into acc's buffer (beta = 1) when nothing else holds that buffer (not
+// another Tensor, a view or a tape), it is dense, a, b and acc are f32 or f64
+// matrices on one device with the product of acc's (and like's) shape, and
+// no tape records; otherwise the three ops, with their results and errors.
+Tensor matmul_accumulate(const Tensor &acc, const Tensor &a, const Tensor &b,
+                         const Tensor &like);
+
 // List helpers of compiled adjoints (gradient lists).
 inline std::vector<Tensor> list_set(std::vector<Tensor> list, int64_t i,
                                     Tensor value) {

@@ -519,6 +519,31 @@ def Knet_MatmulOp : Knet_Op<"matmul", [Pure, Knet_Diff,
   let hasVerifier = 1;
 }
 
+def Knet_MatmulAccOp : Knet_Op<"matmul_acc", [
+    AllElementTypesMatch<["acc", "a", "b", "result"]>,
+    MemoryEffects<[MemRead, MemWrite]>]> {
+  let cppPattern = "knet::detail::matmul_accumulate($0, $1, $2, $3)";
+  let summary = "acc + sum_to(matmul(a, b), like), the product added into "
+                "acc's own buffer when nothing else holds it (made by "
+                "knet-accumulate from a gradient accumulation)";
+  let description = [{
+    `%r = knet.matmul_acc %acc, %a, %b like %like` is
+    `knet.add %acc, (knet.sum_to (knet.matmul %a, %b) like %like)`. knetc's
+    knet-accumulate makes it where `%acc` has no other use, so that the
+    runtime may run one GEMM with beta = 1 into `%acc`'s buffer when, at run
+    time, nothing else holds that buffer and the shapes need no broadcast or
+    reduction (`knet::detail::matmul_accumulate`); otherwise it computes the
+    three ops. Not differentiable: only made after autodiff.
+  }];
+  let arguments = (ins Knet_FloatTensor:$acc, Knet_FloatTensor:$a,
+                       Knet_FloatTensor:$b, Knet_FloatTensor:$like);
+  let results = (outs Knet_FloatTensor:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b `like` $like attr-dict `:` type($acc) `,` type($a) `,`
+    type($b) `,` type($like) `->` type($result)
+  }];
+}
+
 def Knet_LinearOp : Knet_Op<"linear", [Pure, Knet_Diff]> {
   let runtimeCalls = [Knet_Call<"linear", "Linear">];
   let cppPattern = "knet::linear($args)";

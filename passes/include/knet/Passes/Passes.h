@@ -49,6 +49,12 @@ void registerFoldBatchnormPass();
 std::unique_ptr<Pass> createSplitAdjointPass();
 void registerSplitAdjointPass();
 
+/// knet-accumulate: acc + sum_to(matmul(a, b), like), with no other use of
+/// acc, the product or the sum, becomes one knet.matmul_acc (a GEMM adding
+/// into acc's buffer at run time when nothing else holds it).
+std::unique_ptr<Pass> createAccumulatePass();
+void registerAccumulatePass();
+
 /// The StringAttr of @f_save and @f_resume: the name of f.
 inline constexpr llvm::StringLiteral kSaveOfAttrName = "knet.save_of";
 inline constexpr llvm::StringLiteral kResumeOfAttrName = "knet.resume_of";

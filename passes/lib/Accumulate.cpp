@@ -18,6 +18,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::knet;
@@ -36,11 +37,22 @@ bool matchAccumulation(AddOp add, unsigned accIndex, func::FuncOp f,
   product = sum.getX().getDefiningOp<MatmulOp>();
   if (!product || !product->hasOneUse())
     return false;
+  // All in the add's block: an acc defined outside a loop whose body adds
+  // into it is read again by every iteration, and a product made outside
+  // would be made again in each.
+  Block *block = add->getBlock();
+  if (acc.getParentBlock() != block || sum->getBlock() != block ||
+      product->getBlock() != block)
+    return false;
   // The caller's buffer, not the function's.
   if (auto arg = dyn_cast<BlockArgument>(acc))
     if (arg.getOwner() == &f.getBody().front())
       return false;
-  return true;
+  // One float element type, as knet.matmul_acc states.
+  Type t = getElementTypeOrSelf(acc.getType());
+  return isa<FloatType>(t) && getElementTypeOrSelf(product.getA()) == t &&
+         getElementTypeOrSelf(product.getB()) == t &&
+         isa<FloatType>(getElementTypeOrSelf(sum.getLike()));
 }
 
 struct AccumulatePass : PassWrapper<AccumulatePass, OperationPass<ModuleOp>> {

@@ -648,9 +648,14 @@ void FusionPass::fuseBlock(Block &block) {
           inputs.insert(v);
     if (auto sumTo = dyn_cast<SumToOp>(reduction)) {
       inputs.insert(sumTo.getLike());
+      // The like must stay defined before the anchor: not a member of a
+      // group (whose kernel may be placed later), not a kernel this pass
+      // made (not in `order`).
       Operation *likeDef = sumTo.getLike().getDefiningOp();
       Operation *likeHere = likeDef ? inBlock(&block, likeDef) : nullptr;
-      if (likeHere && order.lookup(likeHere) >= order.lookup(anchor))
+      if (likeHere && (isa<FusedOp>(likeHere) ||
+                       groups.findValue(likeHere) != groups.end() ||
+                       !likeHere->isBeforeInBlock(anchor)))
         continue;
     }
     if (inputs.size() > maxInputs)

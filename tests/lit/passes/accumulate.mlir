@@ -60,3 +60,31 @@ func.func @kept(%w: tensor<*xf32>, %a: tensor<*xf32>, %b: tensor<*xf32>) -> (ten
   %t2 = knet.add %r2, %p2 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
   return %t, %t2, %r3, %r3 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
 }
+
+// -----
+
+// Left alone: an accumulator defined outside the loop that adds into it is
+// read again by every iteration (its buffer must not change), and a product
+// made outside the loop is not to be made again in each.
+// CHECK-LABEL: func.func @outside(
+// CHECK-NOT: knet.matmul_acc
+// CHECK: return
+func.func @outside(%w: tensor<*xf32>, %a: tensor<*xf32>, %b: tensor<*xf32>, %n: index) -> (tensor<*xf32>, tensor<*xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %acc = knet.exp %w : tensor<*xf32>
+  %z = knet.zeros_like %w : tensor<*xf32>
+  %g = scf.for %i = %c0 to %n step %c1 iter_args(%x = %z) -> (tensor<*xf32>) {
+    %p = knet.matmul %a, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+    %s = knet.sum_to %p like %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+    %r = knet.add %acc, %s : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+    scf.yield %r : tensor<*xf32>
+  }
+  %p2 = knet.matmul %a, %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %s2 = knet.sum_to %p2 like %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %h = scf.for %i = %c0 to %n step %c1 iter_args(%x = %z) -> (tensor<*xf32>) {
+    %r = knet.add %x, %s2 : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+    scf.yield %r : tensor<*xf32>
+  }
+  return %g, %h : tensor<*xf32>, tensor<*xf32>
+}

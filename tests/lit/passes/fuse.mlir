@@ -157,3 +157,22 @@ func.func @relu_back_and_bias_grad(%g: tensor<*xf32>, %y: tensor<*xf32>, %b: ten
   %db = knet.sum_to %r like %b : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
   return %db, %dw : tensor<*xf32>, tensor<*xf32>
 }
+
+// -----
+
+// No merge when the reduction's like belongs to another group, whose kernel
+// is placed after the merged one would be (the like would not dominate it):
+// the reduction stays a kernel of its own.
+// CHECK-LABEL: func.func @like_in_another_group(
+// CHECK: knet.fused({{.*}}) reduce sum_to {{.*}}) -> tensor<*xf32> {
+// CHECK: return
+func.func @like_in_another_group(%x: tensor<*xf32>, %y: tensor<*xf32>, %z: tensor<*xf32>, %w: tensor<*xf32>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
+  %l = knet.exp %x : tensor<*xf32>
+  %a = knet.mul %y, %y : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %b = knet.add %a, %z : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %l2 = knet.neg %l : tensor<*xf32>
+  %u = knet.matmul %l2, %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %s = knet.sum_to %b like %l : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  %v = knet.matmul %b, %w : tensor<*xf32>, tensor<*xf32> -> tensor<*xf32>
+  return %u, %s, %v : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
+}

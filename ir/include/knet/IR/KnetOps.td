@@ -519,9 +519,8 @@ def Knet_MatmulOp : Knet_Op<"matmul", [Pure, Knet_Diff,
   let hasVerifier = 1;
 }
 
-def Knet_MatmulAccOp : Knet_Op<"matmul_acc", [
-    AllElementTypesMatch<["acc", "a", "b", "result"]>,
-    MemoryEffects<[MemRead, MemWrite]>]> {
+def Knet_MatmulAccOp : Knet_Op<"matmul_acc", [Pure,
+    AllElementTypesMatch<["acc", "a", "b", "result"]>]> {
   let cppPattern = "knet::detail::matmul_accumulate($0, $1, $2, $3)";
   let summary = "acc + sum_to(matmul(a, b), like), the product added into "
                 "acc's own buffer when nothing else holds it (made by "
@@ -533,7 +532,10 @@ def Knet_MatmulAccOp : Knet_Op<"matmul_acc", [
     runtime may run one GEMM with beta = 1 into `%acc`'s buffer when, at run
     time, nothing else holds that buffer and the shapes need no broadcast or
     reduction (`knet::detail::matmul_accumulate`); otherwise it computes the
-    three ops. Not differentiable: only made after autodiff.
+    three ops. Pure as a value: the buffer it may write belongs to `%acc`,
+    which nothing else reads. The in-place GEMM adds `%acc` inside the
+    product's sums, so its result may differ from the three ops' in the last
+    bits. Not differentiable: only made after autodiff.
   }];
   let arguments = (ins Knet_FloatTensor:$acc, Knet_FloatTensor:$a,
                        Knet_FloatTensor:$b, Knet_FloatTensor:$like);

@@ -882,6 +882,28 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
     os << indent << "  }\n" << indent << "}\n";
   };
 
+  // Declares r0.., calls the body on the inputs at o[] and stores results
+  // `first`.. at o[] (a reduction combines r0 instead of storing it).
+  auto callBody = [&](StringRef indent, unsigned first) {
+    for (unsigned o = 0; o < nout; ++o)
+      os << indent << operandType(op.getResult(o).getType()) << " r" << o
+         << ";\n";
+    os << indent << name << "_body(";
+    for (unsigned i = 0; i < nin; ++i)
+      os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
+    for (unsigned o = 0; o < nout; ++o)
+      os << (nin + o ? ", " : "") << "r" << o;
+    os << ");\n";
+    for (unsigned o = first; o < nout; ++o) {
+      if (operandType(op.getResult(o).getType()) == "bool")
+        os << indent << "static_cast<bool *>(a.ptr[" << o << "])[o[" << o
+           << "]] = r" << o << ";\n";
+      else
+        os << indent << "static_cast<S *>(a.ptr[" << o << "])[o[" << o
+           << "]] = KNET_ST(r" << o << ");\n";
+    }
+  };
+
   os << "extern \"C\" __global__ void " << name << "(" << name
      << "_args a) {\n";
   if (!reduce) {
@@ -890,23 +912,7 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
        << "       i += (long long)blockDim.x * gridDim.x) {\n"
        << "    long long o[" << nops << "];\n";
     offsets("    ", "i", "sizes", "strides", "KNET_RANK", "o", true);
-    for (unsigned o = 0; o < nout; ++o)
-      os << "    " << operandType(op.getResult(o).getType()) << " r" << o
-         << ";\n";
-    os << "    " << name << "_body(";
-    for (unsigned i = 0; i < nin; ++i)
-      os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
-    for (unsigned o = 0; o < nout; ++o)
-      os << (nin + o ? ", " : "") << "r" << o;
-    os << ");\n";
-    for (unsigned o = 0; o < nout; ++o) {
-      if (operandType(op.getResult(o).getType()) == "bool")
-        os << "    static_cast<bool *>(a.ptr[" << o << "])[o[" << o << "]] = r"
-           << o << ";\n";
-      else
-        os << "    static_cast<S *>(a.ptr[" << o << "])[o[" << o
-           << "]] = KNET_ST(r" << o << ");\n";
-    }
+    callBody("    ", 0);
     os << "  }\n}\n";
     return text;
   }
@@ -931,24 +937,7 @@ FailureOr<std::string> emitCudaKernel(FusedOp op, StringRef name,
      << "        o[k] = base[k];\n";
   offsets("      ", "j", "rsizes", "rstrides", "KNET_RRANK", "o", false);
   // Results after the first are elementwise: stored where o[] points.
-  os << "      T r0;\n";
-  for (unsigned o = 1; o < nout; ++o)
-    os << "      " << operandType(op.getResult(o).getType()) << " r" << o
-       << ";\n";
-  os << "      " << name << "_body(";
-  for (unsigned i = 0; i < nin; ++i)
-    os << (i ? ", " : "") << load(i, "o[" + std::to_string(nout + i) + "]");
-  for (unsigned o = 0; o < nout; ++o)
-    os << (nin + o ? ", " : "") << "r" << o;
-  os << ");\n";
-  for (unsigned o = 1; o < nout; ++o) {
-    if (operandType(op.getResult(o).getType()) == "bool")
-      os << "      static_cast<bool *>(a.ptr[" << o << "])[o[" << o << "]] = r"
-         << o << ";\n";
-    else
-      os << "      static_cast<S *>(a.ptr[" << o << "])[o[" << o
-         << "]] = KNET_ST(r" << o << ");\n";
-  }
+  callBody("      ", 1);
   os << "      " << combine(op, "acc", "(KNET_ACC)r0") << ";\n"
      << "    }\n"
      << "    for (int d = 16; d > 0; d >>= 1) {\n"

@@ -168,6 +168,31 @@ reduced_dims(const FusedKernel &k, const Shape &shape, const Tensor &like) {
   return reduced;
 }
 
+// Fresh results [first, num_outputs) of `k` over the iteration shape: b8
+// where the kernel writes bools, else the kernel's dtype.
+std::vector<Tensor> empty_results(const FusedKernel &k, int first,
+                                  const Shape &shape, DType dtype, Device dev) {
+  std::vector<Tensor> results;
+  for (int o = first; o < k.num_outputs; ++o)
+    results.push_back(Tensor::empty(
+        shape, k.output_kinds[o] == 'b' ? DType::b8 : dtype, dev));
+  return results;
+}
+
+// A kernel's operands: `lead` when given (a reduction's accumulator or
+// result), the elementwise results, then the inputs.
+std::vector<const Tensor *>
+kernel_operands(const Tensor *lead, const std::vector<Tensor> &results,
+                const std::vector<const Tensor *> &ins) {
+  std::vector<const Tensor *> ops;
+  if (lead)
+    ops.push_back(lead);
+  for (const Tensor &t : results)
+    ops.push_back(&t);
+  ops.insert(ops.end(), ins.begin(), ins.end());
+  return ops;
+}
+
 // Plans the loop over `shape` for `ops` (results first) and calls `row` on
 // every innermost row, in parallel when `cost` per element makes it worth it
 // (0: on this thread).
@@ -234,20 +259,14 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
   const std::string &arch = cuda::arch(*dev);
 
   if (k.reduce == FusedReduce::none) {
-    std::vector<Tensor> results(nout);
-    std::vector<const Tensor *> ops;
+    std::vector<Tensor> results = empty_results(k, 0, *shape, *dtype, *dev);
+    std::vector<const Tensor *> ops = kernel_operands(nullptr, results, ins);
     uint64_t dense = 0;
-    for (int o = 0; o < nout; ++o) {
-      results[o] = Tensor::empty(
-          *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, *dev);
-      ops.push_back(&results[o]);
+    for (int o = 0; o < nout; ++o)
       dense |= uint64_t{1} << o;
-    }
-    for (int i = 0; i < nin; ++i) {
-      ops.push_back(ins[i]);
+    for (int i = 0; i < nin; ++i)
       if (ins[i]->shape() == *shape && ins[i]->is_contiguous())
         dense |= uint64_t{1} << (nout + i);
-    }
     const int64_t n = shape_numel(*shape);
     if (n > 0) {
       const int rank = static_cast<int>(shape->size());
@@ -287,10 +306,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
       (k.reduce == FusedReduce::max || k.reduce == FusedReduce::min))
     return false; // the replaced op reports the empty tensor
   // Results after the first are elementwise, of the iteration shape.
-  std::vector<Tensor> extras(nout - 1);
-  for (int o = 1; o < nout; ++o)
-    extras[o - 1] = Tensor::empty(
-        *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, *dev);
+  std::vector<Tensor> extras = empty_results(k, 1, *shape, *dtype, *dev);
   auto finish = [&] {
     for (int o = 1; o < nout; ++o)
       out[o] = std::move(extras[o - 1]);
@@ -313,10 +329,7 @@ bool launch_fused(const FusedKernel &k, const Tensor *const *in, Tensor *out) {
     // written densely by result index, its strides are unused).
     const int rank = std::max<int>(kept_dims.size(), 1);
     const int rrank = std::max<int>(folded_dims.size(), 1);
-    std::vector<const Tensor *> ops{&y};
-    for (const Tensor &e : extras)
-      ops.push_back(&e);
-    ops.insert(ops.end(), ins.begin(), ins.end());
+    std::vector<const Tensor *> ops = kernel_operands(&y, extras, ins);
     const int r = static_cast<int>(shape->size());
     auto stride_at = [&](const Tensor &t, int d) -> int64_t {
       const int td = d - (r - t.rank());
@@ -378,15 +391,9 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   FusedRow row = *dtype == DType::f32 ? k.row_f32 : k.row_f64;
 
   if (k.reduce == FusedReduce::none) {
-    std::vector<Tensor> results(nout);
-    std::vector<const Tensor *> ops;
-    for (int o = 0; o < nout; ++o) {
-      results[o] = Tensor::empty(
-          *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, Device{});
-      ops.push_back(&results[o]);
-    }
-    ops.insert(ops.end(), ins.begin(), ins.end());
-    run_rows(*shape, ops, row, 4 * (nin + nout), k.name);
+    std::vector<Tensor> results = empty_results(k, 0, *shape, *dtype, Device{});
+    run_rows(*shape, kernel_operands(nullptr, results, ins), row,
+             4 * (nin + nout), k.name);
     for (int o = 0; o < nout; ++o) {
       propagate_weak(results[o], std::span(in, nin));
       out[o] = std::move(results[o]);
@@ -420,10 +427,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
     return false; // the replaced op reports the empty tensor
   // Results after the first are elementwise, of the iteration shape, stored
   // by the same pass.
-  std::vector<Tensor> extras(nout - 1);
-  for (int o = 1; o < nout; ++o)
-    extras[o - 1] = Tensor::empty(
-        *shape, k.output_kinds[o] == 'b' ? DType::b8 : *dtype, Device{});
+  std::vector<Tensor> extras = empty_results(k, 1, *shape, *dtype, Device{});
   auto finish = [&] {
     for (int o = 1; o < nout; ++o) {
       propagate_weak(extras[o - 1], std::span(in, nin));
@@ -435,12 +439,9 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   if (count == 1 && k.reduce != FusedReduce::max &&
       k.reduce != FusedReduce::min) {
     Tensor y = Tensor::empty(*shape, *dtype, Device{});
-    std::vector<const Tensor *> ops{&y};
-    for (const Tensor &e : extras)
-      ops.push_back(&e);
-    ops.insert(ops.end(), ins.begin(), ins.end());
-    run_rows(*shape, ops, *dtype == DType::f32 ? k.map_f32 : k.map_f64,
-             4 * (nin + nout), k.name);
+    run_rows(*shape, kernel_operands(&y, extras, ins),
+             *dtype == DType::f32 ? k.map_f32 : k.map_f64, 4 * (nin + nout),
+             k.name);
     out[0] = y.reshape(result);
     finish();
     return true;
@@ -455,10 +456,7 @@ static bool try_fused(const FusedKernel &k, const Tensor *const *in,
   if (k.reduce == FusedReduce::min)
     init = highest;
   Tensor acc = Tensor::full(keep, init, DType::f64, Device{});
-  std::vector<const Tensor *> ops{&acc};
-  for (const Tensor &e : extras)
-    ops.push_back(&e);
-  ops.insert(ops.end(), ins.begin(), ins.end());
+  std::vector<const Tensor *> ops = kernel_operands(&acc, extras, ins);
   ReduceMerge merge =
       k.reduce == FusedReduce::max   ? &merge_accumulators<double, 1>
       : k.reduce == FusedReduce::min ? &merge_accumulators<double, -1>

@@ -549,6 +549,19 @@ void FusionPass::fuseBlock(Block &block) {
     return ms;
   };
 
+  // The members of `group` (in block order) that `needed` (members) are
+  // computed from, `needed` included.
+  auto closeOver = [](ArrayRef<Operation *> group,
+                      llvm::SmallPtrSet<Operation *, 16> needed) {
+    llvm::SmallPtrSet<Operation *, 16> set(group.begin(), group.end());
+    for (Operation *m : llvm::reverse(group))
+      if (needed.contains(m))
+        for (Value v : m->getOperands())
+          if (Operation *d = v.getDefiningOp(); d && set.contains(d))
+            needed.insert(d);
+    return needed;
+  };
+
   // A sum_to with no user in its group ends the chain: it becomes a
   // reduction instead of an identity. Not when its like is computed in the
   // group: the reduction would read it before the group's kernel made it.
@@ -578,14 +591,7 @@ void FusionPass::fuseBlock(Block &block) {
       continue;
     }
     SmallVector<Operation *> group = groupOf(def);
-    llvm::SmallPtrSet<Operation *, 16> needed;
-    needed.insert(def);
-    for (Operation *m : llvm::reverse(group))
-      if (needed.contains(m))
-        for (Value v : m->getOperands())
-          if (Operation *d = v.getDefiningOp();
-              inGroup(d) && groups.isEquivalent(d, def))
-            needed.insert(d);
+    llvm::SmallPtrSet<Operation *, 16> needed = closeOver(group, {def});
     Kernel k;
     for (Operation *m : group)
       if (needed.contains(m))
@@ -618,33 +624,30 @@ void FusionPass::fuseBlock(Block &block) {
       return !a || (!set.contains(a) && !reductionOps.contains(a));
     };
     SmallVector<Value> outputs{reduction->getResult(0)};
-    llvm::SmallPtrSet<Operation *, 16> neededE;
+    llvm::SmallPtrSet<Operation *, 16> roots;
     for (Operation *m : group)
       if (llvm::any_of(m->getUsers(), outside)) {
         outputs.push_back(m->getResult(0));
-        neededE.insert(m);
+        roots.insert(m);
       }
     if (outputs.size() == 1 || outputs.size() > maxOutputs)
       continue;
-    for (Operation *m : llvm::reverse(group))
-      if (neededE.contains(m))
-        for (Value v : m->getOperands())
-          if (Operation *d = v.getDefiningOp(); d && set.contains(d))
-            neededE.insert(d);
+    llvm::SmallPtrSet<Operation *, 16> neededE = closeOver(group, roots);
+    llvm::SmallPtrSet<Operation *, 16> neededM = neededE;
+    neededM.insert(kernel.members.begin(), kernel.members.end());
     Kernel ek, mk;
     mk.reduction = reduction;
     for (Operation *m : group) {
-      const bool inE = neededE.contains(m);
-      if (inE)
+      if (neededE.contains(m))
         ek.members.push_back(m);
-      if (inE || llvm::is_contained(kernel.members, m))
+      if (neededM.contains(m))
         mk.members.push_back(m);
     }
     Operation *anchor = mk.members.back();
     llvm::SmallPtrSet<Value, 16> inputs;
     for (Operation *m : mk.members)
       for (Value v : m->getOperands())
-        if (!llvm::is_contained(mk.members, v.getDefiningOp()))
+        if (!neededM.contains(v.getDefiningOp()))
           inputs.insert(v);
     if (auto sumTo = dyn_cast<SumToOp>(reduction)) {
       inputs.insert(sumTo.getLike());
@@ -715,14 +718,10 @@ void FusionPass::fuseBlock(Block &block) {
           }))
         outputs.push_back(m->getResult(0));
     // Members only the reductions needed are left out (they recompute them).
-    llvm::SmallPtrSet<Operation *, 16> needed;
+    llvm::SmallPtrSet<Operation *, 16> roots;
     for (Value out : outputs)
-      needed.insert(out.getDefiningOp());
-    for (Operation *m : llvm::reverse(k.members))
-      if (needed.contains(m))
-        for (Value v : m->getOperands())
-          if (Operation *d = v.getDefiningOp(); d && set.contains(d))
-            needed.insert(d);
+      roots.insert(out.getDefiningOp());
+    llvm::SmallPtrSet<Operation *, 16> needed = closeOver(k.members, roots);
     llvm::erase_if(k.members,
                    [&](Operation *m) { return !needed.contains(m); });
     if (k.members.size() >= (singletons ? 1u : 2u) && !outputs.empty()) {
